@@ -19,6 +19,8 @@ class SyntwinError(Exception):
     """
 
     exit_code = 2
+    #: How ``row`` is named in messages ("row" of a table, "line" of a text file).
+    row_word = "row"
 
     def __init__(
         self,
@@ -41,7 +43,7 @@ class SyntwinError(Exception):
         if self.file:
             where.append(self.file)
         if self.row is not None:
-            where.append(f"row {self.row}")
+            where.append(f"{self.row_word} {self.row}")
         if self.field:
             where.append(self.field)
         text = (": ".join([", ".join(where), self.message]) if where else self.message).rstrip()
@@ -52,6 +54,8 @@ class SyntwinError(Exception):
 
 class ScenarioError(SyntwinError, ValueError):
     """A scenario file is missing, malformed, or has unknown keys or bad values."""
+
+    row_word = "line"
 
 
 class CohortError(SyntwinError, ValueError):

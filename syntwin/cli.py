@@ -1,0 +1,197 @@
+"""The ``syntwin`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+import syntwin
+from syntwin.errors import SyntwinError
+
+app = typer.Typer(
+    name="syntwin",
+    help="Graph-based synthetic patients and population simulation.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+cohort_app = typer.Typer(help="Cohorts: simulate SEER-like cohorts, read registry files.", no_args_is_help=True)
+app.add_typer(cohort_app, name="cohort")
+
+err_console = Console(stderr=True, soft_wrap=True)
+out_console = Console(soft_wrap=True)
+_state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        out_console.print(f"syntwin {syntwin.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+def _resolve_scenario(name: str) -> Path:
+    """A scenario path, or the name of a shipped scenario (``seer_breast_twins``)."""
+    from syntwin.scenario.load import shipped_scenarios
+
+    path = Path(name)
+    if path.exists() or path.suffix in (".yaml", ".yml"):
+        return path
+    shipped = shipped_scenarios()
+    return shipped.get(name, path)
+
+
+@app.command()
+def run(
+    scenario: Annotated[str, typer.Argument(help="Scenario file, or the name of a shipped scenario.")] = (
+        "seer_breast_twins"
+    ),
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Run directory (default runs/NAME).")] = None,
+    workers: Annotated[Optional[int], typer.Option(min=1, help="LocalCluster worker processes.")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help="Existing Dask scheduler address.")] = None,
+    seed: Annotated[Optional[int], typer.Option(min=0, help="Override the scenario seed.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing run directory.")] = False,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a field: --set graph.k=30.")] = None,
+) -> None:
+    """Run a scenario file end to end and write its run directory."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from syntwin.pipeline.run import run_scenario
+    from syntwin.scenario.load import load_scenario
+
+    path = _resolve_scenario(scenario)
+    model = load_scenario(path, set_)
+    out = out or Path("runs") / model.name
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=err_console, transient=True) as bar:
+        task = bar.add_task(f"{model.name}: starting Dask", total=None)
+
+        def progress(stage: str) -> None:
+            bar.update(task, description=f"{model.name}: {stage}")
+
+        manifest = run_scenario(model, out, source=str(path), workers=workers, scheduler=scheduler, seed=seed,
+                                overwrite=overwrite, progress=progress)
+    out_console.print(f"[green]done[/green] {model.name} -> {out}")
+    _print_summary(manifest)
+
+
+def _print_summary(manifest: dict) -> None:
+    from rich.table import Table
+
+    table = Table("stage", "figure", "value", title="metrics", show_lines=False)
+    for stage, figures in manifest["metrics"].items():
+        for key, value in _flatten(figures):
+            table.add_row(stage, key, f"{value:.4g}" if isinstance(value, float) else str(value))
+    out_console.print(table)
+
+
+def _flatten(d: dict, prefix: str = "") -> list[tuple[str, object]]:
+    rows: list[tuple[str, object]] = []
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            rows.extend(_flatten(v, key + "."))
+        elif not isinstance(v, list):
+            rows.append((key, v))
+    return rows
+
+
+@app.command()
+def validate(
+    scenarios: Annotated[list[str], typer.Argument(help="Scenario files (or shipped names).")],
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a field: --set graph.k=30.")] = None,
+) -> None:
+    """Validate scenario files without running them."""
+    from syntwin.scenario.load import load_scenario
+
+    for name in scenarios:
+        path = _resolve_scenario(name)
+        model = load_scenario(path, set_)
+        out_console.print(f"[green]ok[/green] {path} ({model.kind}: {model.name})")
+
+
+@app.command()
+def scenarios() -> None:
+    """List the scenario files shipped with syntwin."""
+    from syntwin.scenario.load import shipped_scenarios
+
+    for name, path in shipped_scenarios().items():
+        out_console.print(f"{name}\t{path}", highlight=False)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of scenario files."""
+    from syntwin.scenario.load import scenario_json_schema
+
+    sys.stdout.write(json.dumps(scenario_json_schema(), indent=2) + "\n")
+
+
+@cohort_app.command("simulate")
+def cohort_simulate(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output Parquet directory.")],
+    n: Annotated[int, typer.Option("--n", min=1, help="Number of patients.")] = 100_000,
+    site: Annotated[str, typer.Option(help="breast, lung, colorectal or prostate.")] = "breast",
+    seed: Annotated[int, typer.Option(min=0, help="Seed.")] = 0,
+    workers: Annotated[int, typer.Option(min=1, help="LocalCluster worker processes.")] = 2,
+    scheduler: Annotated[Optional[str], typer.Option(help="Existing Dask scheduler address.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
+) -> None:
+    """Simulate a calibrated SEER-like cohort and write it as Parquet (+ schema.json)."""
+    from syntwin.cohort.simulate import SITES, simulate_cohort, write_cohort
+    from syntwin.errors import OutputError, ScenarioError
+    from syntwin.runtime import dask_client
+
+    if site not in SITES:
+        raise ScenarioError(f"unknown site {site!r}", field="--site", hint=f"use one of: {', '.join(SITES)}")
+    if out.exists() and not overwrite:
+        raise OutputError("output exists", file=str(out), hint="choose another --out or pass --overwrite")
+    with dask_client(workers=workers, scheduler=scheduler):
+        cohort = simulate_cohort(n, site=site, seed=seed)
+        write_cohort(cohort, out)
+    out_console.print(f"[green]wrote[/green] {n:,} simulated {site} patients -> {out}")
+
+
+def main() -> None:
+    """Entry point: run the app, turning syntwin errors into one line and exit code 2."""
+    try:
+        app(standalone_mode=False)
+    except SyntwinError as exc:
+        if _state["debug"]:
+            raise
+        err_console.print(f"[bold red]error:[/bold red] {exc}", highlight=False, markup=True)
+        sys.exit(exc.exit_code)
+    except (typer.Exit, SystemExit) as exc:
+        code = getattr(exc, "exit_code", getattr(exc, "code", 0))
+        sys.exit(code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors and unexpected failures
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(2)
+        if _state["debug"]:
+            raise
+        err_console.print(f"[bold red]internal error:[/bold red] {type(exc).__name__}: {exc} "
+                          "(rerun with --debug for the traceback, and please report it)", markup=True)
+        sys.exit(1)
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,169 @@
+"""The cohort pipeline: cohort -> graph -> twins -> prediction -> privacy gate -> export.
+
+Each stage calls a stage library with plain inputs (column lists from the schema, arrays, a seed
+derived by stable key, the Dask client) and records its figures under ``metrics.<stage>``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from syntwin.cohort import Cohort, CohortSchema
+from syntwin.errors import CohortError, StageError
+from syntwin.export import export_twins
+from syntwin.graphs.communities import leiden
+from syntwin.graphs.encode import MixedEncoder
+from syntwin.graphs.knn import build_graph, nearest
+from syntwin.pipeline.context import RunContext
+from syntwin.privacy import ReleaseGate, distance_to_closest_record, exact_copies
+from syntwin.scenario.cohort import CohortScenario, CohortSection
+from syntwin.seeding import int_seed, rng
+from syntwin.synthesis import make_generator, synthesize
+from syntwin.synthesis.evaluate import auroc_ci, baseline_logistic
+from syntwin.synthesis.predict import outcome_labels, twin_knn_proba
+
+MIN_COMMUNITY = 10
+
+
+def load_cohort(section: CohortSection, *, source: str, seed: int) -> Cohort:
+    """Build the scenario's cohort: simulated, or read from a file relative to the scenario."""
+    if section.simulate is not None:
+        from syntwin.cohort.simulate import simulate_cohort
+
+        sim = section.simulate
+        return simulate_cohort(sim.n, site=sim.site, seed=int_seed(seed, "cohort"),
+                               rows_per_partition=sim.rows_per_partition)
+    from syntwin.cohort.readers import read_cohort
+
+    path = Path(section.file)
+    if not path.is_absolute():
+        path = Path(source).parent / path
+    return read_cohort(path, section.mapping)
+
+
+def split_holdout(labels: np.ndarray, share: float, seed: int) -> np.ndarray:
+    """Boolean mask of held-out rows, stratified by ``labels`` (seeded, order-independent of workers)."""
+    gen = rng(seed, "holdout")
+    mask = np.zeros(len(labels), dtype=bool)
+    for value in np.unique(labels):
+        idx = np.flatnonzero(labels == value)
+        take = int(round(share * len(idx)))
+        mask[gen.choice(idx, size=take, replace=False)] = True
+    return mask
+
+
+def _encoder(schema: CohortSchema, weights: dict[str, float]) -> MixedEncoder:
+    unknown = sorted(set(weights) - set(schema.features))
+    if unknown:
+        raise CohortError(f"graph.weights names columns that are not features: {unknown}", field="graph.weights",
+                          hint=f"features are: {', '.join(schema.features)}")
+    return MixedEncoder(numeric=schema.numeric, ordinal={k: list(v) for k, v in schema.ordinal.items()},
+                        categorical=schema.categorical, weights=weights or None)
+
+
+def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
+    """Run a cohort scenario into ``ctx`` (see the module docstring for the stages)."""
+    seed, client = ctx.seed, ctx.client
+
+    with ctx.stage("cohort") as m:
+        cohort = load_cohort(scenario.cohort, source=ctx.source, seed=seed)
+        schema = cohort.schema
+        if not schema.time or not schema.event:
+            raise CohortError("the cohort has no outcome (time and event columns)", field="cohort.mapping",
+                              hint="map the survival time and the event indicator")
+        df = cohort.data.compute().reset_index(drop=True)
+        if len(df) < 50:
+            raise CohortError(f"the cohort has {len(df)} patients; at least 50 are needed", file=cohort.report.source,
+                              hint="use a larger cohort")
+        horizon = scenario.prediction.horizon_months
+        label, evaluable = outcome_labels(df[schema.time].to_numpy(), df[schema.event].to_numpy(), horizon)
+        hold = split_holdout(np.where(evaluable, label, -1), scenario.cohort.holdout, seed)
+        train, holdout = df[~hold].reset_index(drop=True), df[hold].reset_index(drop=True)
+        m.update(rows=len(df), train=len(train), holdout=len(holdout), features=len(schema.features),
+                 events=int(df[schema.event].sum()), evaluable=int(evaluable.sum()),
+                 cleaning=cohort.report.to_dict())
+        schema.save(ctx.path("cohort/schema.json"))
+        ctx.record_output("schema", "cohort/schema.json")
+
+    with ctx.stage("graph") as m:
+        encoder = _encoder(schema, scenario.graph.weights).fit(df[schema.features])
+        x_train = encoder.transform(train)
+        g = scenario.graph
+        graph = build_graph(x_train, k=min(g.k, len(train) - 1), method=g.method, client=client,
+                            seed=int_seed(seed, "graph"))
+        membership = leiden(graph, resolution=g.resolution, seed=int_seed(seed, "leiden"))
+        graph.membership = membership
+        sizes = np.bincount(membership)
+        kept = sizes >= MIN_COMMUNITY
+        graph.save(ctx.path("graph"))
+        ctx.record_output("graph", "graph")
+        m.update(nodes=graph.n_nodes, edges=int(len(graph.edges)), communities=int(kept.sum()),
+                 coverage=round(float(kept[membership].mean()), 4))
+
+    with ctx.stage("synthesis") as m:
+        s = scenario.synthesis
+        generator = make_generator(s.generator, **s.params)
+        n_twins = max(1, int(round(s.ratio * len(train))))
+        groups = membership if s.per_community else None
+        try:
+            twins = synthesize(
+                train[schema.modelled], generator, n_twins, groups=groups, client=client,
+                seed=int_seed(seed, "synthesis"), min_group_size=s.min_group_size,
+                numeric=list(schema.numeric), ordinal={k: list(v) for k, v in schema.ordinal.items()},
+                categorical=list(schema.categorical), time=schema.time, event=schema.event,
+            )
+        except ImportError as exc:
+            raise StageError(str(exc), field="synthesis.generator",
+                             hint="pip install 'syntwin[sdv]' or use generator: latent_class") from None
+        twins = twins[schema.modelled].reset_index(drop=True)
+        m.update(generator=s.generator, rows=len(twins),
+                 groups=int(len(np.unique(groups))) if groups is not None else 1)
+
+    with ctx.stage("prediction") as m:
+        x_hold, x_twins = encoder.transform(holdout), encoder.transform(twins)
+        y_hold, ev_hold = outcome_labels(holdout[schema.time].to_numpy(), holdout[schema.event].to_numpy(), horizon)
+        y_twin, ev_twin = outcome_labels(twins[schema.time].to_numpy(), twins[schema.event].to_numpy(), horizon)
+        y_train, ev_train = outcome_labels(train[schema.time].to_numpy(), train[schema.event].to_numpy(), horizon)
+        p = scenario.prediction
+        ev = ev_hold
+        scores: dict[str, np.ndarray] = {}
+        refs = {"twin_knn": (x_twins[ev_twin], y_twin[ev_twin], "synthetic"),
+                "real_knn": (x_train[ev_train], y_train[ev_train], "real")}
+        for name, (ref_x, ref_y, trained_on) in refs.items():
+            idx, dist = nearest(ref_x, x_hold[ev], min(p.k, len(ref_x)), client=client)
+            scores[name] = twin_knn_proba(ref_y[idx], dist, weighting=p.weighting)
+            m[name] = {**auroc_ci(y_hold[ev], scores[name], seed=int_seed(seed, "boot", name)),
+                       "coverage": 1.0, "trained_on": trained_on, "k": int(idx.shape[1])}
+        scores["logistic"] = baseline_logistic(x_train[ev_train], y_train[ev_train], x_hold[ev],
+                                               seed=int_seed(seed, "logistic"))
+        m["logistic"] = {**auroc_ci(y_hold[ev], scores["logistic"], seed=int_seed(seed, "boot", "logistic")),
+                         "coverage": 1.0, "trained_on": "real"}
+        m["evaluated"] = int(ev.sum())
+        m["horizon_months"] = horizon
+        table = pd.DataFrame({"holdout_row": np.flatnonzero(ev), "label": y_hold[ev], **scores})
+        table.to_parquet(ctx.path("prediction/scores.parquet"), index=False)
+        ctx.record_output("predictions", "prediction/scores.parquet")
+
+    with ctx.stage("privacy") as m:
+        copies = exact_copies(twins, train, schema.modelled)
+        base = exact_copies(holdout, train, schema.modelled)
+        dcr = distance_to_closest_record(x_twins, x_train, x_hold, rng=rng(seed, "dcr"), client=client)
+        figures = {"exact_copies": copies, "holdout_exact_matches": base, **dcr}
+        pv = scenario.privacy
+        gate = ReleaseGate({"exact_copies": ("<=", pv.max_exact_copies),
+                            "dcr_train_share": ("<=", pv.max_dcr_train_share)})
+        m.update(figures)
+        m["gate"] = gate.evaluate(figures)
+        gate.enforce(figures)
+
+    with ctx.stage("export") as m:
+        written = export_twins(twins, schema, ctx.path("export"), list(scenario.export.formats))
+        for fmt, path in written.items():
+            ctx.record_output(f"twins_{fmt}", str(path.relative_to(ctx.work)))
+        m.update(rows=len(twins), formats=list(written))
+
+
+__all__ = ["run_cohort", "load_cohort", "split_holdout"]

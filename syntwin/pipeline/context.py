@@ -1,0 +1,73 @@
+"""The run context: where a run writes, how its stages are timed, and what goes into its manifest."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from distributed import Client
+
+from syntwin.io import sha256_tree
+
+
+@dataclass
+class RunContext:
+    """Everything a stage runner needs besides its scenario section.
+
+    Runners write only below ``work`` (a temporary directory that becomes the run directory
+    when the whole run succeeds), put figures into ``metrics`` and register files with
+    :meth:`record_output`.
+
+    Attributes:
+        work: Temporary run directory (renamed to the final ``--out`` at the end).
+        seed: The run's seed (scenario seed, or ``--seed``).
+        client: Connected Dask client.
+        source: Path of the scenario file, for error messages.
+        metrics: Nested figures per stage, written to ``manifest.json``.
+        outputs: Output name -> relative path, checksummed into the manifest.
+        progress: Callable receiving a short status line per stage (the CLI shows it).
+    """
+
+    work: Path
+    seed: int
+    client: Client | None
+    source: str = "<scenario>"
+    metrics: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
+    progress: Any = None
+
+    def path(self, relative: str) -> Path:
+        """Absolute path inside the run directory (parents created)."""
+        p = self.work / relative
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return p
+
+    def record_output(self, name: str, relative: str) -> None:
+        """Register ``relative`` (file or directory) as output ``name``."""
+        if not (self.work / relative).exists():
+            raise FileNotFoundError(f"output {name!r} was not written: {relative}")
+        self.outputs[name] = relative
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[dict[str, Any]]:
+        """Time a stage; yields its metrics dict (``metrics[name]``), adds ``seconds``."""
+        if self.progress:
+            self.progress(name)
+        metrics = self.metrics.setdefault(name, {})
+        start = time.perf_counter()
+        yield metrics
+        metrics["seconds"] = round(time.perf_counter() - start, 3)
+
+    def output_entries(self) -> dict[str, dict[str, str]]:
+        """Outputs with their checksums, for the manifest."""
+        return {
+            name: {"path": rel, "sha256": sha256_tree(self.work / rel)}
+            for name, rel in sorted(self.outputs.items())
+        }
+
+
+__all__ = ["RunContext"]

@@ -1,0 +1,120 @@
+"""Cohort scenarios: registry cohort -> twins -> similarity graph -> prediction -> privacy gate -> export."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from syntwin.cohort.mapping import SchemaMapping
+from syntwin.scenario.base import ScenarioHeader, Section
+
+
+class SimulateSource(Section):
+    """A simulated SEER-like cohort (no data-use agreement needed)."""
+
+    site: Literal["breast", "lung", "colorectal", "prostate"] = "breast"
+    """Cancer site to simulate."""
+    n: int = Field(20_000, ge=100, le=50_000_000)
+    """Number of patients."""
+    rows_per_partition: int = Field(250_000, ge=1_000)
+    """Rows per Dask partition (fixed, so results do not depend on the worker count)."""
+
+
+class CohortSection(Section):
+    """Where the patients come from, and how many are held out for evaluation."""
+
+    simulate: SimulateSource | None = None
+    """Simulate a cohort (give either ``simulate`` or ``file``)."""
+    file: str | None = None
+    """CSV/Parquet cohort file, relative to the scenario file."""
+    mapping: SchemaMapping | str = "seer_breast_csv"
+    """Schema mapping of ``file``: a preset name (``seer_breast_csv``, ``seer_stat``) or an inline mapping."""
+    holdout: float = Field(0.25, gt=0.0, lt=0.9)
+    """Share of real patients held out (never seen by generators, graph or baselines) to evaluate on."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CohortSection:
+        if (self.simulate is None) == (self.file is None):
+            raise ValueError("give exactly one of 'simulate' or 'file'")
+        return self
+
+
+class SynthesisSection(Section):
+    """Synthetic twins: which generator, how many, fitted globally or per graph community."""
+
+    generator: str = "gaussian_copula"
+    """Generator name: ``gaussian_copula`` (SDV, optional extra), ``latent_class`` (built in), ``ctgan``, ``tvae``."""
+    params: dict[str, float | int | str | bool] = Field(default_factory=dict)
+    """Keyword arguments passed to the generator's constructor."""
+    ratio: float = Field(1.0, gt=0.0, le=100.0)
+    """Twins per training patient."""
+    per_community: bool = True
+    """Fit one generator per graph community, in parallel on Dask (else one global model)."""
+    min_group_size: int = Field(200, ge=10)
+    """Communities smaller than this are pooled into one group for fitting."""
+
+
+class GraphSection(Section):
+    """The patient-similarity graph over the training patients."""
+
+    k: int = Field(15, ge=1, le=1000)
+    """Neighbours per patient."""
+    metric: Literal["gower"] = "gower"
+    """Distance on mixed-type features (Gower, computed exactly as an L1 distance on an encoding)."""
+    method: Literal["auto", "exact", "ivf"] = "auto"
+    """kNN search: exact (faiss flat), ivf (approximate, coarse cells), auto (by size)."""
+    resolution: float = Field(1.0, gt=0.0, le=100.0)
+    """Leiden resolution (modularity objective)."""
+    weights: dict[str, float] = Field(default_factory=dict)
+    """Per-feature Gower weights (default 1)."""
+
+
+class PredictionSection(Section):
+    """Outcome prediction for held-out real patients from their closest twins."""
+
+    horizon_months: float | None = Field(60.0, gt=0)
+    """Predict the event within this many months (patients censored earlier are not evaluable);
+    ``null`` predicts the event indicator as recorded (SynTwin's dead/alive)."""
+    k: int = Field(25, ge=1, le=1000)
+    """Closest twins per patient."""
+    weighting: Literal["similarity", "uniform"] = "similarity"
+    """How the k twins' outcomes are averaged."""
+
+
+class PrivacySection(Section):
+    """Release thresholds checked before anything is exported."""
+
+    max_exact_copies: int = Field(0, ge=0)
+    """Twins identical to a training patient on every modelled column."""
+    max_dcr_train_share: float = Field(0.60, gt=0.0, le=1.0)
+    """Share of twins closer to a training patient than to an equally sized holdout set (0.5 is ideal)."""
+
+
+class ExportSection(Section):
+    """What leaves the run (only after the privacy gate passed)."""
+
+    formats: list[Literal["parquet", "csv"]] = Field(default_factory=lambda: ["parquet", "csv"], min_length=1)
+    """Twin table formats."""
+
+
+class CohortScenario(ScenarioHeader):
+    """A cohort scenario file (``kind: cohort``)."""
+
+    kind: Literal["cohort"]
+    """Scenario kind."""
+    cohort: CohortSection
+    """Cohort source."""
+    synthesis: SynthesisSection = SynthesisSection()
+    """Synthetic twins."""
+    graph: GraphSection = GraphSection()
+    """Patient-similarity graph."""
+    prediction: PredictionSection = PredictionSection()
+    """Outcome prediction."""
+    privacy: PrivacySection = PrivacySection()
+    """Release gate."""
+    export: ExportSection = ExportSection()
+    """Exports."""
+
+
+__all__ = ["CohortScenario"]
