@@ -1,0 +1,138 @@
+"""The CLI end to end: real runs on a 2-process LocalCluster, errors as one line with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SMALL = ["--set", "cohort.simulate.n=3000", "--set", "synthesis.min_group_size=300"]
+
+
+def syntwin(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    exe = Path(sys.executable).with_name("syntwin")
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, cwd=cwd, timeout=600,
+                          env={**os.environ, "COLUMNS": "200"})
+
+
+def assert_clean_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def test_version_and_schema():
+    assert syntwin("--version").stdout.startswith("syntwin ")
+    schema = json.loads(syntwin("schema").stdout)
+    assert "cohort" in json.dumps(schema)
+
+
+@pytest.fixture(scope="module")
+def demo_runs(tmp_path_factory):
+    """The default scenario, shrunk, run with 2 and with 1 worker."""
+    base = tmp_path_factory.mktemp("runs")
+    out2, out1 = base / "w2", base / "w1"
+    p2 = syntwin("run", "seer_breast_twins", "--out", str(out2), "--workers", "2", *SMALL)
+    assert p2.returncode == 0, p2.stderr
+    p1 = syntwin("run", "seer_breast_twins", "--out", str(out1), "--workers", "1", *SMALL)
+    assert p1.returncode == 0, p1.stderr
+    return out2, out1
+
+
+def test_run_directory_contract(demo_runs):
+    out, _ = demo_runs
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["scenario"] == "seer_breast_twins" and m["kind"] == "cohort" and m["seed"] == 2024
+    assert len(m["config_sha256"]) == 64
+    assert {"syntwin", "python", "numpy", "dask"} <= set(m["versions"])
+    metrics = m["metrics"]
+    for stage in ("cohort", "graph", "synthesis", "prediction", "privacy", "export"):
+        assert metrics[stage]["seconds"] >= 0
+    assert metrics["cohort"]["rows"] == 3000
+    for method in ("twin_knn", "real_knn", "logistic"):
+        entry = metrics["prediction"][method]
+        assert 0.5 < entry["auroc"] <= 1.0 and entry["coverage"] == 1.0
+        assert entry["ci_low"] <= entry["auroc"] <= entry["ci_high"]
+    assert metrics["prediction"]["twin_knn"]["trained_on"] == "synthetic"
+    assert metrics["privacy"]["exact_copies"] == 0
+    assert 0.0 <= metrics["privacy"]["dcr_train_share"] <= 0.6
+    assert metrics["graph"]["nodes"] == metrics["cohort"]["train"]
+    for name, entry in m["outputs"].items():
+        assert (out / entry["path"]).exists(), name
+    assert not list(out.parent.glob(".*partial"))
+
+
+def test_same_seed_same_bytes_on_1_and_2_workers(demo_runs):
+    out2, out1 = demo_runs
+    o2 = json.loads((out2 / "manifest.json").read_text())["outputs"]
+    o1 = json.loads((out1 / "manifest.json").read_text())["outputs"]
+    assert o2 == o1
+
+
+def test_export_has_no_identifiers(demo_runs):
+    import pandas as pd
+
+    out, _ = demo_runs
+    twins = pd.read_parquet(out / "export" / "twins.parquet")
+    assert "patient_id" not in twins.columns
+    assert (twins["survival_months"] >= 0).all() and set(twins["cancer_death"].unique()) <= {0, 1}
+    csv = pd.read_csv(out / "export" / "twins.csv")
+    assert list(csv.columns) == list(twins.columns) and len(csv) == len(twins)
+
+
+def test_existing_out_refused_without_overwrite(demo_runs):
+    out, _ = demo_runs
+    proc = syntwin("run", "seer_breast_twins", "--out", str(out), *SMALL)
+    assert_clean_error(proc, str(out), "--overwrite")
+
+
+def test_bad_scenario_exit_2_one_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("kind: cohort\nname: x\ncohort:\n  simulate: {n: 1000}\ngraph:\n  k: 0\n")
+    assert_clean_error(syntwin("validate", str(bad)), str(bad), "line 6", "graph.k")
+    assert_clean_error(syntwin("run", str(bad), "--out", str(tmp_path / "o")), "graph.k")
+    assert not (tmp_path / "o").exists()
+
+
+def test_failed_run_leaves_nothing(tmp_path):
+    """A cohort file with bad rows fails in the middle of a run: no run directory, no partial files."""
+    data = tmp_path / "c.csv"
+    data.write_text("Age,Status\n50,Alive\n")
+    scen = tmp_path / "s.yaml"
+    scen.write_text(f"kind: cohort\nname: x\ncohort:\n  file: {data.name}\n")
+    out = tmp_path / "run"
+    proc = syntwin("run", str(scen), "--out", str(out), "--workers", "1")
+    assert_clean_error(proc, str(data))
+    assert not out.exists() and not list(tmp_path.glob(".run*"))
+
+
+def test_unwritable_output(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as a user who can write anywhere")
+        assert_clean_error(syntwin("run", "seer_breast_twins", "--out", str(locked / "o"), *SMALL), "writable")
+    finally:
+        locked.chmod(0o700)
+
+
+def test_cohort_simulate_cli(tmp_path):
+    out = tmp_path / "c"
+    proc = syntwin("cohort", "simulate", "--n", "5000", "--site", "lung", "--out", str(out), "--workers", "1")
+    assert proc.returncode == 0, proc.stderr
+    from syntwin.cohort.simulate import read_simulated
+
+    cohort = read_simulated(out)
+    assert len(cohort.data.compute()) == 5000
+    assert_clean_error(syntwin("cohort", "simulate", "--site", "liver", "--out", str(tmp_path / "d")),
+                       "--site", "breast")
