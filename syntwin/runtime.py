@@ -49,7 +49,7 @@ def dask_client(
         threads_per_worker=threads_per_worker,
         processes=True,
         memory_limit=memory_limit,
-        dashboard_address=None,
+        dashboard_address=":0",
         silence_logs=logging.ERROR,
     )
     client = Client(cluster)

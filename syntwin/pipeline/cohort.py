@@ -14,7 +14,7 @@ import pandas as pd
 from syntwin.cohort import Cohort, CohortSchema
 from syntwin.errors import CohortError, StageError
 from syntwin.export import export_twins
-from syntwin.graphs.communities import leiden
+from syntwin.graphs.communities import community_stats, leiden, modularity
 from syntwin.graphs.encode import MixedEncoder
 from syntwin.graphs.knn import build_graph, nearest
 from syntwin.pipeline.context import RunContext
@@ -25,7 +25,8 @@ from syntwin.synthesis import make_generator, synthesize
 from syntwin.synthesis.evaluate import auroc_ci, baseline_logistic
 from syntwin.synthesis.predict import outcome_labels, twin_knn_proba
 
-MIN_COMMUNITY = 10
+MIN_COMMUNITY = 10  # SynTwin keeps communities of >= 10 patients
+RECALL_SAMPLE = 2000  # graph recall@k is estimated against exact kNN on this many patients
 
 
 def load_cohort(section: CohortSection, *, source: str, seed: int) -> Cohort:
@@ -93,15 +94,16 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
         x_train = encoder.transform(train)
         g = scenario.graph
         graph = build_graph(x_train, k=min(g.k, len(train) - 1), method=g.method, client=client,
-                            seed=int_seed(seed, "graph"))
+                            seed=int_seed(seed, "graph"), scale=encoder.scale_, recall_sample=RECALL_SAMPLE)
         membership = leiden(graph, resolution=g.resolution, seed=int_seed(seed, "leiden"))
         graph.membership = membership
-        sizes = np.bincount(membership)
-        kept = sizes >= MIN_COMMUNITY
+        stats = community_stats(membership, min_size=MIN_COMMUNITY)
         graph.save(ctx.path("graph"))
         ctx.record_output("graph", "graph")
-        m.update(nodes=graph.n_nodes, edges=int(len(graph.edges)), communities=int(kept.sum()),
-                 coverage=round(float(kept[membership].mean()), 4))
+        m.update(nodes=graph.n_nodes, edges=graph.n_edges, communities=stats["kept"],
+                 communities_all=stats["communities"], coverage=round(stats["coverage"], 4),
+                 recall_at_k=round(float(graph.meta["recall_at_k"]), 4), method=graph.meta.get("method"),
+                 modularity=round(modularity(graph, membership, resolution=g.resolution), 4))
 
     with ctx.stage("synthesis") as m:
         s = scenario.synthesis
@@ -137,8 +139,9 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
             scores[name] = twin_knn_proba(ref_y[idx], dist, weighting=p.weighting)
             m[name] = {**auroc_ci(y_hold[ev], scores[name], seed=int_seed(seed, "boot", name)),
                        "coverage": 1.0, "trained_on": trained_on, "k": int(idx.shape[1])}
-        scores["logistic"] = baseline_logistic(x_train[ev_train], y_train[ev_train], x_hold[ev],
-                                               seed=int_seed(seed, "logistic"))
+        features = schema.features
+        scores["logistic"] = baseline_logistic(train.loc[ev_train, features], y_train[ev_train],
+                                               holdout.loc[ev, features], seed=int_seed(seed, "logistic"))
         m["logistic"] = {**auroc_ci(y_hold[ev], scores["logistic"], seed=int_seed(seed, "boot", "logistic")),
                          "coverage": 1.0, "trained_on": "real"}
         m["evaluated"] = int(ev.sum())

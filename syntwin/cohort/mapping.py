@@ -1,0 +1,212 @@
+"""Schema mappings: how the columns of a source table become the columns of a cohort.
+
+A :class:`SchemaMapping` is written by users inside scenario files (``cohort.mapping``); the
+SEER formats are built-in presets of it (:mod:`syntwin.cohort.presets`). It says which source
+header feeds which cohort column, the role of every cohort column (numeric, ordinal,
+categorical, time, event, identifier, extra), which tokens mean "missing", and which value
+recodes to apply. :func:`syntwin.cohort.readers.read_cohort` applies it and counts every action.
+
+Matching rules, applied in this order to every value of a text column:
+
+1. leading/trailing whitespace is stripped (``"Single "`` -> ``"Single"``);
+2. a value equal to one of ``missing_values`` becomes missing;
+3. ``recode`` replaces whole values (keys are compared after stripping, so ``" anaplastic;
+   Grade IV"`` and ``"anaplastic; Grade IV"`` are the same key; a ``null`` target means missing);
+4. the value is converted for its role (number, ordinal level, category, event 0/1);
+   text values listed in ``unknown_values`` stay categories but are counted in the report.
+
+Source headers are matched after stripping whitespace, so ``"T Stage "`` in a file matches
+``"T Stage"`` in a mapping and vice versa.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from syntwin.cohort.schema import CohortSchema
+
+DEFAULT_MISSING = ["", "NA", "N/A", "NaN", "nan", "null", "NULL"]
+
+
+def _to_text(value: object) -> object:
+    """Accept YAML scalars as text: ``1`` -> ``"1"``, ``2.0`` -> ``"2"``; refuse booleans."""
+    if isinstance(value, bool):
+        raise ValueError(
+            f"got the boolean {value!r}; YAML reads unquoted yes/no/true/false as booleans, quote the value"
+        )
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return value
+
+
+Text = Annotated[str, BeforeValidator(_to_text)]
+
+
+class EventSpec(BaseModel):
+    """Which values of a cohort column mean that the event happened (1) or not (0)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    column: str = Field(
+        description="Cohort column (a target of `columns`) holding the event; becomes int 0/1."
+    )
+    positive: list[Text] = Field(
+        default_factory=lambda: ["1"], description="Values meaning the event was observed (-> 1)."
+    )
+    negative: list[Text] = Field(
+        default_factory=lambda: ["0"], description="Values meaning censored / no event (-> 0)."
+    )
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> EventSpec:
+        pos = {v.strip() for v in self.positive}
+        neg = {v.strip() for v in self.negative}
+        if not pos or not neg:
+            raise ValueError("event.positive and event.negative must each list at least one value")
+        if pos & neg:
+            raise ValueError(f"values {sorted(pos & neg)} are both positive and negative")
+        return self
+
+
+class SchemaMapping(BaseModel):
+    """Source table -> cohort: column names, roles, missing tokens and value recodes.
+
+    Every cohort column that comes from the source must be a target of ``columns`` and have
+    exactly one role. An identifier that no source column feeds is created as the 1-based data
+    row number (int), which is stable for a given file; the report says so.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    columns: dict[str, str] = Field(
+        description="Source header -> cohort column. Headers are matched after stripping whitespace."
+    )
+    numeric: list[str] = Field(default_factory=list, description="Continuous or count features (float).")
+    ordinal: dict[str, list[Text]] = Field(
+        default_factory=dict, description="Ordered features: column -> levels, lowest first."
+    )
+    categorical: list[str] = Field(default_factory=list, description="Unordered features (text).")
+    time: str | None = Field(default=None, description="Follow-up time in months (float, >= 0, required).")
+    event: EventSpec | None = Field(
+        default=None, description="Event column and its positive/negative values."
+    )
+    recode: dict[str, dict[Text, Text | None]] = Field(
+        default_factory=dict,
+        description="Column -> {source value: new value}; null means missing. Counted in the report.",
+    )
+    range_midpoints: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Numeric columns whose values may be ranges such as '60-64 years' (-> midpoint 62), "
+            "'85+ years' (-> 87, lower bound + 2 as for a 5-year band) or '05 years' (-> 5)."
+        ),
+    )
+    identifiers: list[str] = Field(
+        default_factory=list,
+        description="Direct identifiers; one absent from the source is created as the data row number.",
+    )
+    quasi_identifiers: list[str] = Field(
+        default_factory=list, description="Columns an attacker may know (used by privacy checks)."
+    )
+    extra: list[str] = Field(default_factory=list, description="Columns carried along as text, not modelled.")
+    required: list[str] = Field(
+        default_factory=list, description="Features that must not be missing (time and event always must)."
+    )
+    optional: list[str] = Field(
+        default_factory=list,
+        description="Cohort columns whose source header may be absent; they are then left out of the schema.",
+    )
+    unknown_values: list[Text] = Field(
+        default_factory=list,
+        description="Values that mean 'unknown' but are kept as a category (e.g. race 'Unknown'); "
+        "counted in the report per column.",
+    )
+    missing_values: list[Text] = Field(
+        default_factory=lambda: list(DEFAULT_MISSING),
+        description="Tokens (compared after stripping) that mean missing in every column.",
+    )
+
+    @field_validator("columns")
+    @classmethod
+    def _strip_headers(cls, v: dict[str, str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for src, dst in v.items():
+            key = str(src).strip()
+            if key in out:
+                raise ValueError(f"source header {key!r} is listed twice (headers are compared stripped)")
+            out[key] = dst
+        return out
+
+    @model_validator(mode="after")
+    def _check_roles(self) -> SchemaMapping:
+        targets = list(self.columns.values())
+        dup = sorted({t for t in targets if targets.count(t) > 1})
+        if dup:
+            raise ValueError(f"cohort columns {dup} are fed by more than one source header")
+        schema = self.to_schema()  # raises if a column has two roles or a quasi-identifier is unknown
+        mapped = set(targets)
+        without_source = [c for c in schema.columns if c not in mapped and c not in self.identifiers]
+        if without_source:
+            raise ValueError(f"columns {without_source} have a role but no source header in `columns`")
+        created = [c for c in self.identifiers if c not in mapped]
+        if len(created) > 1:
+            raise ValueError(
+                f"identifiers {created} have no source; at most one row-number id can be created"
+            )
+        roleless = [t for t in targets if t not in schema.columns]
+        if roleless:
+            raise ValueError(
+                f"mapped columns {roleless} have no role: list them under numeric, ordinal, categorical, "
+                "time, event, identifiers or extra (or remove them from `columns`)"
+            )
+        for name, levels in self.ordinal.items():
+            if not levels or len(set(levels)) != len(levels):
+                raise ValueError(f"ordinal {name!r} needs at least one level and no repeated level")
+        checks = [
+            ("recode", list(self.recode), mapped),
+            ("range_midpoints", self.range_midpoints, set(self.numeric)),
+            ("required", self.required, set(schema.features) | set(self.identifiers)),
+            ("optional", self.optional, mapped - {self.time, self.event and self.event.column}),
+        ]
+        for name, cols, allowed in checks:
+            bad = [c for c in cols if c not in allowed]
+            if bad:
+                raise ValueError(f"{name} names {bad}, which are not among {sorted(c for c in allowed if c)}")
+        return self
+
+    @property
+    def source_of(self) -> dict[str, str]:
+        """Cohort column -> source header (stripped)."""
+        return {dst: src for src, dst in self.columns.items()}
+
+    def to_schema(self, *, absent: tuple[str, ...] | list[str] = ()) -> CohortSchema:
+        """The :class:`CohortSchema` of the cohort this mapping produces.
+
+        Args:
+            absent: Optional cohort columns missing from the source; left out of the schema.
+        """
+        gone = set(absent)
+        keep = [c for c in self.numeric if c not in gone]
+        return CohortSchema(
+            numeric=keep,
+            ordinal={k: v for k, v in self.ordinal.items() if k not in gone},
+            categorical=[c for c in self.categorical if c not in gone],
+            time=self.time,
+            event=self.event.column if self.event else None,
+            identifiers=self.identifiers,
+            quasi_identifiers=[c for c in self.quasi_identifiers if c not in gone],
+            extra=[c for c in self.extra if c not in gone],
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"SchemaMapping(columns={len(self.columns)}, time={self.time!r}, "
+            f"event={self.event.column if self.event else None!r}, recodes={len(self.recode)})"
+        )
+
+
+__all__ = ["SchemaMapping", "EventSpec", "DEFAULT_MISSING"]

@@ -1,0 +1,189 @@
+"""Built-in schema mappings for SEER exports, and the resolver from a name to a mapping.
+
+Cohort column names are the simulator's (``age``, ``grade``, ``stage``, ``survival_months``...),
+so a scenario written for the simulator runs on a real export and vice versa.
+
+Choices (shared by both presets):
+    * ``grade`` is ordinal ``I < II < III < IV`` (SEER grade codes 1-4 and their labels).
+    * ``age`` is numeric. SEER*Stat age groups become the midpoint of their bounds:
+      ``"60-64 years"`` -> 62, ``"01-04 years"`` -> 2.5, ``"85+ years"`` -> 87 (lower bound + 2,
+      as for a 5-year band), ``"00 years"`` -> 0 (see ``range_midpoints``). Midpoints keep age
+      numeric like the simulator's; the group is recoverable from the midpoint.
+    * SEER size/node codes that are not a measurement become missing, each counted in the report:
+      CS tumor size 990-999 (microscopic focus, "less than x cm", diffuse, unknown; 000 = no mass
+      stays 0), nodes examined 95-99, nodes positive 95/97/98/99.
+    * ``Unknown`` race, marital status and ER/PR values stay explicit categories (listed in
+      ``unknown_values``, so the report counts them); unknown stage/grade/size become missing.
+"""
+
+from __future__ import annotations
+
+from syntwin.cohort.mapping import EventSpec, SchemaMapping
+
+GRADES = ["I", "II", "III", "IV"]
+STAGE_GROUPS = ["0", "I", "II", "III", "IV"]
+_AJCC7_TO_GROUP: dict[str, str | None] = {
+    **{s: "I" for s in ("IA", "IB", "INOS")},
+    **{s: "II" for s in ("IIA", "IIB", "IINOS")},
+    **{s: "III" for s in ("IIIA", "IIIB", "IIIC", "IIINOS")},
+    "UNK Stage": None,
+}
+
+
+def _seer_breast_csv() -> SchemaMapping:
+    """The public SEER breast CSV (IEEE Dataport, Nov 2017 release; 4,024 women, 2006-2010).
+
+    ``Status`` (all-cause vital status) is the event, named ``death``; there is no patient id,
+    so ``patient_id`` is created from the row number. ``differentiate`` restates ``Grade`` in
+    words and is carried as the extra column ``differentiation``.
+    """
+    return SchemaMapping(
+        columns={
+            "Age": "age",
+            "Race": "race",
+            "Marital Status": "marital_status",
+            "T Stage": "t_stage",
+            "N Stage": "n_stage",
+            "6th Stage": "stage",
+            "differentiate": "differentiation",
+            "Grade": "grade",
+            "A Stage": "summary_stage",
+            "Tumor Size": "tumor_size_mm",
+            "Estrogen Status": "er_status",
+            "Progesterone Status": "pr_status",
+            "Regional Node Examined": "nodes_examined",
+            "Reginol Node Positive": "nodes_positive",
+            "Survival Months": "survival_months",
+            "Status": "death",
+        },
+        numeric=["age", "tumor_size_mm", "nodes_examined", "nodes_positive"],
+        ordinal={
+            "t_stage": ["T1", "T2", "T3", "T4"],
+            "n_stage": ["N1", "N2", "N3"],
+            "stage": ["IIA", "IIB", "IIIA", "IIIB", "IIIC"],
+            "grade": GRADES,
+        },
+        categorical=["race", "marital_status", "summary_stage", "er_status", "pr_status"],
+        time="survival_months",
+        event=EventSpec(column="death", positive=["Dead"], negative=["Alive"]),
+        recode={"grade": {"1": "I", "2": "II", "3": "III", " anaplastic; Grade IV": "IV"}},
+        identifiers=["patient_id"],
+        quasi_identifiers=["age", "race", "marital_status"],
+        extra=["differentiation"],
+        required=["age"],
+    )
+
+
+def _seer_stat() -> SchemaMapping:
+    """A SEER*Stat case listing export (CSV or tab-separated text, labels not codes).
+
+    Levels follow the simulator: AJCC 7th stage groups are collapsed to ``0 < I < II < III < IV``
+    (``IIA``/``IIB``/``IINOS`` -> ``II``...; ``UNK Stage`` and ``Blank(s)`` -> missing), race to
+    White/Black/Other (AI/AN and API -> Other, as in the public SEER CSV) plus Unknown, and marital
+    labels to Married/Single/... (``"Married (including common law)"`` -> ``"Married"``).
+
+    The event is cause-specific death (``cancer_death``) from "SEER cause-specific death
+    classification": 1 = "Dead (attributable to this cancer dx)"; 0 = alive or dead of another
+    cause, and also — counted separately in the report — "Dead (missing/unknown COD)" and
+    "N/A not first tumor" (treated as censored; ``vital_status`` keeps the all-cause status).
+    ``Patient ID``, ``Sex``, ``Primary Site - labeled`` and ``Sequence number`` may be absent.
+    Survival months ``9999`` (unknown) is read as missing, which stops the read with the first
+    such row and their count: select cases with known survival in the SEER*Stat session.
+    """
+    size_codes: dict[str, str | None] = {str(c): None for c in range(990, 1000)}
+    return SchemaMapping(
+        columns={
+            "Patient ID": "patient_id",
+            "Age recode with <1 year olds": "age",
+            "Sex": "sex",
+            "Race recode (W, B, AI, API)": "race",
+            "Year of diagnosis": "year_of_diagnosis",
+            "Primary Site - labeled": "primary_site",
+            "Grade Recode (thru 2017)": "grade",
+            "Combined Summary Stage (2004+)": "summary_stage",
+            "Derived AJCC Stage Group, 7th ed (2010-2015)": "stage",
+            "Sequence number": "sequence_number",
+            "Survival months": "survival_months",
+            "Vital status recode (study cutoff used)": "vital_status",
+            "SEER cause-specific death classification": "cancer_death",
+            "Marital status at diagnosis": "marital_status",
+            "ER Status Recode Breast Cancer (1990+)": "er_status",
+            "PR Status Recode Breast Cancer (1990+)": "pr_status",
+            "CS tumor size (2004-2015)": "tumor_size_mm",
+            "Regional nodes examined (1988+)": "nodes_examined",
+            "Regional nodes positive (1988+)": "nodes_positive",
+        },
+        numeric=["age", "year_of_diagnosis", "tumor_size_mm", "nodes_examined", "nodes_positive"],
+        ordinal={"grade": GRADES, "stage": STAGE_GROUPS},
+        categorical=["sex", "race", "summary_stage", "er_status", "pr_status", "marital_status"],
+        time="survival_months",
+        event=EventSpec(
+            column="cancer_death",
+            positive=["Dead (attributable to this cancer dx)"],
+            negative=["Alive or dead of other cause", "Dead (missing/unknown COD)", "N/A not first tumor"],
+        ),
+        recode={
+            "grade": {
+                "Well differentiated; Grade I": "I",
+                "Moderately differentiated; Grade II": "II",
+                "Poorly differentiated; Grade III": "III",
+                "Undifferentiated; anaplastic; Grade IV": "IV",
+                "Unknown": None,
+            },
+            "stage": dict(_AJCC7_TO_GROUP),
+            "race": {
+                "American Indian/Alaska Native": "Other",
+                "Asian or Pacific Islander": "Other",
+                "Other (American Indian/AK Native, Asian/Pacific Islander)": "Other",
+            },
+            "marital_status": {
+                "Married (including common law)": "Married",
+                "Single (never married)": "Single",
+            },
+            "summary_stage": {"Unknown/unstaged": None},
+            "survival_months": {"9999": None},  # unknown survival: fails as a missing time, by row
+            "tumor_size_mm": size_codes,
+            "nodes_examined": {"95": None, "96": None, "97": None, "98": None, "99": None},
+            "nodes_positive": {"95": None, "97": None, "98": None, "99": None},
+        },
+        range_midpoints=["age"],
+        identifiers=["patient_id"],
+        quasi_identifiers=["age", "sex", "race", "year_of_diagnosis", "marital_status"],
+        extra=["primary_site", "sequence_number", "vital_status"],
+        required=["age"],
+        optional=["patient_id", "sex", "primary_site", "sequence_number"],
+        unknown_values=["Unknown", "Borderline/Unknown", "Recode not available"],
+        missing_values=["", "Blank(s)", "NA"],
+    )
+
+
+PRESETS: dict[str, SchemaMapping] = {"seer_breast_csv": _seer_breast_csv(), "seer_stat": _seer_stat()}
+
+
+def register_preset(name: str, mapping: SchemaMapping, *, overwrite: bool = False) -> None:
+    """Make ``mapping`` available by ``name`` to :func:`resolve_mapping` and scenario files."""
+    if not isinstance(mapping, SchemaMapping):
+        raise TypeError(f"expected a SchemaMapping, got {type(mapping).__name__}")
+    if name in PRESETS and not overwrite:
+        raise ValueError(f"preset {name!r} exists; pass overwrite=True to replace it")
+    PRESETS[name] = mapping
+
+
+def resolve_mapping(mapping: SchemaMapping | str) -> SchemaMapping:
+    """Return ``mapping`` itself, or a copy of the preset it names.
+
+    Raises:
+        ValueError: ``mapping`` is an unknown preset name (the message lists the presets).
+        TypeError: ``mapping`` is neither a name nor a :class:`SchemaMapping`.
+    """
+    if isinstance(mapping, SchemaMapping):
+        return mapping
+    if isinstance(mapping, str):
+        if mapping not in PRESETS:
+            names = ", ".join(sorted(PRESETS))
+            raise ValueError(f"unknown cohort mapping preset {mapping!r}; presets: {names}")
+        return PRESETS[mapping].model_copy(deep=True)
+    raise TypeError(f"mapping must be a preset name or a SchemaMapping, got {type(mapping).__name__}")
+
+
+__all__ = ["PRESETS", "register_preset", "resolve_mapping", "GRADES", "STAGE_GROUPS"]
