@@ -1,0 +1,41 @@
+"""syntwin.synthesis: synthetic twins, twin-based prediction and its evaluation.
+
+A stage library: plain pandas/NumPy in, plain results out; it never imports syntwin's spine.
+
+* ``generators`` — ``Generator`` interface and registry (``latent_class``, ``independent``; SDV
+  ``gaussian_copula``, ``ctgan``, ``tvae`` when SDV is installed): ``make_generator(name).fit(df,
+  numeric=..., ordinal=..., categorical=..., time=..., event=..., seed=...).sample(n, seed=...)``.
+* ``parallel.synthesize`` — one model per group (community/stratum) on Dask, or one global model.
+* ``predict`` — horizon labels, similarity-weighted twin-kNN probabilities.
+* ``evaluate`` — AUROC (bootstrap CI), balanced accuracy, Brier, coverage; logistic/GBM baselines.
+* ``survival`` — C-index, time-dependent AUC, Kaplan–Meier and KM sup-distance by stratum.
+* ``fidelity`` — SDMetrics-style quality score (numpy), and SDMetrics' own when installed.
+"""
+
+from .evaluate import auroc, auroc_ci, baseline_gradient_boosting, baseline_logistic, binary_metrics
+from .fidelity import quality_score
+from .generators import GENERATORS, Generator, make_generator, register_generator
+from .parallel import synthesize
+from .predict import outcome_labels, twin_knn_proba
+from .survival import concordance_index, cumulative_dynamic_auc, kaplan_meier, km_sup_by_stratum, km_sup_distance
+
+__all__ = [
+    "GENERATORS",
+    "Generator",
+    "auroc",
+    "auroc_ci",
+    "baseline_gradient_boosting",
+    "baseline_logistic",
+    "binary_metrics",
+    "concordance_index",
+    "cumulative_dynamic_auc",
+    "kaplan_meier",
+    "km_sup_by_stratum",
+    "km_sup_distance",
+    "make_generator",
+    "outcome_labels",
+    "quality_score",
+    "register_generator",
+    "synthesize",
+    "twin_knn_proba",
+]

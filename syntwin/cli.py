@@ -65,6 +65,7 @@ def run(
     scheduler: Annotated[Optional[str], typer.Option(help="Existing Dask scheduler address.")] = None,
     seed: Annotated[Optional[int], typer.Option(min=0, help="Override the scenario seed.")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing run directory.")] = False,
+    resume: Annotated[bool, typer.Option(help="Finish an interrupted run, skipping its finished stages.")] = False,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a field: --set graph.k=30.")] = None,
 ) -> None:
     """Run a scenario file end to end and write its run directory."""
@@ -84,9 +85,49 @@ def run(
             bar.update(task, description=f"{model.name}: {stage}")
 
         manifest = run_scenario(model, out, source=str(path), workers=workers, scheduler=scheduler, seed=seed,
-                                overwrite=overwrite, progress=progress)
+                                overwrite=overwrite, resume=resume, progress=progress)
     out_console.print(f"[green]done[/green] {model.name} -> {out}")
     _print_summary(manifest)
+
+
+@app.command()
+def batch(
+    inputs: Annotated[list[Path], typer.Argument(help="Scenario files and/or directories of them.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder receiving one run directory per run.")] = Path(
+        "runs/batch"
+    ),
+    seeds: Annotated[Optional[str], typer.Option(help="Comma-separated seeds: run each scenario once per seed.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="LocalCluster worker processes.")] = 2,
+    scheduler: Annotated[Optional[str], typer.Option(help="Existing Dask scheduler address.")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a field in every scenario.")] = None,
+) -> None:
+    """Run many scenarios (or seeds) on one cluster; finished runs are skipped, interrupted ones resumed."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from syntwin.errors import ScenarioError
+    from syntwin.pipeline.batch import plan_batch, run_batch
+    from syntwin.runtime import dask_client
+
+    try:
+        seed_list = [int(s) for s in seeds.split(",")] if seeds else None
+    except ValueError:
+        raise ScenarioError(f"bad --seeds {seeds!r}", field="--seeds", hint="write e.g. --seeds 1,2,3") from None
+    items = plan_batch([_resolve_scenario(str(i)) for i in inputs], out, seeds=seed_list, overrides=set_)
+    with dask_client(workers=workers, scheduler=scheduler) as client, Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=True
+    ) as bar:
+        task = bar.add_task("batch", total=None)
+        run_batch(items, client, progress=lambda text: bar.update(task, description=text))
+    table = Table("run", "seed", "status", "seconds", "headline / error", title=f"batch -> {out}")
+    for item in items:
+        table.add_row(item.out.name, str(item.seed), item.status, f"{item.seconds:g}", item.error or item.headline)
+    out_console.print(table)
+    failed = [i for i in items if i.status == "failed"]
+    if failed:
+        err_console.print(f"[bold red]error:[/bold red] {len(failed)} of {len(items)} runs failed: "
+                          + "; ".join(i.error for i in failed), markup=True)
+        raise typer.Exit(2)
 
 
 def _print_summary(manifest: dict) -> None:

@@ -17,6 +17,7 @@ from syntwin.export import export_twins
 from syntwin.graphs.communities import community_stats, leiden, modularity
 from syntwin.graphs.encode import MixedEncoder
 from syntwin.graphs.knn import build_graph, nearest
+from syntwin.graphs.store import SimilarityGraph
 from syntwin.pipeline.context import RunContext
 from syntwin.privacy import ReleaseGate, distance_to_closest_record, exact_copies
 from syntwin.scenario.cohort import CohortScenario, CohortSection
@@ -65,6 +66,51 @@ def _encoder(schema: CohortSchema, weights: dict[str, float]) -> MixedEncoder:
                         categorical=schema.categorical, weights=weights or None)
 
 
+def _graph_stage(scenario: CohortScenario, ctx: RunContext, x_train: np.ndarray, scale: float,
+                 m: dict) -> np.ndarray:
+    """kNN graph + Leiden communities over the training patients; returns the membership."""
+    g = scenario.graph
+    graph = build_graph(x_train, k=min(g.k, len(x_train) - 1), method=g.method, client=ctx.client,
+                        seed=int_seed(ctx.seed, "graph"), scale=scale, recall_sample=RECALL_SAMPLE)
+    membership = leiden(graph, resolution=g.resolution, seed=int_seed(ctx.seed, "leiden"))
+    graph.membership = membership
+    stats = community_stats(membership, min_size=MIN_COMMUNITY)
+    timings = {k: round(graph.meta.pop(k), 3) for k in list(graph.meta) if k.startswith("seconds")}
+    m.update(timings)  # wall times go to the manifest, not into the artifact (whose bytes must be reproducible)
+    graph.save(ctx.path("graph"))
+    ctx.record_output("graph", "graph")
+    m.update(nodes=graph.n_nodes, edges=graph.n_edges, communities=stats["kept"],
+             communities_all=stats["communities"], coverage=round(stats["coverage"], 4),
+             recall_at_k=round(float(graph.meta["recall_at_k"]), 4), method=graph.meta.get("method"),
+             modularity=round(modularity(graph, membership, resolution=g.resolution), 4))
+    return membership
+
+
+def _synthesis_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFrame, schema: CohortSchema,
+                     membership: np.ndarray, m: dict) -> pd.DataFrame:
+    """Twins of the training patients, one generator per community (or one global one)."""
+    s = scenario.synthesis
+    try:
+        generator = make_generator(s.generator, **s.params)
+    except (ValueError, TypeError) as exc:
+        raise StageError(str(exc), field="synthesis.generator", hint="see `syntwin schema`") from None
+    n_twins = max(1, int(round(s.ratio * len(train))))
+    groups = membership if s.per_community else None
+    try:
+        twins = synthesize(
+            train[schema.modelled], generator, n_twins, groups=groups, client=ctx.client,
+            seed=int_seed(ctx.seed, "synthesis"), min_group_size=s.min_group_size,
+            numeric=list(schema.numeric), ordinal={k: list(v) for k, v in schema.ordinal.items()},
+            categorical=list(schema.categorical), time=schema.time, event=schema.event,
+        )
+    except ImportError as exc:
+        raise StageError(str(exc), field="synthesis.generator",
+                         hint="pip install 'syntwin[sdv]' or use generator: latent_class") from None
+    m.update(generator=s.generator, rows=len(twins),
+             groups=int(len(np.unique(groups))) if groups is not None else 1)
+    return twins[schema.modelled].reset_index(drop=True)
+
+
 def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
     """Run a cohort scenario into ``ctx`` (see the module docstring for the stages)."""
     seed, client = ctx.seed, ctx.client
@@ -89,40 +135,20 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
         schema.save(ctx.path("cohort/schema.json"))
         ctx.record_output("schema", "cohort/schema.json")
 
-    with ctx.stage("graph") as m:
-        encoder = _encoder(schema, scenario.graph.weights).fit(df[schema.features])
-        x_train = encoder.transform(train)
-        g = scenario.graph
-        graph = build_graph(x_train, k=min(g.k, len(train) - 1), method=g.method, client=client,
-                            seed=int_seed(seed, "graph"), scale=encoder.scale_, recall_sample=RECALL_SAMPLE)
-        membership = leiden(graph, resolution=g.resolution, seed=int_seed(seed, "leiden"))
-        graph.membership = membership
-        stats = community_stats(membership, min_size=MIN_COMMUNITY)
-        graph.save(ctx.path("graph"))
-        ctx.record_output("graph", "graph")
-        m.update(nodes=graph.n_nodes, edges=graph.n_edges, communities=stats["kept"],
-                 communities_all=stats["communities"], coverage=round(stats["coverage"], 4),
-                 recall_at_k=round(float(graph.meta["recall_at_k"]), 4), method=graph.meta.get("method"),
-                 modularity=round(modularity(graph, membership, resolution=g.resolution), 4))
+    encoder = _encoder(schema, scenario.graph.weights).fit(df[schema.features])
+    x_train = encoder.transform(train)
+    if ctx.resumed("graph"):
+        membership = SimilarityGraph.load(ctx.path("graph")).membership
+    else:
+        with ctx.stage("graph") as m:
+            membership = _graph_stage(scenario, ctx, x_train, encoder.scale_, m)
 
-    with ctx.stage("synthesis") as m:
-        s = scenario.synthesis
-        generator = make_generator(s.generator, **s.params)
-        n_twins = max(1, int(round(s.ratio * len(train))))
-        groups = membership if s.per_community else None
-        try:
-            twins = synthesize(
-                train[schema.modelled], generator, n_twins, groups=groups, client=client,
-                seed=int_seed(seed, "synthesis"), min_group_size=s.min_group_size,
-                numeric=list(schema.numeric), ordinal={k: list(v) for k, v in schema.ordinal.items()},
-                categorical=list(schema.categorical), time=schema.time, event=schema.event,
-            )
-        except ImportError as exc:
-            raise StageError(str(exc), field="synthesis.generator",
-                             hint="pip install 'syntwin[sdv]' or use generator: latent_class") from None
-        twins = twins[schema.modelled].reset_index(drop=True)
-        m.update(generator=s.generator, rows=len(twins),
-                 groups=int(len(np.unique(groups))) if groups is not None else 1)
+    if ctx.resumed("synthesis"):
+        twins = pd.read_parquet(ctx.scratch("twins.parquet"))
+    else:
+        with ctx.stage("synthesis") as m:
+            twins = _synthesis_stage(scenario, ctx, train, schema, membership, m)
+            twins.to_parquet(ctx.scratch("twins.parquet"), index=False)
 
     with ctx.stage("prediction") as m:
         x_hold, x_twins = encoder.transform(holdout), encoder.transform(twins)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -11,7 +12,10 @@ from typing import Any
 
 from distributed import Client
 
-from syntwin.io import sha256_tree
+from syntwin.io import sha256_tree, write_json
+
+#: Folder of the (unpublished) run directory holding finished-stage records and scratch artifacts.
+CHECKPOINTS = ".checkpoints"
 
 
 @dataclass
@@ -61,6 +65,28 @@ class RunContext:
         start = time.perf_counter()
         yield metrics
         metrics["seconds"] = round(time.perf_counter() - start, 3)
+        write_json(self.work / CHECKPOINTS / f"{name}.json",
+                   {"metrics": metrics, "outputs": {k: v for k, v in self.outputs.items()}})
+
+    def resumed(self, name: str) -> bool:
+        """True when stage ``name`` finished in an earlier attempt of this run (``--resume``).
+
+        Its metrics and outputs are restored; the caller then loads the stage's artifacts from
+        the run directory instead of recomputing them.
+        """
+        path = self.work / CHECKPOINTS / f"{name}.json"
+        if not path.exists():
+            return False
+        saved = json.loads(path.read_text())
+        self.metrics[name] = saved["metrics"]
+        self.outputs.update(saved["outputs"])
+        if self.progress:
+            self.progress(f"{name} (resumed)")
+        return True
+
+    def scratch(self, relative: str) -> Path:
+        """Path for intermediate artifacts kept for resuming but never published (e.g. unreleased twins)."""
+        return self.path(f"{CHECKPOINTS}/{relative}")
 
     def output_entries(self) -> dict[str, dict[str, str]]:
         """Outputs with their checksums, for the manifest."""

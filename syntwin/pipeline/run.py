@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import os
 import platform
 import shutil
-import tempfile
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -15,15 +15,19 @@ from typing import Any
 from pydantic import BaseModel
 
 import syntwin
-from syntwin.errors import OutputError
+from distributed import Client
+
+from syntwin.errors import OutputError, SyntwinError
 from syntwin.io import to_json, write_json
-from syntwin.pipeline.context import RunContext
+from syntwin.pipeline.context import CHECKPOINTS, RunContext
 from syntwin.runtime import dask_client
 
 #: Scenario kind -> "module:function" running it (imported lazily).
 RUNNERS: dict[str, str] = {
     "cohort": "syntwin.pipeline.cohort:run_cohort",
 }
+
+MIN_FREE_BYTES = 200 * 2**20  # refuse to start a run with less free space on the output disk
 
 KEY_PACKAGES = ("numpy", "pandas", "dask", "distributed", "pyarrow", "scikit-learn", "faiss-cpu", "igraph",
                 "sdv", "mesa", "torch", "torch-geometric", "pydantic")
@@ -50,28 +54,48 @@ def _runner(kind: str):
     return getattr(importlib.import_module(module), name)
 
 
-def _prepare_out(out: Path, overwrite: bool) -> Path:
-    """Check ``out`` can be (re)written and return a fresh temporary sibling to work in."""
+def partial_dir(out: Path) -> Path:
+    """Where a run into ``out`` works until it is published (kept after a crash for ``--resume``)."""
+    return out.with_name(f".{out.name}.partial")
+
+
+def _prepare_out(out: Path, overwrite: bool, resume: bool, config_hash: str) -> Path:
+    """Check ``out`` can be (re)written; return the working directory (fresh, or the one to resume)."""
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise OutputError("output directory exists and is not empty", file=str(out),
                           hint="choose another --out or pass --overwrite")
-    parent = out.parent
+    work = partial_dir(out)
+    stamp = work / CHECKPOINTS / "config_sha256"
+    if work.exists():
+        if resume:
+            if not stamp.exists() or stamp.read_text() != config_hash:
+                raise OutputError("the interrupted run was started with another scenario or seed", file=str(work),
+                                  hint="resume with the same scenario, --set and --seed, or drop --resume")
+            return work
+        if not overwrite:
+            raise OutputError("an interrupted run of this output exists", file=str(work),
+                              hint="pass --resume to finish it, or --overwrite to start again")
+        shutil.rmtree(work)
+    elif resume:
+        raise OutputError("nothing to resume", file=str(work), hint="run without --resume")
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=parent))
+        (work / CHECKPOINTS).mkdir(parents=True)
+        stamp.write_text(config_hash)
     except OSError as exc:
-        raise OutputError(f"cannot write the output directory: {exc.strerror}", file=str(parent),
-                          hint="choose a writable --out") from None
-    free = shutil.disk_usage(parent).free
-    if free < 200 * 2**20:
         shutil.rmtree(work, ignore_errors=True)
-        raise OutputError(f"only {free // 2**20} MiB free on the output disk", file=str(parent),
+        raise OutputError(f"cannot write the output directory: {exc.strerror}", file=str(out.parent),
+                          hint="choose a writable --out") from None
+    free = shutil.disk_usage(work).free
+    if free < MIN_FREE_BYTES:
+        shutil.rmtree(work, ignore_errors=True)
+        raise OutputError(f"only {free // 2**20} MiB free on the output disk", file=str(out.parent),
                           hint="free some space or choose another --out")
     return work
 
 
 def _publish(work: Path, out: Path) -> None:
     """Replace ``out`` by ``work`` (one rename; an old run is removed only after)."""
+    shutil.rmtree(work / CHECKPOINTS, ignore_errors=True)
     old = None
     if out.exists():
         old = out.with_name(f".{out.name}.old-{os.getpid()}")
@@ -90,12 +114,16 @@ def run_scenario(
     scheduler: str | None = None,
     seed: int | None = None,
     overwrite: bool = False,
+    resume: bool = False,
+    client: Client | None = None,
     progress: Any = None,
 ) -> dict[str, Any]:
     """Run a validated scenario into ``out`` and return its manifest.
 
-    The run works in a temporary sibling of ``out`` and renames it into place only when every
-    stage succeeded and the manifest is written: a failed run leaves nothing at ``out``.
+    The run works in ``.OUT.partial`` beside ``out`` and renames it into place only when every
+    stage succeeded and the manifest is written. A run that fails on its input (a
+    :class:`SyntwinError`) removes its working directory; one that is interrupted (killed, a
+    crash) leaves it, and ``resume=True`` finishes it, skipping the stages already done.
 
     Args:
         scenario: A validated scenario (``load_scenario``).
@@ -104,7 +132,9 @@ def run_scenario(
         workers: Override ``runtime.workers``.
         scheduler: Override ``runtime.scheduler`` (an existing Dask scheduler's address).
         seed: Override the scenario seed.
-        overwrite: Replace an existing non-empty ``out``.
+        overwrite: Replace an existing ``out`` (and an interrupted run of it).
+        resume: Finish an interrupted run of the same scenario into ``out``.
+        client: An already connected Dask client (e.g. shared by a batch); no cluster is started.
         progress: Callable receiving each stage's name.
     """
     out = Path(out).absolute()
@@ -112,14 +142,17 @@ def run_scenario(
     seed = scenario.seed if seed is None else seed
     if seed != scenario.seed:
         scenario = scenario.model_copy(update={"seed": seed})
-    work = _prepare_out(out, overwrite)
+    config_hash = config_sha256(scenario)
+    work = _prepare_out(out, overwrite, resume, config_hash)
     try:
-        with dask_client(
-            workers=workers or runtime.workers,
-            threads_per_worker=runtime.threads_per_worker,
-            memory_limit=runtime.memory_limit,
-            scheduler=scheduler or runtime.scheduler,
-        ) as client:
+        with contextlib.ExitStack() as stack:
+            if client is None:
+                client = stack.enter_context(dask_client(
+                    workers=workers or runtime.workers,
+                    threads_per_worker=runtime.threads_per_worker,
+                    memory_limit=runtime.memory_limit,
+                    scheduler=scheduler or runtime.scheduler,
+                ))
             ctx = RunContext(work=work, seed=seed, client=client, source=source, progress=progress)
             _runner(scenario.kind)(scenario, ctx)
         write_json(work / "scenario.json", scenario.model_dump(mode="json"))
@@ -128,17 +161,17 @@ def run_scenario(
             "scenario": scenario.name,
             "kind": scenario.kind,
             "seed": seed,
-            "config_sha256": config_sha256(scenario),
+            "config_sha256": config_hash,
             "versions": package_versions(),
             "metrics": ctx.metrics,
             "outputs": ctx.output_entries(),
         }
         write_json(work / "manifest.json", manifest)
         _publish(work, out)
-    except BaseException:
+    except SyntwinError:
         shutil.rmtree(work, ignore_errors=True)
         raise
     return manifest
 
 
-__all__ = ["run_scenario", "package_versions", "config_sha256", "RUNNERS"]
+__all__ = ["run_scenario", "partial_dir", "package_versions", "config_sha256", "RUNNERS"]

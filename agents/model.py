@@ -1,0 +1,480 @@
+"""The crowd model on Mesa 3: visitors arrive, queue, take food, sit, stay and leave.
+
+Mesa owns the agents (each :class:`Visitor`/:class:`Staff` registers with the model, decisions are agent
+methods called through :class:`mesa.AgentSet` verbs, per-minute figures go through a
+:class:`mesa.DataCollector`); the hot arithmetic — positions, movement, contacts, exposure — lives in
+NumPy arrays indexed by ``agent.idx``, so a step costs a few vector operations plus one KD-tree, not a
+Python loop over agents.
+
+Simplifications (by design): people walk straight lines between waypoints (door -> queue place ->
+counter -> seat -> nearest exit) at their own speed, without obstacle avoidance or body exclusion; the
+room air is well mixed (one Wells–Riley box); infectiousness enters as an expected value (prevalence).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import mesa
+from mesa.agent import AgentSet
+import numpy as np
+from scipy import stats
+
+from syntwin.agents.arrivals import apply_time_slots, sample_arrivals
+from syntwin.agents.config import CrowdConfig, Interventions
+from syntwin.agents.exposure import WellsRileyRoom, infection_probability
+from syntwin.agents.floorplan import thin_seats
+from syntwin.agents.sensors import ContactSensor, HeatMap, zone_counts
+
+# person states
+PENDING, WAIT_OUT, QUEUE, TO_SEAT, WAIT_SEAT, SEATED, LEAVING, GONE, STAFF = range(9)
+INSIDE = (QUEUE, TO_SEAT, WAIT_SEAT, SEATED, LEAVING)
+_IN = np.zeros(9, bool)
+_IN[list(INSIDE)] = True  # state -> inside the room (visitors)
+_PRESENT = _IN.copy()
+_PRESENT[STAFF] = True  # state -> in the room (visitors and staff)
+STATE_NAMES = ("pending", "waiting_outside", "queue", "to_seat", "waiting_seat", "seated", "leaving", "gone",
+               "staff")
+
+
+class Visitor(mesa.Agent):
+    """A visitor; its state lives in the model's arrays at row ``idx``."""
+
+    def __init__(self, model: CrowdModel, idx: int) -> None:
+        self.idx = idx
+        super().__init__(model)
+        model.people[idx] = self
+
+    @property
+    def pos(self) -> np.ndarray | None:  # noqa: D102 - Mesa's position attribute, backed by the array
+        return self.model.pos[self.idx] if hasattr(self, "idx") else None
+
+    @pos.setter
+    def pos(self, value) -> None:
+        if value is not None:
+            self.model.pos[self.idx] = value
+
+    @property
+    def state(self) -> str:
+        """State name (``queue``, ``seated``, …)."""
+        return STATE_NAMES[self.model.state[self.idx]]
+
+    def enter(self) -> None:
+        """Step in through an entrance and head for a counter queue or a seat."""
+        m = self.model
+        m.state[self.idx] = QUEUE
+        m.t_enter[self.idx] = m.time_s
+        k = int(m.u[self.idx, 3] * len(m.entrances))
+        m.pos[self.idx] = m.entrances[k] + m.entrance_span[k] * (m.u[self.idx, 6] - 0.5)
+        m.entered += 1
+        if m.lanes and m.u[self.idx, 4] < m.config.visitors.p_food:
+            lengths = [len(q) + (s >= 0) for q, s in zip(m.lane_queue, m.serving)]
+            lane = int(np.argmin(lengths))
+            m.lane_of[self.idx] = lane
+            m.lane_queue[lane].append(self.idx)
+            m.t_join[self.idx] = m.time_s
+            m.retarget_lane(lane)
+        else:
+            self.choose_seat()
+
+    def choose_seat(self) -> None:
+        """Take a free seat (uniformly among the free ones), or wait standing if none is free."""
+        m = self.model
+        free = np.flatnonzero(m.seat_free)
+        if len(free) == 0:
+            if m.state[self.idx] != WAIT_SEAT:  # step 2 m aside (random direction) and wait standing
+                m.state[self.idx] = WAIT_SEAT
+                m.t_wait_seat[self.idx] = m.time_s
+                angle = 2 * np.pi * m.u[self.idx, 7]
+                spot = m.pos[self.idx] + 2.0 * np.array([np.cos(angle), np.sin(angle)])
+                spot = np.clip(spot, 0.0, [m.config.plan.width, m.config.plan.depth])
+                m.pos[self.idx] = m.target[self.idx] = spot
+            elif m.time_s - m.t_wait_seat[self.idx] >= m.config.visitors.max_seat_wait_s:
+                m.gave_up += 1
+                self.leave()
+            return
+        seat = int(free[int(m.u[self.idx, 5] * len(free))])
+        m.seat_free[seat] = False
+        m.seat_of[self.idx] = seat
+        m.target[self.idx] = m.seats[seat]
+        m.state[self.idx] = TO_SEAT
+
+    def leave(self) -> None:
+        """Free the seat and walk to the nearest exit."""
+        m = self.model
+        if m.seat_of[self.idx] >= 0:
+            m.seat_free[m.seat_of[self.idx]] = True
+            m.seat_of[self.idx] = -1
+        d = np.hypot(*(m.exits - m.pos[self.idx]).T)
+        m.target[self.idx] = m.exits[int(np.argmin(d))]
+        m.state[self.idx] = LEAVING
+
+    def exit(self) -> None:
+        """Pass the door: leave the room and the model."""
+        m = self.model
+        m.state[self.idx] = GONE
+        m.t_left[self.idx] = m.time_s
+        m.left += 1
+        del m.people[self.idx]
+        self.remove()
+
+
+class Staff(mesa.Agent):
+    """A staff member standing behind a serving counter for the whole run."""
+
+    def __init__(self, model: CrowdModel, idx: int) -> None:
+        self.idx = idx
+        super().__init__(model)
+        model.people[idx] = self
+
+
+class CrowdModel(mesa.Model):
+    """A canteen / lecture-hall crowd twin.
+
+    Args:
+        config: Floor plan, arrivals, behaviour, exposure and step settings.
+        interventions: This arm's interventions (default: none, the baseline).
+        seed: Seed (int or ``SeedSequence``); arrivals, visitor traits and Mesa's own generators come from
+            fixed children of it, so arms run with the same seed share arrivals and traits (common random
+            numbers) wherever their interventions allow.
+    """
+
+    def __init__(self, config: CrowdConfig, interventions: Interventions | None = None, *,
+                 seed: int | np.random.SeedSequence = 0) -> None:
+        ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        child = [np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, k)) for k in range(4)]
+        super().__init__(rng=np.random.default_rng(child[0]))
+        self.config = config
+        self.interventions = iv = interventions or Interventions()
+        plan = config.plan
+        self.dt = config.dt_s
+        self.time_s = 0.0
+        self.people: dict[int, mesa.Agent] = {}
+        arr = sample_arrivals(config.arrivals, config.duration_s, np.random.default_rng(child[1]),
+                              scale=iv.arrival_scale)
+        self.n_arrivals = len(arr)
+        u = np.random.default_rng(child[2]).random((len(arr), 8))
+        if iv.time_slots is not None:
+            arr = apply_time_slots(arr, iv.time_slots, np.random.default_rng(child[3]))
+        # seats, doors, lanes
+        self.seats = plan.seats
+        self.seat_free = np.ones(len(self.seats), bool)
+        if iv.seat_spacing_m is not None:
+            self.seat_free &= thin_seats(self.seats, iv.seat_spacing_m)
+        self.seats_available = int(self.seat_free.sum())
+        self.entrances, self.exits = self._doors(iv.one_way)
+        self.entrance_span = self._spans(self.entrances)
+        self.lanes = list(plan.lanes)
+        counters = {c.name: c for c in plan.counters}
+        self.lane_service = np.array([counters[ln.counter].service_mean_s for ln in self.lanes])
+        self.lane_queue: list[deque[int]] = [deque() for _ in self.lanes]
+        self.serving = np.full(len(self.lanes), -1)
+        self.service_end = np.zeros(len(self.lanes))
+        self._slots = [ln.slots(64) for ln in self.lanes]
+        # person arrays
+        staff_pos = self._staff_positions()
+        n = len(arr) + len(staff_pos)
+        self.n_staff = len(staff_pos)
+        self._alloc(n)
+        self.t_arrive[: len(arr)] = arr
+        vp = config.visitors
+        self.u[: len(arr)] = u
+        self.speed[: len(arr)] = np.clip(vp.speed_mean + vp.speed_sd * stats.norm.ppf(u[:, 0]), 0.5, 2.0)
+        s2 = np.log(1 + (vp.dwell_sd_min / vp.dwell_mean_min) ** 2)
+        z = stats.norm.ppf(u[:, 1])
+        self.dwell_s[: len(arr)] = 60 * vp.dwell_mean_min * np.exp(np.sqrt(s2) * z - s2 / 2)
+        self.service_z[: len(arr)] = stats.gamma.ppf(u[:, 2], 4.0, scale=0.25)
+        self.order = np.argsort(arr, kind="stable")
+        self._next = 0
+        self.outside: deque[int] = deque()
+        for k, p in enumerate(staff_pos):
+            i = len(arr) + k
+            self.state[i], self.pos[i], self.target[i] = STAFF, p, p
+            Staff(self, i)
+        # sensors and exposure
+        ex = config.exposure
+        self.air = WellsRileyRoom(plan.volume, iv.ach if iv.ach is not None else ex.ach, ex.loss_per_h)
+        self.contacts = ContactSensor(config.contact_radius_m, self.dt, track_pairs=config.track_pairs)
+        self.contacts.ensure(n)
+        self.heatmap = HeatMap(plan.width, plan.depth, config.heatmap_cell_m)
+        self._zone_rects = [z.rect for z in plan.zones]
+        self.entered = self.left = self.gave_up = 0
+        self._minute_pairs = self._minute_counterflow = 0.0
+        self.counterflow_pair_s = 0.0
+        self.peak_occupancy = 0
+        self.datacollector = mesa.DataCollector(
+            model_reporters={k: k for k in ("minute", "occupancy", "waiting_outside", "queue_length",
+                                            "close_pairs", "counterflow_pairs", "quanta_per_m3",
+                                            "expected_infections")},
+            tables={"zones": ["minute", "zone", "count", "density_per_m2"]},
+        )
+        self.minute = 0
+        self._update_minute_figures(0.0, 0.0)
+
+    # ---- construction helpers -------------------------------------------------------------------
+    def _alloc(self, n: int) -> None:
+        self.pos = np.zeros((n, 2))
+        self.target = np.zeros((n, 2))
+        self.state = np.full(n, PENDING, np.int8)
+        self.speed = np.full(n, self.config.visitors.speed_mean)
+        self.dwell_s = np.full(n, 60 * self.config.visitors.dwell_mean_min)
+        self.service_z = np.ones(n)
+        self.u = np.full((n, 8), 0.5)
+        self.dose = np.zeros(n)
+        self.seat_of = np.full(n, -1)
+        self.lane_of = np.full(n, -1)
+        for name in ("t_arrive", "t_enter", "t_join", "t_service", "t_seated", "t_leave", "t_left",
+                     "t_wait_seat"):
+            setattr(self, name, np.full(n, np.nan))
+
+    def _doors(self, one_way: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Entrance and exit door centres; one-way flow separates them."""
+        plan = self.config.plan
+        if not one_way:
+            return plan.door_positions("in"), plan.door_positions("out")
+        only_in = np.asarray([(d.x, d.y) for d in plan.doors if d.use == "in"]).reshape(-1, 2)
+        only_out = np.asarray([(d.x, d.y) for d in plan.doors if d.use == "out"]).reshape(-1, 2)
+        both = np.asarray([(d.x, d.y) for d in plan.doors if d.use == "both"]).reshape(-1, 2)
+        if not len(only_in):
+            if len(both) < (1 if len(only_out) else 2):
+                raise ValueError("one-way flow needs at least two doors (one to enter, one to leave)")
+            ref = np.asarray(plan.lanes[0].points[0]) if plan.lanes else plan.seats.mean(axis=0)
+            first = int(np.argmin(np.hypot(*(both - ref).T)))
+            only_in, both = both[[first]], np.delete(both, first, axis=0)
+        return only_in, (only_out if len(only_out) else both)
+
+    def _spans(self, doors: np.ndarray) -> np.ndarray:
+        """Vector across each door's opening (entrants spread over the door width)."""
+        plan = self.config.plan
+        width = {(d.x, d.y): d.width for d in plan.doors}
+        out = np.zeros_like(doors)
+        for k, (x, y) in enumerate(doors):
+            w = width[(float(x), float(y))]
+            horizontal_wall = abs(y) < 1e-6 or abs(y - plan.depth) < 1e-6
+            out[k] = (w, 0.0) if horizontal_wall else (0.0, w)
+        return out
+
+    def _staff_positions(self) -> np.ndarray:
+        pts = []
+        lanes = {ln.counter: ln for ln in self.config.plan.lanes}
+        for c in self.config.plan.counters:
+            if c.staff <= 0:
+                continue
+            head = np.asarray(lanes[c.name].points[-1])
+            cx, cy = c.rect.center
+            horizontal = (c.rect.x1 - c.rect.x0) >= (c.rect.y1 - c.rect.y0)
+            if horizontal:
+                y = c.rect.y1 + 0.5 if head[1] < cy else c.rect.y0 - 0.5
+                xs = np.linspace(c.rect.x0, c.rect.x1, c.staff + 2)[1:-1]
+                pts += [(x, y) for x in xs]
+            else:
+                x = c.rect.x1 + 0.5 if head[0] < cx else c.rect.x0 - 0.5
+                ys = np.linspace(c.rect.y0, c.rect.y1, c.staff + 2)[1:-1]
+                pts += [(x, y) for y in ys]
+        plan = self.config.plan
+        return np.clip(np.asarray(pts, float).reshape(-1, 2), 0.0, [plan.width, plan.depth])
+
+    def retarget_lane(self, lane: int) -> None:
+        """Point everyone waiting in ``lane`` at their queue place (the head place is the server's)."""
+        q = self.lane_queue[lane]
+        if not q:
+            return
+        offset = 1 if self.serving[lane] >= 0 else 0
+        need = len(q) + offset
+        if need > len(self._slots[lane]):
+            self._slots[lane] = self.lanes[lane].slots(2 * need)
+        slots = np.clip(self._slots[lane][offset:need], 0.0, [self.config.plan.width, self.config.plan.depth])
+        self.target[list(q)] = slots
+
+    def _agents_of(self, ids: np.ndarray) -> AgentSet:
+        return AgentSet([self.people[int(i)] for i in ids], random=self.random)
+
+    # ---- the step -------------------------------------------------------------------------------
+    def step(self) -> None:
+        """Advance ``dt_s`` seconds: arrivals, queues, seats, movement, sensors, exposure."""
+        t = self.time_s = self.steps * self.dt
+        self._arrivals(t)
+        self._queues(t)
+        st = self.state
+        waiting = np.flatnonzero(st == WAIT_SEAT)
+        if len(waiting):
+            if self.seat_free.any():  # first come, first seated
+                waiting = waiting[np.argsort(self.t_wait_seat[waiting], kind="stable")]
+            else:  # nobody can sit: only those who waited too long act (they leave)
+                limit = self.config.visitors.max_seat_wait_s
+                waiting = waiting[t - self.t_wait_seat[waiting] >= limit]
+            if len(waiting):
+                self._agents_of(waiting).do("choose_seat")
+        done = np.flatnonzero((st == SEATED) & (self.t_leave <= t))
+        if len(done):
+            self._agents_of(done).do("leave")
+        self._move()
+        self._sense_and_expose()
+        if (self.steps * self.dt) % 60 < 1e-9:
+            self._minute()
+
+    def _arrivals(self, t: float) -> None:
+        iv = self.interventions
+        new = []
+        while self._next < len(self.order) and self.t_arrive[self.order[self._next]] <= t:
+            new.append(int(self.order[self._next]))
+            self._next += 1
+        for i in new:
+            Visitor(self, i)
+            self.state[i] = WAIT_OUT
+            self.outside.append(i)
+        room = np.inf if iv.capacity_limit is None else iv.capacity_limit - self.inside_visitors
+        while self.outside and room > 0:
+            self.people[self.outside.popleft()].enter()
+            room -= 1
+
+    def _queues(self, t: float) -> None:
+        """Serve queue heads; service chains at exact times (a head already at its place starts when the
+        previous service ends, not at the next step), so the step length does not throttle counters."""
+        for lane, q in enumerate(self.lane_queue):
+            free_at = t
+            while True:
+                s = self.serving[lane]
+                if s >= 0:
+                    if t < self.service_end[lane]:
+                        break
+                    free_at = self.service_end[lane]
+                    self.serving[lane] = -1
+                    self.people[int(s)].choose_seat()
+                if not q:
+                    break
+                head = q[0]
+                place = self._slots[lane][0]  # the serving place at the counter
+                d = float(np.hypot(*(place - self.pos[head])))
+                if d > self.speed[head] * self.dt:
+                    break
+                q.popleft()
+                self.pos[head] = self.target[head] = place
+                start = max(free_at, t - self.dt + d / self.speed[head])
+                self.serving[lane] = head
+                self.t_service[head] = start
+                self.service_end[lane] = start + self.lane_service[lane] * self.service_z[head]
+            self.retarget_lane(lane)
+
+    def _move(self) -> None:
+        st = self.state
+        moving = np.flatnonzero((st == QUEUE) | (st == TO_SEAT) | (st == LEAVING))
+        if not len(moving):
+            return
+        d = self.target[moving] - self.pos[moving]
+        dist = np.hypot(d[:, 0], d[:, 1])
+        step = self.speed[moving] * self.dt
+        arrive = dist <= step
+        frac = np.where(arrive, 1.0, step / np.maximum(dist, 1e-12))
+        self.pos[moving] += d * frac[:, None]
+        arrived = moving[arrive]
+        seated = arrived[st[arrived] == TO_SEAT]
+        st[seated] = SEATED
+        self.t_seated[seated] = self.time_s
+        self.t_leave[seated] = self.time_s + self.dwell_s[seated]
+        out = arrived[st[arrived] == LEAVING]
+        if len(out):
+            self._agents_of(out).do("exit")
+
+    def _sense_and_expose(self) -> None:
+        st = self.state
+        present = np.flatnonzero(_PRESENT[st])
+        pos = self.pos[present]
+        pairs = self.contacts.update(present, pos)
+        self._minute_pairs += len(pairs)
+        if len(pairs):
+            inbound = (st == TO_SEAT) | ((st == QUEUE) & np.any(self.pos != self.target, axis=1))
+            outbound = st == LEAVING
+            a, b = pairs[:, 0], pairs[:, 1]
+            cf = int(((inbound[a] & outbound[b]) | (outbound[a] & inbound[b])).sum())
+            self._minute_counterflow += cf
+            self.counterflow_pair_s += cf * self.dt
+        self.peak_occupancy = max(self.peak_occupancy, self.inside_visitors)
+        ex, masks = self.config.exposure, self.interventions.masks
+        emit = np.ones(len(present))
+        inhale = np.ones(len(present))
+        if masks is not None:
+            worn = np.ones(len(present), bool) if masks.when_seated else st[present] != SEATED
+            emit[worn], inhale[worn] = masks.emission_factor, masks.inhalation_factor
+        emission = ex.prevalence * ex.quanta_per_h * emit.sum()
+        integral = self.air.step(emission, self.dt)
+        self.dose[present] += ex.breathing_m3_per_h / 3600.0 * inhale * integral
+
+    def _minute(self) -> None:
+        per_min = 60.0 / self.dt
+        self.minute = int(round(self.steps * self.dt / 60))
+        self._update_minute_figures(self._minute_pairs / per_min, self._minute_counterflow / per_min)
+        self._minute_pairs = self._minute_counterflow = 0.0
+
+    def _update_minute_figures(self, pairs: float, counterflow: float) -> None:
+        st = self.state
+        present = np.flatnonzero(_PRESENT[st])
+        pos = self.pos[present]
+        self.occupancy = int(_IN[st].sum())
+        self.waiting_outside = len(self.outside)
+        self.queue_length = int(sum(len(q) for q in self.lane_queue) + (self.serving >= 0).sum())
+        self.close_pairs = float(pairs)
+        self.counterflow_pairs = float(counterflow)
+        self.quanta_per_m3 = float(self.air.concentration)
+        self.expected_infections = self.expected_infections_now()
+        self.datacollector.collect(self)
+        for z, c in zip(self.config.plan.zones, zone_counts(self._zone_rects, pos)):
+            self.datacollector.add_table_row("zones", {"minute": self.minute, "zone": z.name, "count": int(c),
+                                                       "density_per_m2": c / z.rect.area})
+        self.heatmap.add(pos, 1.0)
+
+    # ---- figures ---------------------------------------------------------------------------------
+    @property
+    def inside_visitors(self) -> int:
+        """Visitors currently inside (staff excluded)."""
+        return int(_IN[self.state].sum())
+
+    def expected_infections_now(self, staff: bool = False) -> float:
+        """Expected infections so far among visitors (or staff) who entered: ``Σ (1-π)(1-exp(-dose))``."""
+        who = (self.state == STAFF) if staff else (~np.isnan(self.t_enter) & (self.state != STAFF))
+        return float((1 - self.config.exposure.prevalence) * infection_probability(self.dose[who]).sum())
+
+    def run(self) -> CrowdModel:
+        """Run to ``duration_s``; returns self."""
+        n = int(round(self.config.duration_s / self.dt))
+        while self.steps < n:
+            self.step()
+        return self
+
+    def populate(self, n: int) -> None:
+        """Add ``n`` visitors at uniform random places, each walking to a random seat (benchmarks)."""
+        rng = self.rng
+        start = len(self.state)
+        old = {k: getattr(self, k) for k in ("pos", "target", "state", "speed", "dwell_s", "service_z", "u",
+                                                "dose", "seat_of", "lane_of", "t_arrive", "t_enter", "t_join",
+                                                "t_service", "t_seated", "t_leave", "t_left", "t_wait_seat")}
+        self._alloc(start + n)
+        for k, v in old.items():
+            getattr(self, k)[:start] = v
+        self.contacts.ensure(start + n)
+        plan = self.config.plan
+        self.pos[start:] = rng.uniform([0, 0], [plan.width, plan.depth], (n, 2))
+        self.u[start:] = rng.random((n, 8))
+        self.speed[start:] = np.clip(rng.normal(1.2, 0.2, n), 0.5, 2.0)
+        self.t_arrive[start:] = self.t_enter[start:] = self.time_s
+        ids = np.arange(start, start + n)
+        free = np.flatnonzero(self.seat_free)
+        seated = ids[: len(free)]
+        seats = rng.choice(free, size=len(seated), replace=False)
+        self.seat_free[seats] = False
+        self.seat_of[seated] = seats
+        self.target[seated] = self.seats[seats]
+        self.state[seated] = TO_SEAT
+        self.state[ids[len(free):]] = QUEUE
+        for i in ids:
+            Visitor(self, int(i))
+        for i in ids[len(free):]:  # more people than seats: they wait standing
+            self.people[int(i)].choose_seat()
+        self.entered += n
+
+    def __repr__(self) -> str:
+        return (f"CrowdModel(plan={self.config.plan!r}, arrivals={self.n_arrivals}, "
+                f"t={self.time_s:g}s)")
+
+
+__all__ = ["CrowdModel", "Visitor", "Staff", "STATE_NAMES"]

@@ -1,0 +1,331 @@
+"""k-nearest neighbours with faiss: exact (flat) or IVF coarse partitioning, optionally on Dask workers.
+
+IVF (Jégou, Douze & Schmid, 2011): k-means centroids are learned on a sample, every reference point is routed
+to its nearest centroid's cell, and a query scans only the ``nprobe`` cells whose centroids are nearest to it.
+The centroids come from faiss's (L2) k-means; cells and probes are assigned under the search metric. With
+``nprobe="auto"`` the smallest power of two reaching ``target_recall`` on a 1,000-query sample is used.
+faiss supports ``METRIC_L1`` for ``IndexFlat`` and ``IndexIVFFlat`` (checked with faiss-cpu 1.15), which
+is the metric under which :class:`~syntwin.graphs.encode.MixedEncoder` vectors give Gower distances.
+
+With a Dask client, the index is built once, serialised and broadcast to the workers; query blocks of a fixed
+size (independent of the number of workers) are searched in parallel and concatenated in order, so the
+output is the same whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+
+import faiss
+import numpy as np
+import pandas as pd
+
+from ._seed import int_seed, rng
+from .store import SimilarityGraph
+
+__all__ = ["nearest", "nearest_info", "build_graph", "knn_edges", "estimate_recall", "METRICS", "METHODS"]
+
+METRICS = {"l1": faiss.METRIC_L1, "l2": faiss.METRIC_L2}
+METHODS = ("auto", "exact", "ivf")
+EXACT_MAX_PAIRS = 100_000_000  # "auto" uses exact search while n_reference * n_query stays below this
+BLOCK_ROWS = 16_384  # query rows per task; fixed so that results never depend on the number of workers
+_CACHE: dict[str, faiss.Index] = {}  # per-process cache of the deserialised index (one entry)
+
+
+def check_matrix(X: np.ndarray, name: str = "X") -> np.ndarray:
+    """Validate a 2-D finite floating array and return it as C-contiguous float32."""
+    if not isinstance(X, np.ndarray):
+        raise ValueError(f"{name} must be a numpy array, got {type(X).__name__}")
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (n, d), got shape {X.shape}")
+    if not np.issubdtype(X.dtype, np.floating):
+        raise ValueError(f"{name} must have a floating dtype (float32 preferred), got {X.dtype}; "
+                         "encode mixed data with MixedEncoder first")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"{name} is empty (shape {X.shape})")
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    if not np.isfinite(X).all():
+        raise ValueError(f"{name} has NaN or infinite values")
+    return X
+
+
+def _check_k(k: int, n: int, exclude_self: bool) -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise ValueError(f"k must be an integer, got {k!r}")
+    limit = n - 1 if exclude_self else n
+    if k < 1 or k > limit:
+        raise ValueError(f"k must be in [1, {limit}] for {n} reference points"
+                         f"{' (excluding each point itself)' if exclude_self else ''}, got {k}")
+    return int(k)
+
+
+def _default_nlist(n: int) -> int:
+    return int(max(1, min(round(2 * math.sqrt(n)), n // 39)))
+
+
+def _build_index(X: np.ndarray, metric: str, method: str, seed: int, nlist: int | None) -> faiss.Index:
+    d = X.shape[1]
+    if method == "exact":
+        index = faiss.IndexFlat(d, METRICS[metric])
+        index.add(X)
+        return index
+    nlist = _default_nlist(len(X)) if nlist is None else int(nlist)
+    if not 1 <= nlist <= len(X):
+        raise ValueError(f"nlist must be in [1, {len(X)}], got {nlist}")
+    n_train = min(len(X), max(64 * nlist, 20_000))
+    sample = X[np.sort(rng(seed, "ivf-sample").choice(len(X), n_train, replace=False))]
+    km = faiss.Kmeans(d, nlist, niter=20, seed=int_seed(seed, "ivf-kmeans"), spherical=False)
+    km.train(sample)
+    quantizer = faiss.IndexFlat(d, METRICS[metric])
+    quantizer.add(km.centroids)
+    index = faiss.IndexIVFFlat(quantizer, d, nlist, METRICS[metric])
+    index.is_trained = True
+    index.add(X)
+    return index
+
+
+def _search_block(index: faiss.Index, Q: np.ndarray, kk: int, nprobe: int) -> tuple[np.ndarray, np.ndarray]:
+    """Search one block; rows that IVF leaves short (label -1) are searched again over more cells."""
+    if isinstance(index, faiss.IndexIVF):
+        nlist = index.nlist
+        index.nprobe = min(nprobe, nlist)
+        D, I = index.search(Q, kk)
+        short = np.flatnonzero((I < 0).any(axis=1))
+        probe = index.nprobe
+        while len(short) and probe < nlist:
+            probe = min(nlist, probe * 4)
+            index.nprobe = probe
+            D[short], I[short] = index.search(Q[short], kk)
+            short = short[(I[short] < 0).any(axis=1)]
+    else:
+        D, I = index.search(Q, kk)
+    return D, I
+
+
+def _finish(D: np.ndarray, I: np.ndarray, k: int, metric: str, self_ids: np.ndarray | None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Drop self matches, sort rows by (distance, index) and keep ``k`` columns."""
+    I = I.astype(np.int64)
+    D = D.astype(np.float32)
+    if metric == "l2":
+        D = np.sqrt(np.maximum(D, 0))
+    if self_ids is not None:
+        is_self = I == self_ids[:, None]
+        # drop the self match where present, else the last (farthest) column
+        drop = np.where(is_self.any(axis=1), is_self.argmax(axis=1), I.shape[1] - 1)
+        keep = np.ones_like(I, dtype=bool)
+        keep[np.arange(len(I)), drop] = False
+        I = I[keep].reshape(len(I), -1)
+        D = D[keep].reshape(len(D), -1)
+    D = np.where(I < 0, np.inf, D).astype(np.float32)
+    order = np.lexsort((np.where(I < 0, np.iinfo(np.int64).max, I), D), axis=1)
+    return np.take_along_axis(I, order, 1)[:, :k], np.take_along_axis(D, order, 1)[:, :k]
+
+
+def _remote_search(blob: np.ndarray, token: str, Q: np.ndarray, kk: int, k: int, nprobe: int, metric: str,
+                   self_ids: np.ndarray | None, threads: int) -> tuple[np.ndarray, np.ndarray]:
+    """Task run on a worker: deserialise the broadcast index once per process, search one block."""
+    if token not in _CACHE:
+        _CACHE.clear()
+        _CACHE[token] = faiss.deserialize_index(blob)
+    faiss.omp_set_num_threads(threads)
+    D, I = _search_block(_CACHE[token], Q, kk, nprobe)
+    return _finish(D, I, k, metric, self_ids)
+
+
+def _calibrate_nprobe(index: faiss.IndexIVF, reference: np.ndarray, query: np.ndarray, kk: int, metric: str,
+                      seed: int, target: float) -> tuple[int, float]:
+    """Smallest power-of-two ``nprobe`` whose recall on a 1,000-query sample reaches ``target``."""
+    rows = np.sort(rng(seed, "nprobe-sample").choice(len(query), min(1000, len(query)), replace=False))
+    sample = query[rows]
+    d_exact, _ = faiss.knn(sample, reference, kk, metric=METRICS[metric])
+    tol = 1e-5 * np.maximum(d_exact[:, -1], 1.0)
+    probe, recall = 1, 0.0
+    while True:
+        D, I = _search_block(index, sample, kk, probe)
+        recall = float(((D <= (d_exact[:, -1] + tol)[:, None]) & (I >= 0)).mean())
+        if recall >= target or probe >= index.nlist:
+            return probe, recall
+        probe = min(index.nlist, probe * 2)
+
+
+def nearest(reference: np.ndarray, query: np.ndarray | None, k: int, *, metric: str = "l1",
+            method: str = "auto", client=None, seed: int = 0, exclude_self: bool = False,
+            nlist: int | None = None, nprobe: int | str = "auto", target_recall: float = 0.97,
+            block_rows: int = BLOCK_ROWS) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` nearest reference rows of every query row.
+
+    Args:
+        reference: ``(n, d)`` float array searched in.
+        query: ``(m, d)`` float array, or None for ``reference`` itself.
+        k: neighbours per query row.
+        metric: ``"l1"`` (Gower on MixedEncoder vectors) or ``"l2"`` (Euclidean).
+        method: ``"exact"`` (faiss flat), ``"ivf"`` (faiss IVF-flat) or ``"auto"`` (exact while
+            ``n * m <= 1e8``).
+        client: optional ``distributed.Client``; query blocks are then searched on its workers.
+        seed: seeds the IVF sample, k-means and the calibration sample.
+        exclude_self: query row ``i`` is reference row ``i``; it is left out of its own neighbours.
+        nlist: IVF cells (default ``2 sqrt(n)``).
+        nprobe: cells scanned per query, or ``"auto"``: the smallest power of two reaching ``target_recall``
+            against exact search on 1,000 sampled queries.
+        target_recall: recall@k aimed at by ``nprobe="auto"``.
+        block_rows: query rows per search task (results do not depend on it).
+
+    Returns:
+        ``(indices int64 (m, k), distances float32 (m, k))``, rows sorted by distance then index.
+    """
+    I, D, _ = nearest_info(reference, query, k, metric=metric, method=method, client=client, seed=seed,
+                           exclude_self=exclude_self, nlist=nlist, nprobe=nprobe, target_recall=target_recall,
+                           block_rows=block_rows)
+    return I, D
+
+
+def nearest_info(reference: np.ndarray, query: np.ndarray | None, k: int, *, metric: str = "l1",
+                 method: str = "auto", client=None, seed: int = 0, exclude_self: bool = False,
+                 nlist: int | None = None, nprobe: int | str = "auto", target_recall: float = 0.97,
+                 block_rows: int = BLOCK_ROWS) -> tuple[np.ndarray, np.ndarray, dict]:
+    """:func:`nearest`, also returning what was used (method, nlist, nprobe, calibration recall)."""
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; choose one of {sorted(METRICS)}")
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {list(METHODS)}")
+    bad_int = isinstance(nprobe, bool) or not isinstance(nprobe, (int, np.integer)) or nprobe < 1
+    if nprobe != "auto" and bad_int:
+        raise ValueError(f"nprobe must be an integer >= 1 or 'auto', got {nprobe!r}")
+    if not 0 < target_recall <= 1:
+        raise ValueError(f"target_recall must be in (0, 1], got {target_recall!r}")
+    if not isinstance(block_rows, (int, np.integer)) or block_rows < 1:
+        raise ValueError(f"block_rows must be an integer >= 1, got {block_rows!r}")
+    reference = check_matrix(reference, "reference")
+    query = reference if query is None else check_matrix(query, "query")
+    if query.shape[1] != reference.shape[1]:
+        raise ValueError(f"query has {query.shape[1]} columns but reference has {reference.shape[1]}")
+    if exclude_self and query.shape[0] != reference.shape[0]:
+        raise ValueError("exclude_self=True needs query rows to be the reference rows (same length)")
+    k = _check_k(k, len(reference), exclude_self)
+    if method == "auto":
+        method = "exact" if len(reference) * len(query) <= EXACT_MAX_PAIRS else "ivf"
+    index = _build_index(reference, metric, method, seed, nlist)
+    kk = k + 1 if exclude_self else k
+    info: dict = {"method": method}
+    if method == "ivf":
+        info["nlist"] = int(index.nlist)
+        if nprobe == "auto":
+            nprobe, info["calibration_recall"] = _calibrate_nprobe(index, reference, query, kk, metric, seed,
+                                                                   target_recall)
+        info["nprobe"] = int(nprobe)
+    else:
+        nprobe = 1
+    starts = range(0, len(query), block_rows)
+    ids = np.arange(len(query), dtype=np.int64) if exclude_self else None
+
+    def self_block(s: int) -> np.ndarray | None:
+        return None if ids is None else ids[s:s + block_rows]
+
+    if client is None:
+        parts = [_finish(*_search_block(index, query[s:s + block_rows], kk, nprobe), k, metric, self_block(s))
+                 for s in starts]
+    else:
+        blob = faiss.serialize_index(index)
+        token = hashlib.blake2b(blob.data, digest_size=16).hexdigest()
+        [fblob] = client.scatter([blob], broadcast=True, hash=False)
+        threads = max(1, min(client.nthreads().values(), default=1))
+        futures = [client.submit(_remote_search, fblob, token, query[s:s + block_rows], kk, k, nprobe, metric,
+                                 self_block(s), threads, pure=False) for s in starts]
+        parts = client.gather(futures)
+        del futures, fblob
+    I = np.concatenate([p[0] for p in parts])
+    D = np.concatenate([p[1] for p in parts])
+    return I, D, info
+
+
+def estimate_recall(X: np.ndarray, neighbors: np.ndarray, k: int | None = None, *, sample: int = 2000,
+                    seed: int = 0, metric: str = "l1", exclude_self: bool = True) -> float:
+    """Recall@k of ``neighbors`` (rows of ``X``'s kNN) against exact search on a sample of rows.
+
+    A found neighbour counts as correct when its distance is within the exact k-th distance (up to float
+    tolerance), so ties at the k-th distance do not count as misses:
+    ``recall = mean_i |{j in N_i : d(i, j) <= d_k(i)}| / k``.
+    """
+    X = check_matrix(X)
+    neighbors = np.asarray(neighbors)
+    if neighbors.ndim != 2 or len(neighbors) != len(X):
+        raise ValueError(f"neighbors must have shape ({len(X)}, k), got {neighbors.shape}")
+    k = neighbors.shape[1] if k is None else _check_k(k, neighbors.shape[1], False)
+    rows = np.sort(rng(seed, "recall-sample").choice(len(X), min(sample, len(X)), replace=False))
+    _, d_exact = nearest(X, X[rows], k + (1 if exclude_self else 0), metric=metric, method="exact")
+    if exclude_self:  # the query itself is at distance 0 and occupies one exact slot
+        d_exact = d_exact[:, 1:]
+    kth = d_exact[:, k - 1].astype(np.float64)
+    found = neighbors[rows, :k]
+    diff = X[rows][:, None, :].astype(np.float64) - X[found].astype(np.float64)
+    d_found = np.abs(diff).sum(-1) if metric == "l1" else np.sqrt((diff ** 2).sum(-1))
+    tol = 1e-5 * np.maximum(kth, 1.0)
+    hits = (d_found <= (kth + tol)[:, None]) & (found >= 0)
+    if exclude_self:
+        hits &= found != rows[:, None]
+    return float(hits.sum() / (len(rows) * k))
+
+
+def knn_edges(indices: np.ndarray, distances: np.ndarray) -> pd.DataFrame:
+    """Symmetrise a kNN result into unique undirected edges ``src < dst`` (keeping the smaller distance).
+
+    The weight is ``1 - d / max d`` over the kept edges (SynTwin's weighting; 1 everywhere if ``max d = 0``).
+    """
+    n, k = indices.shape
+    src = np.repeat(np.arange(n, dtype=np.int64), k)
+    dst = indices.reshape(-1)
+    dist = distances.reshape(-1)
+    ok = (dst >= 0) & (dst != src) & np.isfinite(dist)
+    src, dst, dist = src[ok], dst[ok], dist[ok]
+    lo, hi = np.minimum(src, dst), np.maximum(src, dst)
+    key = lo * np.int64(n) + hi
+    order = np.lexsort((dist, key))
+    key, dist = key[order], dist[order]
+    first = np.ones(len(key), dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    key, dist = key[first], dist[first]
+    dmax = float(dist.max()) if len(dist) else 0.0
+    weight = np.ones_like(dist) if dmax <= 0 else (1.0 - dist / dmax).astype(np.float32)
+    return pd.DataFrame({"src": key // n, "dst": key % n, "distance": dist.astype(np.float32),
+                         "weight": weight})
+
+
+def build_graph(X: np.ndarray, k: int = 15, *, metric: str = "l1", method: str = "auto", client=None,
+                seed: int = 0, multiplicity: np.ndarray | None = None, scale: float = 1.0,
+                nlist: int | None = None, nprobe: int | str = "auto", target_recall: float = 0.97,
+                block_rows: int = BLOCK_ROWS, recall_sample: int = 0) -> SimilarityGraph:
+    """Symmetrised weighted kNN graph of the rows of ``X``.
+
+    Every row is linked to its ``k`` nearest other rows (:func:`nearest` with ``exclude_self``); the union of
+    both directions gives unique edges ``src < dst`` with ``distance = metric distance / scale`` (pass
+    ``MixedEncoder.scale_`` to store Gower distances) and ``weight = 1 - distance / max distance``.
+
+    Args:
+        X: ``(n, d)`` encoded rows (e.g. distinct profiles from :func:`collapse_duplicates`).
+        multiplicity: optional patients per row, stored on the graph.
+        recall_sample: when > 0, :func:`estimate_recall` on that many rows goes to ``meta["recall_at_k"]``
+            (with ``meta["seconds_recall"]``); ``meta["seconds_knn"]`` is always recorded.
+        Others: as in :func:`nearest`.
+    """
+    X = check_matrix(X)
+    if not (isinstance(scale, (int, float)) and np.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale must be a finite number > 0, got {scale!r}")
+    if len(X) < 2:
+        raise ValueError(f"a graph needs at least 2 rows, got {len(X)}")
+    if isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= len(X):
+        raise ValueError(f"k must be < the number of rows ({len(X)}), got {k}")
+    t0 = time.perf_counter()
+    I, D, info = nearest_info(X, None, k, metric=metric, method=method, client=client, seed=seed,
+                              exclude_self=True, nlist=nlist, nprobe=nprobe, target_recall=target_recall,
+                              block_rows=block_rows)
+    edges = knn_edges(I, D / np.float32(scale))
+    meta = {"kind": "knn", "k": int(k), "metric": metric, "seed": int(seed), "scale": float(scale), **info,
+            "seconds_knn": time.perf_counter() - t0}
+    if recall_sample > 0:
+        t1 = time.perf_counter()
+        meta["recall_at_k"] = estimate_recall(X, I, k, sample=int(recall_sample), seed=seed, metric=metric)
+        meta["seconds_recall"] = time.perf_counter() - t1
+    return SimilarityGraph(n_nodes=len(X), edges=edges, multiplicity=multiplicity, meta=meta)

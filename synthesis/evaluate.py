@@ -1,0 +1,160 @@
+"""Binary prediction metrics: AUROC with bootstrap CI, balanced accuracy, Brier, coverage; baseline.
+
+Scores may contain NaN for patients a method cannot score (e.g. SynTwin outside kept communities):
+``binary_metrics`` reports that share as ``coverage`` = 1 − share and computes the other metrics on
+the covered patients only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+
+__all__ = ["auroc", "auroc_ci", "baseline_gradient_boosting", "baseline_logistic", "binary_metrics"]
+
+
+def _check(y_true, y_score) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(y_true).astype(np.int64).ravel()
+    s = np.asarray(y_score, dtype=np.float64).ravel()
+    if y.shape != s.shape:
+        raise ValueError(f"y_true and y_score differ in length: {y.shape[0]} vs {s.shape[0]}")
+    if not np.isin(y, (0, 1)).all():
+        raise ValueError("y_true must hold only 0/1")
+    return y, s
+
+
+def auroc(y_true, y_score) -> float:
+    """Area under the ROC curve by the Mann–Whitney statistic (ties count 1/2).
+
+    .. math:: \\mathrm{AUC} = \\frac{R_1 - n_1(n_1+1)/2}{n_1 n_0}
+
+    with ``R_1`` the sum of the mid-ranks of the positives. NaN when one class is absent.
+    """
+    y, s = _check(y_true, y_score)
+    n1 = int(y.sum())
+    n0 = len(y) - n1
+    if n1 == 0 or n0 == 0:
+        return float("nan")
+    r = rankdata(s)
+    return float((r[y == 1].sum() - n1 * (n1 + 1) / 2.0) / (n1 * n0))
+
+
+def auroc_ci(
+    y_true,
+    y_score,
+    *,
+    n_boot: int = 1000,
+    frac: float = 1.0,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> dict:
+    """AUROC with a percentile bootstrap confidence interval.
+
+    ``frac = 1`` is the ordinary bootstrap (n draws with replacement); ``frac < 1`` draws
+    ``round(frac · n)`` patients *without* replacement per resample — SynTwin's "1,000 bootstrap
+    resamples of 90%" is ``frac=0.9``. Resamples holding one class only are skipped.
+
+    Returns:
+        ``{"auroc", "ci_low", "ci_high", "n"}`` (point estimate on all patients; NaN-scored rows dropped).
+    """
+    y, s = _check(y_true, y_score)
+    ok = ~np.isnan(s)
+    y, s = y[ok], s[ok]
+    if not 0 < frac <= 1:
+        raise ValueError(f"frac must be in (0, 1], got {frac}")
+    point = auroc(y, s)
+    rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(0xB007,)))
+    m = len(y) if frac == 1 else max(2, int(round(frac * len(y))))
+    stats = []
+    for _ in range(int(n_boot)):
+        idx = rng.integers(0, len(y), m) if frac == 1 else rng.choice(len(y), m, replace=False)
+        v = auroc(y[idx], s[idx])
+        if not np.isnan(v):
+            stats.append(v)
+    lo, hi = (np.quantile(stats, [alpha / 2, 1 - alpha / 2]) if stats else (np.nan, np.nan))
+    return {"auroc": point, "ci_low": float(lo), "ci_high": float(hi), "n": int(len(y))}
+
+
+def binary_metrics(y_true, y_score, *, threshold: float | None = None) -> dict:
+    """AUROC, balanced accuracy, Brier score and coverage of probability scores.
+
+    Balanced accuracy thresholds the scores at ``threshold``; by default at the prevalence of
+    ``y_true`` among covered patients, which for calibrated probabilities is the threshold that
+    maximises balanced accuracy (predict 1 when p ≥ π). Pass the *training* prevalence to keep the
+    test labels out of it entirely.
+
+    Returns:
+        ``{"auroc", "balanced_accuracy", "brier", "coverage", "threshold", "n"}``.
+    """
+    y, s = _check(y_true, y_score)
+    ok = ~np.isnan(s)
+    coverage = float(ok.mean()) if len(s) else float("nan")
+    y, s = y[ok], s[ok]
+    if len(y) == 0:
+        nan = float("nan")
+        return {"auroc": nan, "balanced_accuracy": nan, "brier": nan, "coverage": coverage,
+                "threshold": nan, "n": 0}
+    thr = float(y.mean()) if threshold is None else float(threshold)
+    pred = s >= thr
+    tpr = pred[y == 1].mean() if (y == 1).any() else np.nan
+    tnr = (~pred[y == 0]).mean() if (y == 0).any() else np.nan
+    brier = float(np.mean((s - y) ** 2)) if (s.min() >= 0 and s.max() <= 1) else float("nan")
+    return {"auroc": auroc(y, s), "balanced_accuracy": float((tpr + tnr) / 2), "brier": brier,
+            "coverage": coverage, "threshold": thr, "n": int(len(y))}
+
+
+def baseline_logistic(train_X: pd.DataFrame, train_y, test_X: pd.DataFrame, seed: int = 0,
+                      *, C: float = 1.0) -> np.ndarray:
+    """P(y = 1) on ``test_X`` from an L2 logistic regression fitted on ``train_X``.
+
+    Numeric columns (number dtypes) are median-imputed and standardised; the others one-hot encoded
+    (unknown test levels ignored). Preprocessing is fitted on the training rows only.
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    train_X, test_X = pd.DataFrame(train_X), pd.DataFrame(test_X)
+    num = [c for c in train_X.columns
+           if pd.api.types.is_numeric_dtype(train_X[c]) and not pd.api.types.is_bool_dtype(train_X[c])]
+    cat = [c for c in train_X.columns if c not in num]
+    prep = ColumnTransformer([
+        ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), num),
+        ("cat", OneHotEncoder(handle_unknown="ignore"), cat),
+    ])
+    model = make_pipeline(prep, LogisticRegression(C=C, max_iter=2000, random_state=int(seed)))
+    Xtr = train_X.copy()
+    Xte = test_X.copy()
+    for c in cat:  # one dtype per categorical column (mixed str/None trips OneHotEncoder)
+        Xtr[c] = Xtr[c].astype(str)
+        Xte[c] = Xte[c].astype(str)
+    model.fit(Xtr, np.asarray(train_y).astype(np.int64))
+    return model.predict_proba(Xte)[:, 1]
+
+
+def baseline_gradient_boosting(train_X: pd.DataFrame, train_y, test_X: pd.DataFrame, seed: int = 0, *,
+                               max_iter: int = 200, learning_rate: float = 0.05) -> np.ndarray:
+    """P(y = 1) on ``test_X`` from sklearn's histogram gradient boosting.
+
+    Non-numeric columns are handled as native categorical features (levels learned on the training
+    rows; unseen test levels are treated as missing). Early stopping is off so the fit never looks
+    at a validation split drawn from the test rows.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    train_X, test_X = pd.DataFrame(train_X), pd.DataFrame(test_X)
+    cat = [c for c in train_X.columns
+           if not pd.api.types.is_numeric_dtype(train_X[c]) or pd.api.types.is_bool_dtype(train_X[c])]
+    Xtr, Xte = train_X.copy(), test_X.copy()
+    for c in cat:
+        levels = pd.unique(Xtr[c].dropna().astype(str))
+        Xtr[c] = pd.Categorical(Xtr[c].astype(str).where(Xtr[c].notna()), categories=levels)
+        Xte[c] = pd.Categorical(Xte[c].astype(str).where(Xte[c].notna()), categories=levels)
+    model = HistGradientBoostingClassifier(max_iter=max_iter, learning_rate=learning_rate,
+                                           categorical_features="from_dtype", early_stopping=False,
+                                           random_state=int(seed))
+    model.fit(Xtr, np.asarray(train_y).astype(np.int64))
+    return model.predict_proba(Xte)[:, 1]

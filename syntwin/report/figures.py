@@ -1,0 +1,230 @@
+"""Figures of the run report: Kaplan–Meier curves, ROC curves, the community graph, crowd series.
+
+Each ``*_figure`` function returns a :class:`matplotlib.figure.Figure` (no pyplot, no global state);
+:func:`png_data_uri` turns it into an inline ``data:image/png;base64,...`` URI so the report needs
+no file or network besides itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from matplotlib import patheffects
+from matplotlib.figure import Figure
+
+#: Communities smaller than this are left out of the community graph (SynTwin keeps >= 10).
+MIN_COMMUNITY = 10
+
+
+def png_data_uri(fig: Figure, *, dpi: int = 100) -> str:
+    """Render ``fig`` as PNG and return it as a base64 data URI."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def file_data_uri(data: bytes, mime: str = "image/png") -> str:
+    """Base64 data URI of a file's bytes."""
+    return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
+
+
+# ----------------------------------------------------------------------------- survival
+def kaplan_meier(time: np.ndarray, event: np.ndarray) -> pd.DataFrame:
+    r"""Product-limit (Kaplan–Meier) estimate of the survival function.
+
+    .. math:: \hat S(t) = \prod_{t_i \le t} \left(1 - \frac{d_i}{n_i}\right)
+
+    with :math:`d_i` events at distinct event time :math:`t_i` and :math:`n_i` subjects still at risk
+    just before it (Kaplan & Meier, JASA 1958). Censored subjects leave the risk set after their time.
+
+    Args:
+        time: Follow-up times (non-negative).
+        event: 1 for an event, 0 for censoring.
+
+    Returns:
+        DataFrame ``time, survival, at_risk, events`` starting at ``time=0, survival=1``.
+    """
+    t = np.asarray(time, dtype=float)
+    e = np.asarray(event).astype(bool)
+    ok = np.isfinite(t)
+    t, e = t[ok], e[ok]
+    if len(t) == 0:
+        raise ValueError("kaplan_meier needs at least one finite time")
+    if (t < 0).any():
+        raise ValueError("times must be non-negative")
+    times = np.unique(t)
+    at_risk = len(t) - np.searchsorted(np.sort(t), times, side="left")
+    events = np.bincount(np.searchsorted(times, t[e]), minlength=len(times))
+    surv = np.cumprod(1.0 - events / at_risk)
+    keep = events > 0
+    out = pd.DataFrame({"time": times[keep], "survival": surv[keep], "at_risk": at_risk[keep],
+                        "events": events[keep]})
+    head = pd.DataFrame({"time": [0.0], "survival": [1.0], "at_risk": [len(t)], "events": [0]})
+    return pd.concat([head, out], ignore_index=True)
+
+
+def km_figure(curves: Mapping[str, pd.DataFrame], *, title: str, time_label: str = "months") -> Figure:
+    """Step plot of survival curves (each a DataFrame with ``time`` and ``survival``)."""
+    fig = Figure(figsize=(7.5, 4.2), layout="constrained")
+    ax = fig.add_subplot(1, 1, 1)
+    for k, (name, c) in enumerate(curves.items()):
+        ax.step(c["time"].to_numpy(), c["survival"].to_numpy(), where="post", lw=1.6,
+                ls="-" if k < 10 else "--", label=str(name))
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel(time_label)
+    ax.set_ylabel("survival probability")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower left")
+    return fig
+
+
+# ----------------------------------------------------------------------------- prediction
+def roc_figure(scores: pd.DataFrame, methods: list[str], *, label: str = "label") -> Figure:
+    """ROC curves of the score columns ``methods`` against the binary ``label`` column, AUROC in legend."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    y = scores[label].to_numpy()
+    fig = Figure(figsize=(5.6, 5.0), layout="constrained")
+    ax = fig.add_subplot(1, 1, 1)
+    for name in methods:
+        s = scores[name].to_numpy(dtype=float)
+        fpr, tpr, _ = roc_curve(y, s)
+        ax.plot(fpr, tpr, lw=1.6, label=f"{name} (AUROC {roc_auc_score(y, s):.3f})")
+    ax.plot([0, 1], [0, 1], color="0.6", lw=0.8, ls=":", label="chance")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.set_aspect("equal")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+# ----------------------------------------------------------------------------- community graph
+def community_graph(edges: pd.DataFrame, membership: np.ndarray, multiplicity: np.ndarray | None = None,
+                    *, min_size: int = MIN_COMMUNITY, max_nodes: int = 40) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Aggregate a patient graph into a community graph.
+
+    Node ``c`` stands for community ``c``: ``size`` = patients in it (sum of multiplicities),
+    ``internal`` = summed weight of its internal edges, ``cohesion`` = internal / (internal + half its
+    external weight), i.e. the share of its edge weight that stays inside. Edge ``(a, b)`` has
+    ``weight`` = summed weight of patient edges between ``a`` and ``b`` and ``count`` = their number.
+    Only communities with ``size >= min_size`` are kept, the ``max_nodes`` largest of them.
+
+    Returns:
+        ``(nodes, links)``: nodes ``community, size, internal, cohesion`` (largest first) and links
+        ``a, b, weight, count`` between kept communities (``a < b``).
+    """
+    m = np.asarray(membership, dtype=np.int64)
+    w = np.ones(len(m), dtype=np.int64) if multiplicity is None else np.asarray(multiplicity, dtype=np.int64)
+    sizes = np.bincount(m, weights=w).astype(np.int64)
+    ca = m[edges["src"].to_numpy()]
+    cb = m[edges["dst"].to_numpy()]
+    ew = edges["weight"].to_numpy(dtype=float)
+    internal = np.bincount(ca[ca == cb], weights=ew[ca == cb], minlength=len(sizes))
+    cross = ca != cb
+    external = (np.bincount(ca[cross], weights=ew[cross], minlength=len(sizes))
+                + np.bincount(cb[cross], weights=ew[cross], minlength=len(sizes)))
+    total = internal + 0.5 * external
+    cohesion = np.divide(internal, total, out=np.zeros_like(total), where=total > 0)
+    nodes = pd.DataFrame({"community": np.arange(len(sizes)), "size": sizes, "internal": internal,
+                          "cohesion": cohesion})
+    nodes = nodes[nodes["size"] >= min_size].sort_values(["size", "community"], ascending=[False, True])
+    nodes = nodes.head(max_nodes).reset_index(drop=True)
+    a, b = np.minimum(ca[cross], cb[cross]), np.maximum(ca[cross], cb[cross])
+    links = (pd.DataFrame({"a": a, "b": b, "weight": ew[cross]})
+             .groupby(["a", "b"], sort=True)["weight"].agg(["sum", "size"]).reset_index()
+             .rename(columns={"sum": "weight", "size": "count"}))
+    kept = set(nodes["community"].tolist())
+    links = links[links["a"].isin(kept) & links["b"].isin(kept)].reset_index(drop=True)
+    return nodes, links
+
+
+def community_layout(nodes: pd.DataFrame, links: pd.DataFrame) -> np.ndarray:
+    """2-D positions: Kamada–Kawai from a circle (deterministic), stronger links drawn shorter.
+
+    Edge length ``min(w_max / w, 5)``: the most similar community pairs sit closest.
+    """
+    import igraph as ig
+
+    n = len(nodes)
+    if n == 0:
+        return np.zeros((0, 2))
+    index = {c: i for i, c in enumerate(nodes["community"].tolist())}
+    g = ig.Graph(n=n, edges=[(index[a], index[b]) for a, b in zip(links["a"], links["b"])], directed=False)
+    angle = 2 * np.pi * np.arange(n) / n
+    start = np.column_stack([np.cos(angle), np.sin(angle)]).tolist()
+    if g.ecount() == 0:
+        return np.asarray(start)
+    w = links["weight"].to_numpy(dtype=float)
+    layout = g.layout_kamada_kawai(seed=start, weights=np.minimum(w.max() / w, 5.0).tolist())
+    return np.asarray(layout.coords)
+
+
+def community_figure(nodes: pd.DataFrame, links: pd.DataFrame, *, max_links_per_node: int = 4) -> Figure:
+    """Draw the community graph: disc area ~ members, colour = cohesion, line width ~ shared weight.
+
+    Each community keeps only its ``max_links_per_node`` strongest links, so the picture shows the
+    backbone of the graph rather than every (weak) connection.
+    """
+    pos = community_layout(nodes, links)
+    index = {c: i for i, c in enumerate(nodes["community"].tolist())}
+    keep = np.zeros(len(links), dtype=bool)
+    if len(links):
+        order = np.argsort(-links["weight"].to_numpy(), kind="stable")
+        count = np.zeros(len(nodes), dtype=int)
+        for j in order:
+            ia, ib = index[links["a"].iat[j]], index[links["b"].iat[j]]
+            if count[ia] < max_links_per_node or count[ib] < max_links_per_node:
+                keep[j] = True
+                count[ia] += 1
+                count[ib] += 1
+    fig = Figure(figsize=(7.5, 6.5), layout="constrained")
+    ax = fig.add_subplot(1, 1, 1)
+    shown = links[keep]
+    if len(shown):
+        wmax = float(shown["weight"].max())
+        for a, b, wt in zip(shown["a"], shown["b"], shown["weight"]):
+            p, q = pos[index[a]], pos[index[b]]
+            ax.plot([p[0], q[0]], [p[1], q[1]], color="0.45", lw=0.4 + 5.0 * wt / wmax, alpha=0.55, zorder=1)
+    sizes = nodes["size"].to_numpy(dtype=float)
+    area = 2500.0 * sizes / sizes.max() if len(sizes) else sizes
+    sc = ax.scatter(pos[:, 0], pos[:, 1], s=np.maximum(area, 40), c=nodes["cohesion"].to_numpy(),
+                    cmap="viridis", vmin=0, vmax=1, edgecolors="k", linewidths=0.6, zorder=2)
+    halo = [patheffects.withStroke(linewidth=2.2, foreground="white")]
+    for (x, y), c, s in zip(pos, nodes["community"], nodes["size"]):
+        ax.annotate(f"{c}\n{s:,}", (x, y), ha="center", va="center", fontsize=7, zorder=3, path_effects=halo)
+    fig.colorbar(sc, ax=ax, shrink=0.7, label="cohesion (share of edge weight inside)")
+    ax.set_title(f"{len(nodes)} communities (label: id, members); {len(shown)} strongest links of {len(links)}",
+                 fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.margins(0.12)
+    return fig
+
+
+# ----------------------------------------------------------------------------- crowd
+def series_figure(minutes: pd.DataFrame, metrics: list[str], *, max_arms: int = 8) -> Figure:
+    """Mean over replicates of per-minute metrics, one panel per metric and one line per arm."""
+    fig = Figure(figsize=(10, 2.2 * len(metrics)), layout="constrained")
+    arms = list(dict.fromkeys(minutes["arm"]))[:max_arms]
+    for k, metric in enumerate(metrics):
+        ax = fig.add_subplot(len(metrics), 1, k + 1)
+        for arm in arms:
+            mean = minutes[minutes["arm"] == arm].groupby("minute")[metric].mean()
+            ax.plot(mean.index, mean.to_numpy(), lw=1.2, label=str(arm)[:40])
+        ax.set_ylabel(metric.replace("_", " "), fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.axes[0].legend(fontsize=7, ncol=4, loc="upper left")
+    fig.axes[-1].set_xlabel("minute")
+    return fig
+
+
+__all__ = ["png_data_uri", "file_data_uri", "kaplan_meier", "km_figure", "roc_figure", "community_graph",
+           "community_layout", "community_figure", "series_figure", "MIN_COMMUNITY"]

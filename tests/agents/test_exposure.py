@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+
+from syntwin.agents import (ArrivalProfile, CrowdConfig, CrowdModel, Door, ExposureParams, FloorPlan, Rect,
+                            Table, WellsRileyRoom, Zone, wells_riley_probability)
+
+
+def test_classic_wells_riley_hand_computed():
+    # I=1, q=25 quanta/h, p=0.54 m3/h, t=2 h, Q = 3 ACH x 300 m3 = 900 m3/h: exponent 0.03
+    assert wells_riley_probability(1, 25, 0.54, 2, 900) == pytest.approx(1 - np.exp(-0.03), rel=1e-12)
+    assert wells_riley_probability(1, 25, 0.54, 2, 900) == pytest.approx(0.0295545, abs=1e-7)
+
+
+@pytest.mark.parametrize("dt", [1.0, 8.0, 600.0])
+def test_time_stepped_form_reduces_to_the_classic_one_at_steady_state(dt):
+    room = WellsRileyRoom(volume_m3=300, ach=3)
+    room.concentration = 25 / 900  # steady state I q / Q
+    integral = sum(room.step(25, dt) for _ in range(int(7200 / dt)))
+    dose = 0.54 / 3600 * integral
+    assert dose == pytest.approx(0.03, rel=1e-9)
+
+
+def test_transient_from_clean_air_matches_the_analytic_integral():
+    room = WellsRileyRoom(volume_m3=300, ach=3)
+    lam = 3 / 3600
+    integral = sum(room.step(25, 5.0) for _ in range(1440))
+    c_ss = 25 / 3600 / (lam * 300)
+    assert integral == pytest.approx(c_ss * (7200 - (1 - np.exp(-lam * 7200)) / lam), rel=1e-9)
+
+
+def test_model_dose_of_a_seated_group_matches_hand_computation():
+    # ~60 visitors arrive in the first 2 minutes, 16 find a seat and stay: N is constant after 10 min
+    tables = tuple(Table(f"t{k}", Rect(2 + 3 * k, 4, 3 + 3 * k, 5), ((2.5 + 3 * k, 3.5), (2.5 + 3 * k, 5.5)))
+                   for k in range(8))
+    plan = FloorPlan(30, 10, 3, zones=(Zone("all", Rect(0, 0, 30, 10)),), tables=tables,
+                     doors=(Door("d", 15, 0),))
+    ex = ExposureParams(ach=2.0, prevalence=0.05, quanta_per_h=40, breathing_m3_per_h=0.5)
+    cfg = CrowdConfig(plan, ArrivalProfile((0, 120, 121), (30, 30, 0)), exposure=ex, duration_s=7200,
+                      dt_s=2.0)
+    m = CrowdModel(cfg, seed=3)
+    m.dwell_s[:] = 1e6
+    m.run()
+    n = m.inside_visitors
+    assert n == 16
+    # from t0 = 10 min on, everyone is inside: C follows the closed-form transient from C(t0)
+    lam = 2.0 / 3600
+    c_ss = ex.prevalence * ex.quanta_per_h * n / 3600 / (lam * 300 * 3)
+    # the concentration at the end must match the analytic solution from its value 1 h earlier
+    m2 = CrowdModel(cfg, seed=3)
+    m2.dwell_s[:] = 1e6
+    while m2.steps < 1800:
+        m2.step()
+    c0, dose0 = m2.air.concentration, m2.dose.copy()
+    tau = 7200 - 3600
+    c_end = c_ss + (c0 - c_ss) * np.exp(-lam * tau)
+    assert m.air.concentration == pytest.approx(c_end, rel=1e-9)
+    integral = c_ss * tau + (c0 - c_ss) * (1 - np.exp(-lam * tau)) / lam
+    inside = m.state == 5  # seated
+    assert inside.sum() == 16
+    np.testing.assert_allclose(m.dose[inside] - dose0[inside], 0.5 / 3600 * integral, rtol=1e-9)
+    entered = ~np.isnan(m.t_enter)
+    expected = (1 - ex.prevalence) * (1 - np.exp(-m.dose[entered])).sum()
+    assert m.expected_infections_now() == pytest.approx(expected, rel=1e-12)
