@@ -131,13 +131,27 @@ def batch(
 
 
 def _print_summary(manifest: dict) -> None:
+    """Metrics per stage; the cleaning report and the privacy gate as their own tables."""
     from rich.table import Table
 
-    table = Table("stage", "figure", "value", title="metrics", show_lines=False)
+    table = Table("stage", "figure", "value", title="metrics")
     for stage, figures in manifest["metrics"].items():
-        for key, value in _flatten(figures):
+        shown = {k: v for k, v in figures.items() if k not in ("cleaning", "gate")}
+        for key, value in _flatten(shown):
             table.add_row(stage, key, f"{value:.4g}" if isinstance(value, float) else str(value))
     out_console.print(table)
+    cleaning = manifest["metrics"].get("cohort", {}).get("cleaning", {})
+    if cleaning.get("rules"):
+        rules = Table("rule", "rows", title=f"cleaning of {cleaning.get('source')}")
+        for rule, count in cleaning["rules"].items():
+            rules.add_row(rule, str(count))
+        out_console.print(rules)
+    gate = manifest["metrics"].get("privacy", {}).get("gate", {})
+    if gate:
+        checks = Table("check", "value", "threshold", "passed", title="privacy gate")
+        for name, c in gate.items():
+            checks.add_row(name, str(c["value"]), f"{c['op']} {c['threshold']}", "yes" if c["passed"] else "NO")
+        out_console.print(checks)
 
 
 def _flatten(d: dict, prefix: str = "") -> list[tuple[str, object]]:

@@ -55,6 +55,7 @@ def start_local(
         host: Interface the scheduler listens on; ``0.0.0.0`` lets other machines' workers join.
         port: Scheduler port (0 picks a free one).
         dashboard: Dashboard address (``":8787"``), or None for no dashboard.
+
     """
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
@@ -69,7 +70,7 @@ def jobqueue_config(
     config_file: str | os.PathLike | None = None,
     env: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The resolved ``jobqueue.<system>`` section, keys as dask-jobqueue keyword arguments.
+    """Resolve the ``jobqueue.<system>`` section into dask-jobqueue keyword arguments.
 
     Layers, lowest first: dask-jobqueue's defaults, Dask's config files (``~/.config/dask``,
     ``$DASK_CONFIG``, ``/etc/dask``) and ``DASK_*`` variables as loaded by ``dask.config``,
@@ -80,6 +81,7 @@ def jobqueue_config(
         system: ``slurm`` or ``pbs``.
         config_file: Extra YAML in Dask's format (top-level ``jobqueue:`` key).
         env: Environment to read ``DASK_*`` variables from.
+
     """
     _jobqueue_class(system)  # validates ``system`` and registers dask-jobqueue's defaults
     layers: list[dict] = [dask.config.config]
@@ -103,7 +105,7 @@ def jobqueue_cluster(
     env: Mapping[str, str] | None = None,
     **overrides: Any,
 ):
-    """A dask-jobqueue cluster (``SLURMCluster``/``PBSCluster``) from Dask config plus ``overrides``.
+    """Build a dask-jobqueue cluster (``SLURMCluster``/``PBSCluster``) from Dask config and ``overrides``.
 
     The scheduler runs in this process (submit it as a batch job of its own, see
     ``cluster/slurm/run_scenario.sbatch``); ``cluster.scale(jobs=n)`` submits worker jobs.
@@ -115,13 +117,15 @@ def jobqueue_cluster(
         env: Environment for ``DASK_*`` overrides (default ``os.environ``).
         **overrides: dask-jobqueue keyword arguments (``cores=8``, ``walltime="04:00:00"``), winning
             over every configuration layer.
+
     """
     cls = _jobqueue_class(system)
     kwargs = {**jobqueue_config(system, config_file=config_file, env=env), **overrides}
     accepted = _accepted_kwargs(cls)
     unknown = sorted(set(kwargs) - accepted)
     if unknown:
-        raise ScenarioError(f"unknown jobqueue.{system} settings: {unknown}", file=str(config_file or "dask config"),
+        raise ScenarioError(f"unknown jobqueue.{system} settings: {unknown}",
+                            file=str(config_file or "dask config"),
                             hint=f"valid settings: {', '.join(sorted(accepted))}")
     return cls(**kwargs)
 
@@ -133,9 +137,10 @@ def job_script(
     env: Mapping[str, str] | None = None,
     **overrides: Any,
 ) -> str:
-    """The worker job script dask-jobqueue would submit (starts and closes a scheduler to fill it in)."""
+    """Return the worker job script dask-jobqueue would submit (a scheduler is started to fill it in)."""
     options = {"dashboard_address": None, **overrides.pop("scheduler_options", {})}
-    cluster = jobqueue_cluster(system, config_file=config_file, env=env, scheduler_options=options, **overrides)
+    cluster = jobqueue_cluster(system, config_file=config_file, env=env, scheduler_options=options,
+                               **overrides)
     try:
         return cluster.job_script()
     finally:
@@ -156,6 +161,7 @@ def serve(
         scheduler_file: Where to write ``{"address": ..., "dashboard": ...}`` (removed on exit).
         stop: Event ending the wait (for callers that manage the process themselves).
         echo: Receives one line with the address and how to connect.
+
     """
     stop = stop or threading.Event()
     path = Path(scheduler_file) if scheduler_file is not None else None
@@ -181,8 +187,9 @@ def serve(
 
 
 def serve_local(workers: int = 2, *, scheduler_file: str | os.PathLike | None = None,
-                stop: threading.Event | None = None, echo: Callable[[str], None] = print, **kwargs: Any) -> None:
-    """``syntwin cluster local``: :func:`start_local` then :func:`serve` (keyword arguments go to the former)."""
+                stop: threading.Event | None = None, echo: Callable[[str], None] = print,
+                **kwargs: Any) -> None:
+    """Run ``syntwin cluster local``: :func:`start_local` (gets ``kwargs``), then :func:`serve`."""
     serve(start_local(workers, **kwargs), scheduler_file=scheduler_file, stop=stop, echo=echo)
 
 
@@ -224,7 +231,8 @@ def _read_config_file(path: Path) -> dict:
         data = yaml.safe_load(path.read_text()) or {}
     except FileNotFoundError:
         raise ScenarioError("jobqueue config file not found", file=str(path),
-                            hint="give a YAML file in Dask's format (see cluster/slurm/jobqueue.yaml)") from None
+                            hint="give a YAML file in Dask's format, see cluster/slurm/jobqueue.yaml") \
+            from None
     except yaml.YAMLError as exc:
         raise ScenarioError(f"not valid YAML: {exc}", file=str(path)) from None
     if not isinstance(data, dict) or not isinstance(data.get("jobqueue", {}), dict):

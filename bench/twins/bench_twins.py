@@ -7,7 +7,9 @@ For each stratified CV fold (features: all columns but Survival Months and Statu
       - kNN over the twins at the fixed k, and at k tuned on an inner 80/20 split of the training rows,
       - a blend w·kNN(real) + (1−w)·kNN(twins), (k_real, k_twins, w) tuned on the same inner split,
       - logistic regression trained on the twins only (train-on-synthetic, test-on-real);
-  * latent_class only: the model's own P(event | features) (the twin-kNN limit of infinitely many twins).
+  * latent_class only: the model's own P(event | features) (the twin-kNN limit of infinitely many twins);
+  * SynTwin designs A–F (syntwin2024) on the Gower graph of the test fold's patients, with the twins of
+    ``--syntwin``; these cover only members of communities >= 10 (column "cover").
 Tuning never sees the test fold.
 Out-of-fold predictions are pooled per repeat; AUROC with a 1,000-resample bootstrap CI, balanced
 accuracy and Brier are printed. Fidelity of the twins of the first fold: SDMetrics-style quality and
@@ -28,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold, train_test_split
+from scipy.spatial.distance import cdist
 from sklearn.neighbors import NearestNeighbors
 
 from syntwin.graphs.encode import MixedEncoder
@@ -42,6 +45,7 @@ from syntwin.synthesis import (
 )
 from syntwin.synthesis.fidelity import quality_score
 from syntwin.synthesis.survival import km_sup_by_stratum
+from syntwin.synthesis.syntwin2024 import DESIGNS, syntwin_designs
 
 CSV = Path("/work/shared/data/seer_breast_cancer.csv")
 TIME, EVENT = "Survival Months", "Status"
@@ -108,10 +112,13 @@ def run(args) -> dict:
                     f"blend kNN real+twins {g} (tuned)", f"logistic on twins {g}"]
         if g == "latent_class":
             methods += ["latent_class posterior (real fit)"]
+    if args.syntwin in gens:
+        methods += [f"SynTwin {k} ({args.syntwin} twins)" for k in DESIGNS]
     oof = {m: np.full((args.repeats, len(df)), np.nan) for m in methods}
     timing: dict[str, float] = {}
     fidelity: dict[str, dict] = {}
     chosen: dict[str, list] = {g: [] for g in gens}
+    syntwin_info: list[dict] = []
     for rep in range(args.repeats):
         skf = StratifiedKFold(args.folds, shuffle=True, random_state=args.seed + rep)
         for fold, (tr, te) in enumerate(skf.split(X, y)):
@@ -137,6 +144,13 @@ def run(args) -> dict:
                                                                            seed=seed)
                 if g == "latent_class":
                     oof["latent_class posterior (real fit)"][rep, te] = gen.event_proba(test[FEATURES])
+                if g == args.syntwin:  # transductive, as in the paper: graph of the test patients
+                    d_rr = cdist(X[te], X[te], "cityblock") / enc.scale_
+                    d_rs = cdist(X[te], Xt, "cityblock") / enc.scale_
+                    pred, info = syntwin_designs(d_rr, d_rs, y[te], yt, seed=seed)
+                    for k in DESIGNS:
+                        oof[f"SynTwin {k} ({g} twins)"][rep, te] = pred[k].to_numpy()
+                    syntwin_info.append(info)
                 if rep == 0 and fold == 0:
                     q = quality_score(train, twins.sample(len(train), random_state=0), time=TIME, event=EVENT,
                                       **ROLES)
@@ -159,7 +173,8 @@ def run(args) -> dict:
             "coverage": float(np.mean([b["coverage"] for b in bm])),
         }
     return {"results": results, "fidelity": fidelity, "fit_sample_seconds_total": timing,
-            "chosen": {g: [list(map(float, c)) for c in v] for g, v in chosen.items()}, "config": vars(args)}
+            "chosen": {g: [list(map(float, c)) for c in v] for g, v in chosen.items()}, "syntwin": syntwin_info,
+            "config": vars(args)}
 
 
 def main() -> None:
@@ -171,6 +186,7 @@ def main() -> None:
     ap.add_argument("--boot", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--generators", default="latent_class,gaussian_copula")
+    ap.add_argument("--syntwin", default="latent_class", help="generator whose twins feed SynTwin designs A-F")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     t0 = time.perf_counter()
@@ -183,6 +199,8 @@ def main() -> None:
     for g, f in out["fidelity"].items():
         print(f"fidelity {g}: quality {f['quality']:.3f} (shapes {f['shapes']:.3f}, pairs {f['pair_trends']:.3f}),"
               f" KM sup all {f['km_sup_all']:.3f}, worst stage {f['km_sup_max_stage']:.3f}")
+    for info in out["syntwin"]:
+        print("SynTwin fold: " + ", ".join(f"{k} {v:.3g}" for k, v in info.items()))
     for g, s in out["fit_sample_seconds_total"].items():
         print(f"fit+sample {g}: {s:.1f} s total")
     print(f"wall {time.perf_counter() - t0:.0f} s")

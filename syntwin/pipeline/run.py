@@ -25,6 +25,7 @@ from syntwin.runtime import dask_client
 #: Scenario kind -> "module:function" running it (imported lazily).
 RUNNERS: dict[str, str] = {
     "cohort": "syntwin.pipeline.cohort:run_cohort",
+    "crowd": "syntwin.pipeline.crowd:run_crowd",
 }
 
 MIN_FREE_BYTES = 200 * 2**20  # refuse to start a run with less free space on the output disk

@@ -47,6 +47,7 @@ def kaplan_meier(time: np.ndarray, event: np.ndarray) -> pd.DataFrame:
 
     Returns:
         DataFrame ``time, survival, at_risk, events`` starting at ``time=0, survival=1``.
+
     """
     t = np.asarray(time, dtype=float)
     e = np.asarray(event).astype(bool)
@@ -107,8 +108,14 @@ def roc_figure(scores: pd.DataFrame, methods: list[str], *, label: str = "label"
 
 
 # ----------------------------------------------------------------------------- community graph
-def community_graph(edges: pd.DataFrame, membership: np.ndarray, multiplicity: np.ndarray | None = None,
-                    *, min_size: int = MIN_COMMUNITY, max_nodes: int = 40) -> tuple[pd.DataFrame, pd.DataFrame]:
+def community_graph(
+    edges: pd.DataFrame,
+    membership: np.ndarray,
+    multiplicity: np.ndarray | None = None,
+    *,
+    min_size: int = MIN_COMMUNITY,
+    max_nodes: int = 40,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Aggregate a patient graph into a community graph.
 
     Node ``c`` stands for community ``c``: ``size`` = patients in it (sum of multiplicities),
@@ -120,6 +127,7 @@ def community_graph(edges: pd.DataFrame, membership: np.ndarray, multiplicity: n
     Returns:
         ``(nodes, links)``: nodes ``community, size, internal, cohesion`` (largest first) and links
         ``a, b, weight, count`` between kept communities (``a < b``).
+
     """
     m = np.asarray(membership, dtype=np.int64)
     w = np.ones(len(m), dtype=np.int64) if multiplicity is None else np.asarray(multiplicity, dtype=np.int64)
@@ -157,7 +165,8 @@ def community_layout(nodes: pd.DataFrame, links: pd.DataFrame) -> np.ndarray:
     if n == 0:
         return np.zeros((0, 2))
     index = {c: i for i, c in enumerate(nodes["community"].tolist())}
-    g = ig.Graph(n=n, edges=[(index[a], index[b]) for a, b in zip(links["a"], links["b"])], directed=False)
+    pairs = [(index[a], index[b]) for a, b in zip(links["a"], links["b"], strict=True)]
+    g = ig.Graph(n=n, edges=pairs, directed=False)
     angle = 2 * np.pi * np.arange(n) / n
     start = np.column_stack([np.cos(angle), np.sin(angle)]).tolist()
     if g.ecount() == 0:
@@ -190,7 +199,7 @@ def community_figure(nodes: pd.DataFrame, links: pd.DataFrame, *, max_links_per_
     shown = links[keep]
     if len(shown):
         wmax = float(shown["weight"].max())
-        for a, b, wt in zip(shown["a"], shown["b"], shown["weight"]):
+        for a, b, wt in zip(shown["a"], shown["b"], shown["weight"], strict=True):
             p, q = pos[index[a]], pos[index[b]]
             ax.plot([p[0], q[0]], [p[1], q[1]], color="0.45", lw=0.4 + 5.0 * wt / wmax, alpha=0.55, zorder=1)
     sizes = nodes["size"].to_numpy(dtype=float)
@@ -198,11 +207,11 @@ def community_figure(nodes: pd.DataFrame, links: pd.DataFrame, *, max_links_per_
     sc = ax.scatter(pos[:, 0], pos[:, 1], s=np.maximum(area, 40), c=nodes["cohesion"].to_numpy(),
                     cmap="viridis", vmin=0, vmax=1, edgecolors="k", linewidths=0.6, zorder=2)
     halo = [patheffects.withStroke(linewidth=2.2, foreground="white")]
-    for (x, y), c, s in zip(pos, nodes["community"], nodes["size"]):
+    for (x, y), c, s in zip(pos, nodes["community"], nodes["size"], strict=True):
         ax.annotate(f"{c}\n{s:,}", (x, y), ha="center", va="center", fontsize=7, zorder=3, path_effects=halo)
     fig.colorbar(sc, ax=ax, shrink=0.7, label="cohesion (share of edge weight inside)")
-    ax.set_title(f"{len(nodes)} communities (label: id, members); {len(shown)} strongest links of {len(links)}",
-                 fontsize=9)
+    ax.set_title(f"{len(nodes)} communities (label: id, members); "
+                 f"{len(shown)} strongest links of {len(links)}", fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([])
     ax.margins(0.12)

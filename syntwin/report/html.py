@@ -14,7 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2327;background:#fafafa}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2327;
+background:#fafafa}
 main{max-width:1100px;margin:0 auto;padding:1.2rem 1.6rem 3rem}
 h1{font-size:1.6rem;margin:.4rem 0}h2{font-size:1.25rem;border-bottom:2px solid #d0d7de;padding-bottom:.2rem;
 margin-top:2.2rem}h3{font-size:1.02rem;margin:1.2rem 0 .4rem}
@@ -47,7 +48,8 @@ STATUS_SCRIPT = """
     s.setAttribute('data-errors', String(errors.length));
     s.setAttribute('data-state', bad.length || errors.length ? 'broken' : 'ok');
     s.textContent = ok + ' of ' + imgs.length + ' figures rendered' +
-      (bad.length ? '; broken: ' + bad.join(', ') : '') + (errors.length ? '; errors: ' + errors.join('; ') : '');
+      (bad.length ? '; broken: ' + bad.join(', ') : '') +
+      (errors.length ? '; errors: ' + errors.join('; ') : '');
   });
 })();
 """
@@ -77,13 +79,13 @@ def fmt(value: object, digits: int = 4) -> str:
 
 def table(header: Sequence[str], rows: Iterable[Sequence[object]], *, raw: Sequence[bool] | None = None,
           cls: str = "") -> str:
-    """An HTML table; numbers right-aligned; cells flagged in ``raw`` are inserted unescaped."""
+    """Build an HTML table; numbers right-aligned; cells flagged in ``raw`` are inserted unescaped."""
     raw = raw or [False] * len(header)
     out = [f'<table class="{esc(cls)}"><thead><tr>' + "".join(f"<th>{esc(h)}</th>" for h in header)
            + "</tr></thead><tbody>"]
     for row in rows:
         cells = []
-        for value, is_raw in zip(row, raw):
+        for value, is_raw in zip(row, raw, strict=True):
             num = isinstance(value, (int, float)) and not isinstance(value, bool)
             text = str(value) if is_raw else esc(fmt(value))
             cells.append(f'<td class="num">{text}</td>' if num else f"<td>{text}</td>")
@@ -93,7 +95,7 @@ def table(header: Sequence[str], rows: Iterable[Sequence[object]], *, raw: Seque
 
 
 def figure(uri: str, alt: str, caption: str = "") -> str:
-    """An inline image (``class="figure"``, counted by the status script) with a caption."""
+    """Build an inline image (``class="figure"``, counted by the status script) with a caption."""
     cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
     return f'<figure><img class="figure" src="{uri}" alt="{esc(alt)}">{cap}</figure>'
 
@@ -118,7 +120,7 @@ class Page:
     missing: list[tuple[str, str]] = field(default_factory=list)
 
     def render(self) -> str:
-        """The complete, self-contained HTML document."""
+        """Return the complete, self-contained HTML document."""
         n_fig = sum(s.figures for s in self.sections)
         nav = "".join(f'<a href="#{esc(s.id)}">{esc(s.title)}</a>' for s in self.sections)
         miss = ""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from syntwin.errors import OutputError, SyntwinError
 from syntwin.io import atomic_write
-from syntwin.report.html import Page, esc, fmt, table
+from syntwin.report.html import Page, fmt, table
 from syntwin.report.sections import SECTIONS, Missing, RunDir, other_figures
 
 
@@ -54,6 +54,7 @@ def render_report(run_dir: str | os.PathLike, out: str | os.PathLike | None = No
     Args:
         run_dir: A run directory (``manifest.json`` plus the stages' artifacts).
         out: Output file; default ``run_dir/report.html``.
+
     """
     run = load_run(run_dir)
     html = build_page(run).render()
@@ -68,10 +69,12 @@ def render_report(run_dir: str | os.PathLike, out: str | os.PathLike | None = No
 def _header(run: RunDir) -> str:
     man = run.manifest
     versions = man.get("versions") or {}
-    rows = [("scenario", man.get("scenario", "–")), ("kind", man.get("kind", "–")), ("seed", str(man.get("seed", "–"))),
+    rows = [("scenario", man.get("scenario", "–")), ("kind", man.get("kind", "–")),
+            ("seed", str(man.get("seed", "–"))),
             ("config sha256", str(man.get("config_sha256", "–"))[:16]),
             ("syntwin", versions.get("syntwin", "–")), ("run directory", str(run.path.resolve()))]
-    seconds = [(stage, m["seconds"]) for stage, m in run.metrics.items() if isinstance(m, dict) and "seconds" in m]
+    seconds = [(stage, m["seconds"]) for stage, m in run.metrics.items()
+               if isinstance(m, dict) and "seconds" in m]
     out = table(["run", ""], rows)
     if seconds:
         total = sum(float(s) for _, s in seconds)
@@ -94,7 +97,7 @@ def _outputs(run: RunDir):
                      fmt(size) + " B" if size is not None else "missing"))
     body = table(["output", "path", "sha256 (first 16)", "size"], rows) if rows else (
         '<p class="muted">The manifest lists no outputs.</p>')
-    return Section("outputs", "Outputs", body + f'<p class="muted">{esc("Checksums from manifest.json.")}</p>')
+    return Section("outputs", "Outputs", body + '<p class="muted">Checksums from manifest.json.</p>')
 
 
 __all__ = ["render_report", "load_run", "build_page"]

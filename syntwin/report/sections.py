@@ -43,7 +43,7 @@ class RunDir:
         return p
 
     def png(self, rel: str) -> str:
-        """Data URI of a PNG in the run directory (marked as embedded)."""
+        """Return a PNG of the run directory as a data URI (and mark it embedded)."""
         p = self.file(rel)
         self.used.add(p.relative_to(self.path).as_posix())
         return F.file_data_uri(p.read_bytes())
@@ -154,13 +154,14 @@ def kaplan_meier(run: RunDir) -> Section:
         at = [float(s[np.searchsorted(t, h, side="right") - 1]) if len(t) and h >= t[0] else 1.0
               for h in (12, 36, 60, 120)]
         rows.append((name, *at))
-    body = (figure(F.png_data_uri(fig), "Kaplan-Meier curves", "Product-limit estimates; steps at event times.")
+    body = (figure(F.png_data_uri(fig), "Kaplan-Meier curves",
+                   "Product-limit estimates; steps at event times.")
             + note + table(["curve", "S(12)", "S(36)", "S(60)", "S(120)"], rows))
     return Section("km", "Kaplan–Meier curves", body, figures=1)
 
 
 def community_graph(run: RunDir) -> Section:
-    """The community-level similarity graph (communities as discs, aggregated links)."""
+    """Draw the community-level similarity graph (communities as discs, aggregated links)."""
     from syntwin.graphs.store import SimilarityGraph
 
     g = SimilarityGraph.load(run.file("graph"))
@@ -238,7 +239,7 @@ def crowd_summary(run: RunDir) -> Section:
     s = pd.read_parquet(run.file("crowd/summary.parquet"))
     metrics = list(dict.fromkeys(s["metric"]))
     wide = {(a, k): (mean, lo, hi) for a, k, mean, lo, hi in
-            zip(s["arm"], s["metric"], s["mean"], s["ci_low"], s["ci_high"])}
+            zip(s["arm"], s["metric"], s["mean"], s["ci_low"], s["ci_high"], strict=True)}
     arms = list(dict.fromkeys(s["arm"]))
     rows = [(k, *[f"{fmt(float(wide[a, k][0]))} [{fmt(float(wide[a, k][1]))}, {fmt(float(wide[a, k][2]))}]"
                   if (a, k) in wide else "–" for a in arms]) for k in metrics]
@@ -280,7 +281,8 @@ def live(run: RunDir) -> Section:
     body = table(["figure", "value"], _scalars(m))
     n = 0
     if (run.path / "live/forecast.png").exists():
-        body += figure(run.png("live/forecast.png"), "live forecast", "Observed occupancy against the forecast.")
+        body += figure(run.png("live/forecast.png"), "live forecast",
+                       "Observed occupancy against the forecast.")
         n = 1
     return Section("live", "Live-data forecast", body, figures=n)
 
@@ -298,7 +300,8 @@ def other_figures(run: RunDir) -> Section:
 #: Sections per scenario kind, in page order: (title, builder).
 SECTIONS: dict[str, list[tuple[str, Any]]] = {
     "cohort": [("Cohort summary", cohort_summary), ("Kaplan–Meier curves", kaplan_meier),
-               ("Community graph", community_graph), ("Outcome prediction", prediction), ("Privacy", privacy)],
+               ("Community graph", community_graph), ("Outcome prediction", prediction),
+               ("Privacy", privacy)],
     "crowd": [("Crowd scenario", crowd_summary), ("Occupancy heat maps", occupancy),
               ("Metric time series", time_series), ("Live-data forecast", live)],
 }

@@ -14,6 +14,7 @@ from syntwin.errors import ScenarioError
 #: Scenario kinds -> "module:Class" (imported lazily).
 SCENARIO_KINDS: dict[str, str] = {
     "cohort": "syntwin.scenario.cohort:CohortScenario",
+    "crowd": "syntwin.scenario.crowd:CrowdScenario",
 }
 
 

@@ -98,7 +98,8 @@ def test_standard_dask_config_directory(tmp_path):
 def test_jobs_submitted_later_use_the_resolved_settings():
     """Settings are passed explicitly, so scaling up after the config layer is gone gives the same script."""
     assert dask.config.get("jobqueue.slurm.cores") != 8  # the recipe is not in the global config
-    cluster = jobqueue_cluster("slurm", config_file=SLURM, env=CLEAN_ENV, scheduler_options={"dashboard_address": None})
+    cluster = jobqueue_cluster("slurm", config_file=SLURM, env=CLEAN_ENV,
+                               scheduler_options={"dashboard_address": None})
     try:
         spec = cluster.new_spec
         job = spec["cls"](scheduler=cluster.scheduler.address, name="w-1", **spec["options"])

@@ -132,15 +132,18 @@ def test_dockerfile_copies_enough_to_build_the_package(tmp_path):
             for name in parts[1:-1]:
                 p = ROOT / name
                 if p.is_dir():
-                    shutil.copytree(p, src / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+                    shutil.copytree(p, src / name, symlinks=True,
+                                    ignore=shutil.ignore_patterns("__pycache__"))
                 else:
                     shutil.copy2(p, src / name)
     proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                           "-w", str(tmp_path / "wheel"), str(src)], capture_output=True, text=True, timeout=300)
+                           "-w", str(tmp_path / "wheel"), str(src)],
+                          capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     (wheel,) = (tmp_path / "wheel").glob("syntwin-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for module in ("syntwin/cli.py", "syntwin/cluster.py", "syntwin/report/render.py", "syntwin/graphs/store.py",
+    for module in ("syntwin/cli.py", "syntwin/cluster.py", "syntwin/report/render.py",
+                   "syntwin/graphs/store.py",
                    "syntwin/synthesis/__init__.py", "syntwin/agents/model.py",
                    "syntwin/scenarios/seer_breast_twins.yaml"):
         assert module in names, module

@@ -54,14 +54,15 @@ def test_run_scenario_sbatch_with_fake_slurm(tmp_path):
     out = tmp_path / "runs/demo"
     try:
         proc = subprocess.run(["bash", str(ROOT / "cluster/slurm/run_scenario.sbatch"), "seer_breast_twins",
-                               str(out), "1"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=400)
+                               str(out), "1"],
+                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=400)
         logs = "".join(p.read_text()[-1500:] for p in sorted(fake.glob("job-*.log")))
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:] + logs
         manifest = json.loads((out / "manifest.json").read_text())
         assert manifest["metrics"]["cohort"]["rows"] == 600
         job = (fake / "job-0.sh").read_text()
         assert "#SBATCH -J syntwin-worker" in job and "--nworkers 2" in job and "--lifetime 230m" in job
-        assert f"source \"${{SYNTWIN_VENV:-$HOME/syntwin-venv}}/bin/activate\"" in job
+        assert "source \"${SYNTWIN_VENV:-$HOME/syntwin-venv}/bin/activate\"" in job
         # the run's tasks ran on the job's workers: the worker log shows them joining the scheduler
         assert "Registered to" in (fake / "job-0.log").read_text()
         # the cluster was shut down: its worker job cancelled, the scheduler file removed
@@ -75,7 +76,8 @@ def test_run_scenario_sbatch_with_fake_slurm(tmp_path):
                 pass
 
 
-@pytest.mark.parametrize("script, system", [("slurm/run_scenario.sbatch", "slurm"), ("pbs/run_scenario.pbs", "pbs")])
+@pytest.mark.parametrize("script, system", [("slurm/run_scenario.sbatch", "slurm"),
+                                            ("pbs/run_scenario.pbs", "pbs")])
 def test_batch_scripts_parse_and_use_their_system(script, system):
     path = ROOT / "cluster" / script
     assert subprocess.run(["bash", "-n", str(path)], capture_output=True).returncode == 0

@@ -60,7 +60,8 @@ def make_cohort_run(path: Path, *, graph: bool = True, scores: bool = True, twin
     if km:
         t = np.arange(0, 121, 12.0)
         pd.DataFrame({"group": ["real"] * len(t) + ["synthetic"] * len(t), "time": np.r_[t, t],
-                      "survival": np.r_[np.exp(-t / 150), np.exp(-t / 140)]}).to_parquet(path / "cohort/km.parquet")
+                      "survival": np.r_[np.exp(-t / 150), np.exp(-t / 140)]}
+                     ).to_parquet(path / "cohort/km.parquet")
     if extra_png:
         fig = Figure(figsize=(3, 2))
         fig.add_subplot(1, 1, 1).plot([0, 1], [1, 0])
@@ -69,7 +70,8 @@ def make_cohort_run(path: Path, *, graph: bool = True, scores: bool = True, twin
         "scenario": "hand_made", "kind": "cohort", "seed": 7, "config_sha256": "ab" * 32,
         "versions": {"syntwin": "0.1.0", "python": "3.11"},
         "metrics": {
-            "cohort": {"rows": 400, "train": 300, "holdout": 100, "cleaning": {"rows_read": 400}, "seconds": 1.0},
+            "cohort": {"rows": 400, "train": 300, "holdout": 100, "cleaning": {"rows_read": 400},
+                       "seconds": 1.0},
             "graph": {"nodes": 95, "edges": 300, "communities": 3, "coverage": 0.947, "seconds": 0.5},
             "prediction": {m: {"auroc": a, "ci_low": a - 0.05, "ci_high": a + 0.05, "coverage": 1.0, "n": 200,
                                "trained_on": t}
@@ -93,10 +95,11 @@ def hand_run(tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def real_run(tmp_path_factory) -> Path:
-    """A real `syntwin run` of the shipped cohort scenario on a small simulated cohort (~30 s)."""
+    """A real `syntwin run` of the shipped cohort scenario on a small simulated cohort (~20 s)."""
     out = tmp_path_factory.mktemp("real") / "run"
     exe = shutil.which("syntwin", path=str(Path(sys.executable).parent)) or "syntwin"
-    proc = subprocess.run([exe, "run", "seer_breast_twins", "--out", str(out), "--set", "cohort.simulate.n=1500"],
+    proc = subprocess.run([exe, "run", "seer_breast_twins", "--out", str(out),
+                           "--set", "cohort.simulate.n=1500", "--set", "synthesis.generator=latent_class"],
                           capture_output=True, text=True, timeout=300, env={**os.environ, "NO_COLOR": "1"})
     if proc.returncode != 0:
         pytest.fail(f"syntwin run failed ({proc.returncode}): {proc.stderr[-2000:]}")
@@ -105,7 +108,7 @@ def real_run(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def crowd_run(tmp_path_factory) -> Path:
-    """A real crowd run (run_crowd on a 20-minute canteen, 2 arms x 2 replicates, no Dask) plus its manifest."""
+    """A real crowd run (run_crowd: 20-minute canteen, 2 arms x 2 replicates, no Dask) and its manifest."""
     import yaml
 
     from syntwin.pipeline.context import RunContext

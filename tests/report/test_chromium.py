@@ -12,7 +12,8 @@ from PIL import Image
 from syntwin.report import render_report
 
 CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (apt-get install chromium)")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
+                                reason="chromium is not installed (apt-get install chromium)")
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]

@@ -1,4 +1,4 @@
-"""render_report on hand-made, real cohort and real crowd run directories: sections, gaps, self-containment."""
+"""render_report on hand-made, real cohort and real crowd run directories: sections, gaps, no web access."""
 
 import base64
 import io
@@ -36,15 +36,16 @@ def test_hand_made_run_has_every_cohort_section(hand_run):
     html = path.read_text()
     assert_self_contained(html)
     page = build_page(load_run(hand_run))
-    assert [s.id for s in page.sections] == ["cohort", "km", "graph", "prediction", "privacy", "other", "outputs"]
+    assert [s.id for s in page.sections] == ["cohort", "km", "graph", "prediction", "privacy", "other",
+                                             "outputs"]
     assert page.missing == []
     figs = figures(html)
     assert [a for a, _ in figs] == ["Kaplan-Meier curves", "community graph", "ROC curves", "diagnostics"]
     assert all(im.size[0] > 100 and im.size[1] > 100 for _, im in figs)
     # privacy: the failed check is shown failed, with its threshold
     priv = next(s for s in page.sections if s.id == "privacy").body
-    assert re.search(r"dcr_train_share</td><td class=\"num\">0.52</td><td>&lt;= 0.5</td><td><span class=\"fail\">",
-                     priv)
+    assert re.search(r'dcr_train_share</td><td class="num">0.52</td><td>&lt;= 0.5</td>'
+                     r'<td><span class="fail">', priv)
     assert 'Release gate: <span class="fail">refused' in priv
     # graph: the 5-patient community is left out, the three planted ones are drawn
     graph = next(s for s in page.sections if s.id == "graph").body

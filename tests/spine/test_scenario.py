@@ -66,7 +66,7 @@ def test_wrong_type(tmp_path):
 
 
 def test_unknown_kind_lists_kinds(tmp_path):
-    with pytest.raises(ScenarioError, match=r"kind: unknown scenario kind 'cohrt'.*use one of: cohort"):
+    with pytest.raises(ScenarioError, match=r"kind: unknown scenario kind 'cohrt'.*use one of: cohort, crowd"):
         load_scenario(write(tmp_path, GOOD.replace("kind: cohort", "kind: cohrt")))
 
 

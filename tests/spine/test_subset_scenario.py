@@ -1,0 +1,28 @@
+"""The shipped scenario over the real SEER subset (skipped where ../shared/data is absent)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from syntwin.scenario.load import shipped_scenarios
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "seer_breast_cancer.csv"
+
+
+@pytest.mark.skipif(not DATA.exists(), reason="the shared SEER subset is not beside the repository")
+def test_seer_subset_file_scenario_reads_all_rows_and_reports_cleaning(tmp_path):
+    exe = Path(sys.executable).with_name("syntwin")
+    out = tmp_path / "run"
+    proc = subprocess.run([str(exe), "run", str(shipped_scenarios()["seer_subset_file"]), "--out", str(out),
+                           "--set", f"cohort.file={DATA}", "--workers", "2"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    cohort = json.loads((out / "manifest.json").read_text())["metrics"]["cohort"]
+    assert cohort["rows"] == 4024 and cohort["events"] == 616
+    assert cohort["cleaning"]["rules"]["grade: ' anaplastic; Grade IV' -> 'IV'"] == 19
+    assert "19" in proc.stdout and "anaplastic" in proc.stdout
