@@ -53,6 +53,7 @@ def fit_decay(t_s: np.ndarray, co2_ppm: np.ndarray, outdoor_ppm: float | None = 
         pred = outdoor_ppm + np.exp(icpt + slope * t)
     else:
         def model(tt, c_out, amp, lam):
+            """Exponential decay to the background."""
             return c_out + amp * np.exp(-lam * tt)
 
         p0 = (c.min() - 1.0, max(c[0] - c.min(), 1.0), 1.0 / max(np.ptp(t), 1.0))

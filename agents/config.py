@@ -32,6 +32,9 @@ class ArrivalProfile:
         if np.any(r < 0) or not np.all(np.isfinite(r)):
             raise ValueError("arrival rates must be finite and >= 0")
 
+    def __repr__(self) -> str:
+        return f"ArrivalProfile(knots={len(self.times_s)}, expected={self.expected():.0f})"
+
     def rate_per_s(self, t_s: np.ndarray) -> np.ndarray:
         """Arrival intensity λ(t) in 1/s."""
         return np.interp(t_s, self.times_s, self.rates_per_min, left=0.0, right=0.0) / 60.0
@@ -202,6 +205,10 @@ class CrowdConfig:
             raise ValueError(f"dt_s must divide 60 s (sensors report per minute), got {self.dt_s}")
         if self.contact_radius_m <= 0:
             raise ValueError("contact_radius_m must be > 0")
+
+    def __repr__(self) -> str:
+        return (f"CrowdConfig(plan={self.plan!r}, arrivals={self.arrivals!r}, "
+                f"duration_s={self.duration_s:g}, dt_s={self.dt_s:g})")
 
 
 __all__ = ["ArrivalProfile", "VisitorParams", "ExposureParams", "Masks", "TimeSlots", "Interventions",

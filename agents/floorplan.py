@@ -179,36 +179,8 @@ class FloorPlan:
         _unique("table", [t.name for t in self.tables])
         _unique("counter", [c.name for c in self.counters])
         _unique("door", [d.name for d in self.doors])
-        for z in self.zones:
-            if z.rect.area <= 0:
-                raise ValueError(f"zone {z.name!r} has zero area ({z.rect!r})")
-            if not _inside(z.rect, room):
-                raise ValueError(f"zone {z.name!r} {z.rect!r} extends outside the room walls "
-                                 f"(0, 0, {self.width:g}, {self.depth:g})")
-        obstacles = [("table", t.name, t.rect) for t in self.tables] + \
-                    [("counter", c.name, c.rect) for c in self.counters]
-        for kind, name, r in obstacles:
-            if r.area <= 0:
-                raise ValueError(f"{kind} {name!r} has zero area ({r!r})")
-            if not _inside(r, room):
-                raise ValueError(f"{kind} {name!r} {r!r} extends outside the room walls")
-        _check_overlaps(obstacles)
-        for t in self.tables:
-            if not t.seats:
-                raise ValueError(f"table {t.name!r} has no seats")
-            pts = np.asarray(t.seats, dtype=float)
-            outside = ~room.contains(pts)
-            if outside.any():
-                i = int(np.argmax(outside))
-                raise ValueError(f"seat {i} of table {t.name!r} at {tuple(pts[i])} is outside the room walls")
-        seats = self.seats
-        if len(seats) > 1:
-            from scipy.spatial import cKDTree
-
-            close = cKDTree(seats).query_pairs(0.3, output_type="ndarray")
-            if len(close):
-                i, j = close[0]
-                raise ValueError(f"seats {int(i)} and {int(j)} are closer than 0.3 m ({tuple(seats[i])})")
+        check_zones(self.zones, self.width, self.depth)
+        check_furniture(self.tables, self.counters, self.width, self.depth)
         names = {c.name for c in self.counters}
         lane_counters = [ln.counter for ln in self.lanes]
         for ln in self.lanes:
@@ -227,26 +199,75 @@ class FloorPlan:
                                  f"has {lane_counters.count(c.name)}")
             if c.service_mean_s <= 0:
                 raise ValueError(f"counter {c.name!r}: service_mean_s must be > 0")
-        if not self.doors:
-            raise ValueError("the plan needs at least one door")
-        for d in self.doors:
-            on_x = abs(d.x) < 1e-6 or abs(d.x - self.width) < 1e-6
-            on_y = abs(d.y) < 1e-6 or abs(d.y - self.depth) < 1e-6
-            inside = -1e-6 <= d.x <= self.width + 1e-6 and -1e-6 <= d.y <= self.depth + 1e-6
-            if not ((on_x or on_y) and inside):
-                raise ValueError(f"door {d.name!r} at ({d.x:g}, {d.y:g}) is not on a wall of the "
-                                 f"{self.width:g} x {self.depth:g} m room")
-            if d.use not in ("both", "in", "out"):
-                raise ValueError(f"door {d.name!r}: use must be 'both', 'in' or 'out', got {d.use!r}")
-        if not any(d.use in ("both", "in") for d in self.doors):
-            raise ValueError("no door can be used to enter (use: both or in)")
-        if not any(d.use in ("both", "out") for d in self.doors):
-            raise ValueError("no door can be used to leave (use: both or out)")
+        check_doors(self.doors, self.width, self.depth)
 
     def __repr__(self) -> str:
         return (f"FloorPlan({self.width:g}x{self.depth:g}x{self.height:g} m, zones={len(self.zones)}, "
                 f"tables={len(self.tables)}, seats={len(self.seats)}, counters={len(self.counters)}, "
                 f"doors={len(self.doors)})")
+
+
+def check_zones(zones: tuple[Zone, ...] | list[Zone], width: float, depth: float) -> None:
+    """Raise ``ValueError`` for a zone of zero area or reaching outside the ``width x depth`` room."""
+    room = Rect(0.0, 0.0, width, depth)
+    for z in zones:
+        if z.rect.area <= 0:
+            raise ValueError(f"zone {z.name!r} has zero area ({z.rect!r})")
+        if not _inside(z.rect, room):
+            raise ValueError(f"zone {z.name!r} {z.rect!r} extends outside the room walls "
+                             f"(0, 0, {width:g}, {depth:g})")
+
+
+def check_furniture(tables: tuple[Table, ...] | list[Table], counters: tuple[Counter, ...] | list[Counter],
+                    width: float, depth: float) -> None:
+    """Raise ``ValueError`` for impossible tables and counters.
+
+    Furniture of zero area, reaching outside the walls or overlapping other furniture, seats outside the
+    walls and seats closer than 0.3 m to each other are rejected.
+    """
+    room = Rect(0.0, 0.0, width, depth)
+    obstacles = [("table", t.name, t.rect) for t in tables] + [("counter", c.name, c.rect) for c in counters]
+    for kind, name, r in obstacles:
+        if r.area <= 0:
+            raise ValueError(f"{kind} {name!r} has zero area ({r!r})")
+        if not _inside(r, room):
+            raise ValueError(f"{kind} {name!r} {r!r} extends outside the room walls")
+    _check_overlaps(obstacles)
+    for t in tables:
+        if not t.seats:
+            raise ValueError(f"table {t.name!r} has no seats")
+        pts = np.asarray(t.seats, dtype=float)
+        outside = ~room.contains(pts)
+        if outside.any():
+            i = int(np.argmax(outside))
+            raise ValueError(f"seat {i} of table {t.name!r} at {tuple(pts[i])} is outside the room walls")
+    seats = np.asarray([s for t in tables for s in t.seats], dtype=float).reshape(-1, 2)
+    if len(seats) > 1:
+        from scipy.spatial import cKDTree
+
+        close = cKDTree(seats).query_pairs(0.3, output_type="ndarray")
+        if len(close):
+            i, j = close[0]
+            raise ValueError(f"seats {int(i)} and {int(j)} are closer than 0.3 m ({tuple(seats[i])})")
+
+
+def check_doors(doors: tuple[Door, ...] | list[Door], width: float, depth: float) -> None:
+    """Raise ``ValueError`` unless every door lies on the wall and people can both enter and leave."""
+    if not doors:
+        raise ValueError("the plan needs at least one door")
+    for d in doors:
+        on_x = abs(d.x) < 1e-6 or abs(d.x - width) < 1e-6
+        on_y = abs(d.y) < 1e-6 or abs(d.y - depth) < 1e-6
+        inside = -1e-6 <= d.x <= width + 1e-6 and -1e-6 <= d.y <= depth + 1e-6
+        if not ((on_x or on_y) and inside):
+            raise ValueError(f"door {d.name!r} at ({d.x:g}, {d.y:g}) is not on a wall of the "
+                             f"{width:g} x {depth:g} m room")
+        if d.use not in ("both", "in", "out"):
+            raise ValueError(f"door {d.name!r}: use must be 'both', 'in' or 'out', got {d.use!r}")
+    if not any(d.use in ("both", "in") for d in doors):
+        raise ValueError("no door can be used to enter (use: both or in)")
+    if not any(d.use in ("both", "out") for d in doors):
+        raise ValueError("no door can be used to leave (use: both or out)")
 
 
 def _unique(kind: str, names: list[str]) -> None:
@@ -344,4 +365,5 @@ def thin_seats(seats: np.ndarray, min_distance: float) -> np.ndarray:
     return keep
 
 
-__all__ = ["Rect", "Zone", "Table", "Counter", "QueueLane", "Door", "FloorPlan", "table_grid", "thin_seats"]
+__all__ = ["Rect", "Zone", "Table", "Counter", "QueueLane", "Door", "FloorPlan", "table_grid", "thin_seats",
+           "check_zones", "check_doors", "check_furniture"]

@@ -46,11 +46,13 @@ class Visitor(mesa.Agent):
         model.people[idx] = self
 
     @property
-    def pos(self) -> np.ndarray | None:  # noqa: D102 - Mesa's position attribute, backed by the array
+    def pos(self) -> np.ndarray | None:
+        """Position in metres (Mesa's ``pos``), a view into the model's position array."""
         return self.model.pos[self.idx] if hasattr(self, "idx") else None
 
     @pos.setter
     def pos(self, value) -> None:
+        """Set the position (Mesa's base class sets ``None`` at creation, which is ignored)."""
         if value is not None:
             self.model.pos[self.idx] = value
 
@@ -329,8 +331,11 @@ class CrowdModel(mesa.Model):
             room -= 1
 
     def _queues(self, t: float) -> None:
-        """Serve queue heads; service chains at exact times (a head already at its place starts when the
-        previous service ends, not at the next step), so the step length does not throttle counters."""
+        """Serve queue heads, chaining services at exact times.
+
+        A head already at its place starts when the previous service ends, not at the next step, so the
+        step length does not throttle the counters.
+        """
         for lane, q in enumerate(self.lane_queue):
             free_at = t
             while True:

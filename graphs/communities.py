@@ -64,7 +64,7 @@ def _canonical(membership) -> np.ndarray:
 
 
 def leiden(graph, *, resolution: float = 1.0, seed: int = 0, objective: str = "modularity",
-           weights: bool = True, n_iterations: int = -1) -> np.ndarray:
+           weights: bool = True, n_iterations: int = 2) -> np.ndarray:
     """Leiden communities (igraph); returns one label per node, 0 = largest community.
 
     Args:
@@ -72,7 +72,7 @@ def leiden(graph, *, resolution: float = 1.0, seed: int = 0, objective: str = "m
         resolution: γ (higher → more, smaller communities).
         objective: ``"modularity"`` or ``"CPM"``.
         weights: use edge weights.
-        n_iterations: Leiden passes; negative runs until the partition is stable.
+        n_iterations: Leiden passes (igraph's default 2); negative runs until the partition is stable.
     """
     resolution = _check_resolution(resolution)
     if objective not in ("modularity", "CPM"):
@@ -120,11 +120,12 @@ def community_stats(membership: np.ndarray, multiplicity: np.ndarray | None = No
 
 
 def resolution_scan(graph, resolutions: Iterable[float], *, min_size: int = 10, seed: int = 0,
-                    method: str = "leiden") -> pd.DataFrame:
+                    method: str = "leiden", n_iterations: int = 2) -> pd.DataFrame:
     """Communities per resolution, and the best one by SynTwin's criterion.
 
     For each γ: ``communities``, ``kept`` (``>= min_size`` patients), ``coverage``, ``modularity`` (γ = 1,
     comparable across rows) and ``best``: the row with the most kept communities, ties broken by modularity.
+    ``n_iterations`` is passed to :func:`leiden`.
     """
     if method not in ("leiden", "louvain"):
         raise ValueError(f"method must be 'leiden' or 'louvain', got {method!r}")
@@ -133,10 +134,12 @@ def resolution_scan(graph, resolutions: Iterable[float], *, min_size: int = 10, 
         raise ValueError("resolutions is empty")
     mult = graph.multiplicity if isinstance(graph, SimilarityGraph) else None
     g = _as_igraph(graph)
-    find = leiden if method == "leiden" else louvain
     rows = []
     for r in resolutions:
-        m = find(g, resolution=r, seed=seed)
+        if method == "leiden":
+            m = leiden(g, resolution=r, seed=seed, n_iterations=n_iterations)
+        else:
+            m = louvain(g, resolution=r, seed=seed)
         rows.append({"resolution": r, **community_stats(m, mult, min_size), "modularity": modularity(g, m)})
     df = pd.DataFrame(rows)
     best = df.sort_values(["kept", "modularity"], ascending=False, kind="stable").index[0]

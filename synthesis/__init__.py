@@ -10,6 +10,7 @@ A stage library: plain pandas/NumPy in, plain results out; it never imports synt
 * ``evaluate`` — AUROC (bootstrap CI), balanced accuracy, Brier, coverage; logistic/GBM baselines.
 * ``survival`` — C-index, time-dependent AUC, Kaplan–Meier and KM sup-distance by stratum.
 * ``fidelity`` — SDMetrics-style quality score (numpy), and SDMetrics' own when installed.
+* ``syntwin2024`` — SynTwin's reference method (percolation graph, Louvain, designs A–F).
 """
 
 from .evaluate import auroc, auroc_ci, baseline_gradient_boosting, baseline_logistic, binary_metrics
@@ -17,7 +18,14 @@ from .fidelity import quality_score
 from .generators import GENERATORS, Generator, make_generator, register_generator
 from .parallel import synthesize
 from .predict import outcome_labels, twin_knn_proba
-from .survival import concordance_index, cumulative_dynamic_auc, kaplan_meier, km_sup_by_stratum, km_sup_distance
+from .survival import (
+    concordance_index,
+    cumulative_dynamic_auc,
+    kaplan_meier,
+    km_sup_by_stratum,
+    km_sup_distance,
+)
+from .syntwin2024 import syntwin_designs
 
 __all__ = [
     "GENERATORS",
@@ -37,5 +45,6 @@ __all__ = [
     "quality_score",
     "register_generator",
     "synthesize",
+    "syntwin_designs",
     "twin_knn_proba",
 ]

@@ -7,9 +7,9 @@ Follows the definitions of SDMetrics' single-table ``QualityReport`` (DataCebo, 
 * column pair trends — numeric × numeric: CorrelationSimilarity ``1 − |ρ_real − ρ_syn| / 2``
   (Pearson); any pair with a categorical column: ContingencySimilarity ``1 − ½ Σ |p_real(a,b) −
   p_syn(a,b)|`` (missing = a level), numeric columns binned on ten equal-width bins
-  of each table's own range (as SDMetrics' report does). As in SDMetrics ≥ 0.2x, only pairs that are associated in the real
-  data count: ``|ρ_real| > 0.5`` or Cramér's ``V_real > 0.3`` (set both thresholds to 0 to count
-  every pair, the older SDMetrics behaviour);
+  of each table's own range (as SDMetrics' report does). As in SDMetrics ≥ 0.2x, only pairs that
+  are associated in the real data count: ``|ρ_real| > 0.5`` or Cramér's ``V_real > 0.3`` (set both
+  thresholds to 0 to count every pair, the older SDMetrics behaviour);
 * score = mean of the two property averages (the shapes average alone if no pair counts).
 
 ``sdmetrics_quality`` runs the real SDMetrics report when it is installed, for comparison.
@@ -127,8 +127,8 @@ def sdmetrics_quality(real: pd.DataFrame, synthetic: pd.DataFrame, **roles) -> d
     """
     from sdmetrics.reports.single_table import QualityReport
 
-    num, cat = _roles(tuple(roles.get("numeric", ())), roles.get("ordinal"), tuple(roles.get("categorical", ())),
-                      roles.get("time"), roles.get("event"))
+    num, cat = _roles(tuple(roles.get("numeric", ())), roles.get("ordinal"),
+                      tuple(roles.get("categorical", ())), roles.get("time"), roles.get("event"))
     cols = [c for c in real.columns if c in num or c in cat]
     metadata = {"columns": {c: {"sdtype": "numerical" if c in num else "categorical"} for c in cols}}
     report = QualityReport()

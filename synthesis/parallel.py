@@ -62,7 +62,8 @@ def plan_groups(groups: np.ndarray, min_group_size: int, rest_label: Hashable = 
     groups = np.asarray(groups)
     keys, inverse = np.unique(groups, return_inverse=True)
     rows = [np.flatnonzero(inverse == i) for i in range(len(keys))]
-    kept = [(k.item() if hasattr(k, "item") else k, r) for k, r in zip(keys, rows) if len(r) >= min_group_size]
+    kept = [(k.item() if hasattr(k, "item") else k, r)
+            for k, r in zip(keys, rows) if len(r) >= min_group_size]
     small = [r for r in rows if len(r) < min_group_size]
     pool = np.sort(np.concatenate(small)) if small else np.zeros(0, dtype=np.int64)
     if not kept:

@@ -39,7 +39,8 @@ def twin_knn_proba(
     y = np.asarray(neighbor_labels, dtype=np.float64)
     d = np.asarray(neighbor_distances, dtype=np.float64)
     if y.ndim != 2 or y.shape != d.shape:
-        raise ValueError(f"labels and distances must be (nq, k) arrays of one shape, got {y.shape}, {d.shape}")
+        raise ValueError(f"labels and distances must be (nq, k) arrays of one shape, got {y.shape}, "
+                         f"{d.shape}")
     valid = (y >= 0) & np.isfinite(d)
     if np.any(y[valid] > 1):
         raise ValueError("neighbor_labels must be 0/1 (negative for a missing neighbour)")

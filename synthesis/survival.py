@@ -77,7 +77,8 @@ def cumulative_dynamic_auc(time, event, risk, horizons: Sequence[float], *, cens
 
     .. math::
         \\mathrm{AUC}(h) = \\frac{\\sum_i \\sum_j w_i\\,1(t_i \\le h, \\delta_i = 1)\\,1(t_j > h)
-        \\,[1(r_i > r_j) + \\tfrac12 1(r_i = r_j)]}{\\sum_i w_i\\,1(t_i \\le h, \\delta_i = 1)\\;\\#\\{j: t_j > h\\}},
+        \\,[1(r_i > r_j) + \\tfrac12 1(r_i = r_j)]}
+        {\\sum_i w_i\\,1(t_i \\le h, \\delta_i = 1)\\;\\#\\{j: t_j > h\\}},
         \\qquad w_i = 1 / \\hat G(t_i^-)
 
     with ``Ĝ`` the Kaplan–Meier estimate of the censoring distribution, from ``censor_time``/

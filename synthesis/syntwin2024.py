@@ -123,7 +123,8 @@ def syntwin_designs(
             pred["C"][i] = np.concatenate([y[others], ys[twins]]).mean()
             pred["D"][i] = ys[closest].mean()
             pred["E"][i] = np.concatenate([y[others], ys[closest]]).mean()
-            pred["F"][i] = y[rng.choice(outside, min(m, len(outside)), replace=False)].mean() if len(outside) else np.nan
+            if len(outside):
+                pred["F"][i] = y[rng.choice(outside, min(m, len(outside)), replace=False)].mean()
     frame = pd.DataFrame({"community": community, **pred})
     info = {"threshold": thr, "resolution": gamma, "modularity": float(q), "n_communities": int(len(kept)),
             "coverage": float((community >= 0).mean())}

@@ -22,6 +22,8 @@ app = typer.Typer(
 )
 cohort_app = typer.Typer(help="Cohorts: simulate SEER-like cohorts, read registry files.", no_args_is_help=True)
 app.add_typer(cohort_app, name="cohort")
+cluster_app = typer.Typer(help="Dask clusters: a local one, SLURM/PBS through dask-jobqueue.", no_args_is_help=True)
+app.add_typer(cluster_app, name="cluster")
 
 err_console = Console(stderr=True, soft_wrap=True)
 out_console = Console(soft_wrap=True)
@@ -219,6 +221,59 @@ def cohort_simulate(
         cohort = simulate_cohort(n, site=site, seed=seed)
         write_cohort(cohort, out)
     out_console.print(f"[green]wrote[/green] {n:,} simulated {site} patients -> {out}")
+
+
+@cluster_app.command("local")
+def cluster_local(
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
+    threads_per_worker: Annotated[int, typer.Option(min=1, help="Threads per worker.")] = 1,
+    memory_limit: Annotated[str, typer.Option(help="Memory limit per worker.")] = "auto",
+    host: Annotated[str, typer.Option(help="Interface the scheduler listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, help="Scheduler port.")] = 8786,
+    dashboard: Annotated[str, typer.Option(help="Dashboard address.")] = ":8787",
+    scheduler_file: Annotated[Optional[Path], typer.Option(help="Write the address here (JSON).")] = None,
+) -> None:
+    """Start a scheduler and N workers on this machine until Ctrl-C; runs connect with --scheduler."""
+    from syntwin.cluster import serve_local
+
+    serve_local(workers, scheduler_file=scheduler_file, threads_per_worker=threads_per_worker,
+                memory_limit=memory_limit, host=host, port=port, dashboard=dashboard)
+
+
+@cluster_app.command("script")
+def cluster_script(
+    system: Annotated[str, typer.Argument(help="slurm or pbs.")] = "slurm",
+    config: Annotated[Optional[Path], typer.Option(help="jobqueue YAML on top of Dask's config.")] = None,
+) -> None:
+    """Print the worker job script dask-jobqueue would submit with the current Dask configuration."""
+    from syntwin.cluster import job_script
+
+    sys.stdout.write(job_script(system, config_file=config) + "\n")
+
+
+@cluster_app.command("jobqueue")
+def cluster_jobqueue(
+    system: Annotated[str, typer.Argument(help="slurm or pbs.")] = "slurm",
+    jobs: Annotated[int, typer.Option(min=1, help="Worker jobs to submit.")] = 1,
+    config: Annotated[Optional[Path], typer.Option(help="jobqueue YAML on top of Dask's config.")] = None,
+    scheduler_file: Annotated[Optional[Path], typer.Option(help="Write the address here (JSON).")] = None,
+) -> None:
+    """Start a dask-jobqueue cluster, submit worker jobs, serve until Ctrl-C."""
+    from syntwin.cluster import serve_jobqueue
+
+    serve_jobqueue(system, jobs=jobs, config_file=config, scheduler_file=scheduler_file)
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory (with manifest.json).")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="HTML file (default RUN_DIR/report.html).")] = None,
+) -> None:
+    """Render a run directory's self-contained HTML report."""
+    from syntwin.report import render_report
+
+    path = render_report(run_dir, out)
+    out_console.print(f"[green]wrote[/green] {path}")
 
 
 def main() -> None:

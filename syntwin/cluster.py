@@ -37,6 +37,10 @@ JOBQUEUE_SYSTEMS: dict[str, str] = {"slurm": "SLURMCluster", "pbs": "PBSCluster"
 _DEPRECATED = {"extra", "env_extra", "job_extra", "header_skip", "project"}
 
 
+def _say(line: str) -> None:
+    print(line, flush=True)  # flushed: the address must reach a log file or pipe while the cluster runs
+
+
 def start_local(
     workers: int = 2,
     *,
@@ -152,7 +156,7 @@ def serve(
     *,
     scheduler_file: str | os.PathLike | None = None,
     stop: threading.Event | None = None,
-    echo: Callable[[str], None] = print,
+    echo: Callable[[str], None] = _say,
 ) -> None:
     """Publish ``cluster``'s address and block until SIGINT/SIGTERM (or ``stop`` is set); then close it.
 
@@ -187,7 +191,7 @@ def serve(
 
 
 def serve_local(workers: int = 2, *, scheduler_file: str | os.PathLike | None = None,
-                stop: threading.Event | None = None, echo: Callable[[str], None] = print,
+                stop: threading.Event | None = None, echo: Callable[[str], None] = _say,
                 **kwargs: Any) -> None:
     """Run ``syntwin cluster local``: :func:`start_local` (gets ``kwargs``), then :func:`serve`."""
     serve(start_local(workers, **kwargs), scheduler_file=scheduler_file, stop=stop, echo=echo)
@@ -195,7 +199,7 @@ def serve_local(workers: int = 2, *, scheduler_file: str | os.PathLike | None = 
 
 def serve_jobqueue(system: str = "slurm", *, jobs: int = 1, config_file: str | os.PathLike | None = None,
                    scheduler_file: str | os.PathLike | None = None, stop: threading.Event | None = None,
-                   echo: Callable[[str], None] = print, **overrides: Any) -> None:
+                   echo: Callable[[str], None] = _say, **overrides: Any) -> None:
     """Start a jobqueue cluster, submit ``jobs`` worker jobs, and :func:`serve` it."""
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")

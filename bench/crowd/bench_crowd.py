@@ -101,7 +101,7 @@ def bench_sweep(replicates: int) -> dict:
                            silence_logs=logging.ERROR)
     client = Client(cluster)
     try:
-        workers = sorted(client.scheduler_info()["workers"])
+        workers = sorted(client.nthreads())
         run_sweep(cfg, {"baseline": arms["baseline"]}, replicates=2, client=client)  # warm both workers
         out = {"loadavg_before": os.getloadavg()[0]}
         for label, ws in (("1_worker", workers[:1]), ("2_workers", workers)):

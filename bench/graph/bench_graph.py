@@ -1,8 +1,10 @@
 """Benchmark: patient-similarity graphs at SEER scale, with peers side by side.
 
-Each stage runs in its own process (so peak RSS is per stage) on a simulated SEER-like breast cohort:
+Each stage runs in its own process (so peak RSS is per stage) on a simulated SEER-like breast cohort,
+simulated and Gower-encoded once by a first "prepare" process (so stage RSS excludes the simulator). Every
+stage also records its CPU seconds and the 1-minute load average: on a shared machine, wall times drift.
 
-  ours        encode → collapse duplicates → IVF kNN graph (faiss L1, nprobe calibrated) → Leiden,
+  ours        collapse duplicates → IVF kNN graph (faiss L1, nprobe calibrated) → Leiden,
               recall@k against exact Gower kNN on a 2,000-profile sample
   dask W      the kNN stage on a LocalCluster of W single-threaded worker processes (W = 1, 2)
   exact       exact faiss flat L1 kNN (extrapolated from a query sample above 150k profiles)
@@ -51,17 +53,34 @@ def _cohort(n: int, seed: int):
     return enc.fit_transform(df), enc
 
 
+def stage_prepare(a) -> dict:
+    """Simulate and encode the cohorts once; stages load the encoded rows (RSS without the simulator)."""
+    out = {"stage": "prepare"}
+    for n in (a.n, a.ref_n):
+        t0 = time.perf_counter()
+        X, enc = _cohort(n, a.seed)
+        np.save(Path(a.workdir) / f"X_{n}.npy", X)
+        (Path(a.workdir) / f"scale_{n}.json").write_text(json.dumps(enc.scale_))
+        out[f"simulate_encode_{n}_s"] = time.perf_counter() - t0
+        out[f"dim_{n}"] = int(X.shape[1])
+    return out
+
+
+def _load(a, n: int):
+    X = np.load(Path(a.workdir) / f"X_{n}.npy")
+    return X, json.loads((Path(a.workdir) / f"scale_{n}.json").read_text())
+
+
 def stage_ours(a) -> dict:
     from syntwin.graphs import build_graph, community_stats, leiden, modularity
     from syntwin.graphs.dedup import collapse_duplicates
 
+    X, scale = _load(a, a.n)
     t0 = time.perf_counter()
-    X, enc = _cohort(a.n, a.seed)
-    t_sim = time.perf_counter()
     prof = collapse_duplicates(X)
     del X
     t1 = time.perf_counter()
-    g = build_graph(prof.unique, k=a.k, scale=enc.scale_, seed=a.seed, multiplicity=prof.counts,
+    g = build_graph(prof.unique, k=a.k, scale=scale, seed=a.seed, multiplicity=prof.counts,
                     recall_sample=2000)
     t2 = time.perf_counter() - g.meta["seconds_recall"]
     t3 = time.perf_counter()
@@ -73,12 +92,10 @@ def stage_ours(a) -> dict:
     if a.workdir:
         g.save(Path(a.workdir) / f"graph_{a.n}")
     return {"stage": "ours", "n": a.n, "profiles": prof.n_profiles, "dedup_ratio": round(prof.ratio, 4),
-            "simulate_encode_s": t_sim - t0, "dedup_s": t1 - t_sim, "knn_graph_s": t2 - t1,
-            "leiden_s": t4 - t3,
-            "graph_plus_leiden_s": (t2 - t_sim) + (t4 - t3), "recall_s": g.meta["seconds_recall"],
+            "dedup_s": t1 - t0, "knn_graph_s": t2 - t1, "leiden_s": t4 - t3,
+            "graph_plus_leiden_s": (t2 - t0) + (t4 - t3), "recall_s": g.meta["seconds_recall"],
             "recall_at_k": g.meta["recall_at_k"], "edges": g.n_edges, "nprobe": g.meta.get("nprobe"),
-            "nlist": g.meta.get("nlist"),
-            "modularity": q, **stats, "peak_rss_gb": _rss_gb()}
+            "nlist": g.meta.get("nlist"), "modularity": q, **stats, "peak_rss_gb": _rss_gb()}
 
 
 def stage_dask(a) -> dict:
@@ -87,7 +104,7 @@ def stage_dask(a) -> dict:
     from syntwin.graphs.dedup import collapse_duplicates
     from syntwin.graphs.knn import nearest_info
 
-    X, _ = _cohort(a.n, a.seed)
+    X, _ = _load(a, a.n)
     U = collapse_duplicates(X).unique
     del X
     if a.scheduler:
@@ -116,7 +133,7 @@ def stage_exact(a) -> dict:
 
     from syntwin.graphs.dedup import collapse_duplicates
 
-    X, _ = _cohort(a.n, a.seed)
+    X, _ = _load(a, a.n)
     U = collapse_duplicates(X).unique
     del X
     nq = len(U) if len(U) <= 150_000 else 20_000
@@ -135,7 +152,7 @@ def stage_sklearn(a) -> dict:
 
     from syntwin.graphs.dedup import collapse_duplicates
 
-    X, _ = _cohort(a.n, a.seed)
+    X, _ = _load(a, a.n)
     U = collapse_duplicates(X).unique
     del X
     nq = min(len(U), 5_000)
@@ -169,9 +186,9 @@ def stage_syntwin(a) -> dict:
     from syntwin.graphs import resolution_scan
     from syntwin.graphs.reference import threshold_graph
 
-    X, enc = _cohort(a.ref_n, a.seed)
+    X, scale = _load(a, a.ref_n)
     t0 = time.perf_counter()
-    g = threshold_graph(X, "auto", scale=enc.scale_)
+    g = threshold_graph(X, "auto", scale=scale)
     t1 = time.perf_counter()
     scan = resolution_scan(g, RESOLUTIONS, seed=a.seed, method="louvain")
     t2 = time.perf_counter()
@@ -191,10 +208,10 @@ def stage_ours_ref(a) -> dict:
     from syntwin.graphs import SimilarityGraph, build_graph, leiden, resolution_scan
     from syntwin.graphs.dedup import collapse_duplicates
 
-    X, enc = _cohort(a.ref_n, a.seed)
+    X, scale = _load(a, a.ref_n)
     t0 = time.perf_counter()
     prof = collapse_duplicates(X)
-    g = build_graph(prof.unique, k=a.k, scale=enc.scale_, seed=a.seed, multiplicity=prof.counts)
+    g = build_graph(prof.unique, k=a.k, scale=scale, seed=a.seed, multiplicity=prof.counts)
     t1 = time.perf_counter()
     scan = resolution_scan(g, RESOLUTIONS, seed=a.seed)
     t2 = time.perf_counter()
@@ -221,7 +238,7 @@ def cross_quality(a) -> dict:
     ref = SimilarityGraph.load(workdir / "ref_syntwin")
     ours = SimilarityGraph.load(workdir / "ref_ours")
     ours_pat = SimilarityGraph.load(workdir / "ref_ours_patients").membership
-    prof = collapse_duplicates(_cohort(a.ref_n, a.seed)[0])
+    prof = collapse_duplicates(_load(a, a.ref_n)[0])
     first = np.full(prof.n_profiles, -1)
     first[prof.inverse[::-1]] = np.arange(prof.n_rows)[::-1]
     ref_on_profiles = ref.membership[first]  # SynTwin's label of each profile's first patient
@@ -233,7 +250,8 @@ def cross_quality(a) -> dict:
             "ari_ours_vs_syntwin": adjusted_rand_score(ref.membership, ours_pat)}
 
 
-STAGES = {"ours": stage_ours, "dask": stage_dask, "exact": stage_exact, "sklearn": stage_sklearn,
+STAGES = {"prepare": stage_prepare, "ours": stage_ours, "dask": stage_dask, "exact": stage_exact,
+          "sklearn": stage_sklearn,
           "nx_louvain": stage_nx_louvain, "syntwin": stage_syntwin, "ours_ref": stage_ours_ref}
 
 
@@ -263,13 +281,17 @@ def main() -> None:
     p.add_argument("--ref-n", type=int, default=30_000, help="cohort size of the SynTwin comparison")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
-    p.add_argument("--skip", nargs="*", default=[], choices=[*STAGES, "cross"])
+    skippable = [x for x in (*STAGES, "cross") if x != "prepare"]
+    p.add_argument("--skip", nargs="*", default=[], choices=skippable)
     p.add_argument("--workdir", default=None)
     p.add_argument("--out", default=None, help="write all results as JSON here")
     p.add_argument("--stage", default=None, choices=list(STAGES), help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.stage:
-        print(json.dumps(STAGES[a.stage](a), default=float))
+        res = STAGES[a.stage](a)
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        res.update(cpu_s=ru.ru_utime + ru.ru_stime, loadavg_1min=os.getloadavg()[0])
+        print(json.dumps(res, default=float))
         return
     with tempfile.TemporaryDirectory() as tmp:
         a.workdir = a.workdir or tmp
@@ -293,6 +315,10 @@ def main() -> None:
 def _summary(results: list[dict]) -> None:
     r = {x["stage"]: x for x in results if "error" not in x}
     print("\n== summary ==")
+    for x in results:
+        if "cpu_s" in x:
+            print(f"  [{x['stage']}] process wall {x['process_wall_s']:.1f} s, cpu {x['cpu_s']:.1f} s, "
+                  f"peak RSS {x.get('peak_rss_gb', float('nan')):.2f} GB, load {x['loadavg_1min']:.1f}")
     if "ours" in r:
         o = r["ours"]
         print(f"ours n={o['n']:,}: profiles {o['profiles']:,} (ratio {o['dedup_ratio']}), kNN graph "

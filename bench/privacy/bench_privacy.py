@@ -36,12 +36,26 @@ def _one(n: int, workers: int, seed: int) -> dict:
     twins = simulate_cohort(n, site="breast", seed=seed + 1).data.compute()[s.modelled]
     train, hold = real.iloc[:n], real.iloc[n:]
     data_s = time.perf_counter() - t0
-    kw = dict(numeric=list(s.numeric), ordinal=s.ordinal, categorical=list(s.categorical), time=s.time,
-              event=s.event, quasi_identifiers=list(s.quasi_identifiers), seed=seed)
+    kw = dict(
+        numeric=list(s.numeric),
+        ordinal=s.ordinal,
+        categorical=list(s.categorical),
+        time=s.time,
+        event=s.event,
+        quasi_identifiers=list(s.quasi_identifiers),
+        seed=seed,
+    )
     if workers:
-        with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                      dashboard_address=None, silence_logs=40) as cluster, \
-                distributed.Client(cluster) as client:
+        with (
+            distributed.LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=40,
+            ) as cluster,
+            distributed.Client(cluster) as client,
+        ):
             client.wait_for_workers(workers)
             t1 = time.perf_counter()
             res = evaluate_privacy(twins, train, hold, client=client, **kw)
@@ -52,12 +66,30 @@ def _one(n: int, workers: int, seed: int) -> dict:
         wall = time.perf_counter() - t1
     f = res["figures"]
     return {
-        "n_twins": n, "n_train": n, "n_holdout": n_hold, "workers": workers, "seconds": round(wall, 1),
-        "data_seconds": round(data_s, 1), "parts": res["details"]["seconds"], "passed": res["passed"],
+        "n_twins": n,
+        "n_train": n,
+        "n_holdout": n_hold,
+        "workers": workers,
+        "seconds": round(wall, 1),
+        "data_seconds": round(data_s, 1),
+        "parts": res["details"]["seconds"],
+        "passed": res["passed"],
         "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, 2),
-        "figures": {k: f[k] for k in ("exact_copies", "dcr_train_share", "mia_distance_auroc", "mia_density_auroc",
-                                      "singling_out_risk", "linkability_risk", "inference_risk",
-                                      "risk_ci_halfwidth", "k_anonymity", "k_suppressed_share")},
+        "figures": {
+            k: f[k]
+            for k in (
+                "exact_copies",
+                "dcr_train_share",
+                "mia_distance_auroc",
+                "mia_density_auroc",
+                "singling_out_risk",
+                "linkability_risk",
+                "inference_risk",
+                "risk_ci_halfwidth",
+                "k_anonymity",
+                "k_suppressed_share",
+            )
+        },
     }
 
 
@@ -75,15 +107,21 @@ def main() -> None:
     rows = []
     for n in a.n:
         for w in a.workers:
-            proc = subprocess.run([sys.executable, __file__, "--one", str(n), str(w), "--seed", str(a.seed)],
-                                  capture_output=True, text=True)
+            proc = subprocess.run(
+                [sys.executable, __file__, "--one", str(n), str(w), "--seed", str(a.seed)],
+                capture_output=True,
+                text=True,
+            )
             if proc.returncode:
                 print(proc.stderr[-2000:], file=sys.stderr)
                 continue
             row = json.loads(proc.stdout.strip().splitlines()[-1])
             rows.append(row)
-            print(f"n={n:>9,} workers={w}  {row['seconds']:7.1f} s  rss {row['peak_rss_gb']:.1f} GiB  "
-                  f"passed={row['passed']}  parts={row['parts']}", flush=True)
+            print(
+                f"n={n:>9,} workers={w}  {row['seconds']:7.1f} s  rss {row['peak_rss_gb']:.1f} GiB  "
+                f"passed={row['passed']}  parts={row['parts']}",
+                flush=True,
+            )
     if a.out:
         old = json.loads(a.out.read_text()) if a.out.exists() else []
         a.out.write_text(json.dumps(old + rows, indent=2) + "\n")

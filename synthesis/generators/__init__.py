@@ -43,7 +43,8 @@ def register_generator(name: str, cls: type[Generator], *, overwrite: bool = Fal
     if not (isinstance(cls, type) and issubclass(cls, Generator)):
         raise TypeError(f"register_generator expects a Generator subclass, got {cls!r}")
     if name in GENERATORS and GENERATORS[name] is not cls and not overwrite:
-        raise ValueError(f"generator name {name!r} is taken by {GENERATORS[name].__name__}; pass overwrite=True")
+        raise ValueError(f"generator name {name!r} is taken by {GENERATORS[name].__name__}; "
+                         "pass overwrite=True")
     GENERATORS[name] = cls
 
 

@@ -103,7 +103,8 @@ class TableCodec:
                 levels = np.asarray(spec.ordinal[c], dtype=object)
                 bad = sorted({str(v) for v in s.dropna().unique()} - {str(v) for v in levels})
                 if bad:
-                    raise ValueError(f"ordinal column {c!r} has values {bad} outside its levels {list(levels)}")
+                    raise ValueError(f"ordinal column {c!r} has values {bad} outside its levels "
+                                     f"{list(levels)}")
                 self.levels[c] = levels
             elif kind == CATEGORICAL:
                 if isinstance(s.dtype, pd.CategoricalDtype):
@@ -135,7 +136,8 @@ class TableCodec:
             mapped = s[present].astype(str).map(lookup)
             if mapped.isna().any():
                 if unknown is None:
-                    raise ValueError(f"column {c!r} has values not seen at fit: {sorted(set(s[present][mapped.isna()]))}")
+                    unseen = sorted(set(s[present][mapped.isna()]))
+                    raise ValueError(f"column {c!r} has values not seen at fit: {unseen}")
                 mapped = mapped.fillna(unknown)
             codes[present] = mapped.to_numpy(dtype=np.int64)
             return codes

@@ -28,8 +28,10 @@ def aggregate_counts(df: pd.DataFrame, by: Sequence[str], *, min_cell: int = MIN
     return counts
 
 
-def default_aggregates(columns: Sequence[str], event: str | None, categorical: Sequence[str]) -> list[list[str]]:
-    """The published tables: each categorical/ordinal column by the event (or alone without one)."""
+def default_aggregates(
+    columns: Sequence[str], event: str | None, categorical: Sequence[str]
+) -> list[list[str]]:
+    """List the published tables: each categorical/ordinal column by the event (alone without one)."""
     return [[c, event] if event else [c] for c in categorical if c in columns and c != event]
 
 

@@ -33,21 +33,35 @@ LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
 ICDO3 = "http://terminology.hl7.org/CodeSystem/icd-o-3"
 UCUM = "http://unitsofmeasure.org"
-SYNTHETIC_TAG = {"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "HTEST",
-                 "display": "test health data"}
+SYNTHETIC_TAG = {
+    "system": "http://terminology.hl7.org/CodeSystem/v3-ActReason",
+    "code": "HTEST",
+    "display": "test health data",
+}
 RESOURCE_TYPES = ("Patient", "Condition", "Observation")
 
 #: Default column roles (the simulator's and the SEER presets' names).
 COLUMNS: dict[str, str] = {
-    "sex": "sex", "age": "age", "year": "year_of_diagnosis", "stage": "stage", "grade": "grade",
-    "tumor_size_mm": "tumor_size_mm", "er": "er_status", "pr": "pr_status", "her2": "her2_status",
-    "histology": "histology", "primary_site": "primary_site", "vital_status": "vital_status",
+    "sex": "sex",
+    "age": "age",
+    "year": "year_of_diagnosis",
+    "stage": "stage",
+    "grade": "grade",
+    "tumor_size_mm": "tumor_size_mm",
+    "er": "er_status",
+    "pr": "pr_status",
+    "her2": "her2_status",
+    "histology": "histology",
+    "primary_site": "primary_site",
+    "vital_status": "vital_status",
 }
 
 #: ICD-O-3 topography of the simulator's sites (colorectal spans C18-C20: text only).
 SITES: dict[str, tuple[str | None, str]] = {
-    "breast": ("C50.9", "Breast, NOS"), "lung": ("C34.9", "Lung, NOS"),
-    "prostate": ("C61.9", "Prostate gland"), "colorectal": (None, "Colon and rectum"),
+    "breast": ("C50.9", "Breast, NOS"),
+    "lung": ("C34.9", "Lung, NOS"),
+    "prostate": ("C61.9", "Prostate gland"),
+    "colorectal": (None, "Colon and rectum"),
 }
 #: ICD-O-3 morphology of histology labels used by the simulator.
 HISTOLOGY: dict[str, tuple[str, str]] = {
@@ -81,9 +95,16 @@ def _year(v: Any) -> str | None:
     return f"{int(v):04d}" if _present(v) and 1000 <= float(v) <= 9999 else None
 
 
-def patient_resources(row: Mapping[str, Any], pid: str, *, cols: Mapping[str, str], event: str | None,
-                      event_is_death: bool, site: str | None) -> Iterator[dict]:
-    """The resources of one twin (see the module docstring)."""
+def patient_resources(
+    row: Mapping[str, Any],
+    pid: str,
+    *,
+    cols: Mapping[str, str],
+    event: str | None,
+    event_is_death: bool,
+    site: str | None,
+) -> Iterator[dict]:
+    """Yield the resources of one twin (see the module docstring)."""
     get = lambda role: row.get(cols.get(role, ""), None)  # noqa: E731
     meta = {"tag": [SYNTHETIC_TAG]}
     patient: dict[str, Any] = {"resourceType": "Patient", "id": pid, "meta": meta}
@@ -105,13 +126,29 @@ def patient_resources(row: Mapping[str, Any], pid: str, *, cols: Mapping[str, st
     cid = f"{pid}-cancer"
     onset = _year(year) if _present(year) else None
     condition: dict[str, Any] = {
-        "resourceType": "Condition", "id": cid, "meta": meta, "subject": subject,
-        "clinicalStatus": _cc("Active", [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
-                                           "code": "active"}]),
-        "verificationStatus": _cc("Confirmed", [{
-            "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}]),
-        "category": [_cc("Problem list item", [{
-            "system": "http://terminology.hl7.org/CodeSystem/condition-category", "code": "problem-list-item"}])],
+        "resourceType": "Condition",
+        "id": cid,
+        "meta": meta,
+        "subject": subject,
+        "clinicalStatus": _cc(
+            "Active",
+            [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}],
+        ),
+        "verificationStatus": _cc(
+            "Confirmed",
+            [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}],
+        ),
+        "category": [
+            _cc(
+                "Problem list item",
+                [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/condition-category",
+                        "code": "problem-list-item",
+                    }
+                ],
+            )
+        ],
     }
     topo = None
     ps = get("primary_site")
@@ -128,11 +165,14 @@ def patient_resources(row: Mapping[str, Any], pid: str, *, cols: Mapping[str, st
         condition["code"] = _cc(morph[1], [{"system": ICDO3, "code": morph[0], "display": morph[1]}])
     else:
         name = topo[1] if topo else "unknown site"
-        condition["code"] = _cc(f"Malignant neoplasm of {name}", [{
-            "system": SNOMED, "code": "363346000", "display": "Malignant neoplastic disease"}])
+        condition["code"] = _cc(
+            f"Malignant neoplasm of {name}",
+            [{"system": SNOMED, "code": "363346000", "display": "Malignant neoplastic disease"}],
+        )
     if topo:
-        condition["bodySite"] = [_cc(topo[1], [{"system": ICDO3, "code": topo[0], "display": topo[1]}]
-                                     if topo[0] else None)]
+        condition["bodySite"] = [
+            _cc(topo[1], [{"system": ICDO3, "code": topo[0], "display": topo[1]}] if topo[0] else None)
+        ]
     if onset:
         condition["onsetDateTime"] = onset
     yield condition
@@ -142,9 +182,15 @@ def patient_resources(row: Mapping[str, Any], pid: str, *, cols: Mapping[str, st
         if not _present(v):
             continue
         suffix = "tumor-size" if role == "tumor_size_mm" else role
-        obs: dict[str, Any] = {"resourceType": "Observation", "id": f"{pid}-{suffix}", "meta": meta, "status": "final",
-                               "code": _cc(display, [{"system": LOINC, "code": code, "display": display}]),
-                               "subject": subject, "focus": [{"reference": f"Condition/{cid}"}]}
+        obs: dict[str, Any] = {
+            "resourceType": "Observation",
+            "id": f"{pid}-{suffix}",
+            "meta": meta,
+            "status": "final",
+            "code": _cc(display, [{"system": LOINC, "code": code, "display": display}]),
+            "subject": subject,
+            "focus": [{"reference": f"Condition/{cid}"}],
+        }
         if onset:
             obs["effectiveDateTime"] = onset
         if role == "tumor_size_mm":
@@ -157,16 +203,27 @@ def patient_resources(row: Mapping[str, Any], pid: str, *, cols: Mapping[str, st
         yield obs
 
 
-def fhir_resources(df: pd.DataFrame, *, columns: Mapping[str, str] | None = None, event: str | None = None,
-                   event_is_death: bool = True, site: str | None = None) -> Iterator[dict]:
+def fhir_resources(
+    df: pd.DataFrame,
+    *,
+    columns: Mapping[str, str] | None = None,
+    event: str | None = None,
+    event_is_death: bool = True,
+    site: str | None = None,
+) -> Iterator[dict]:
     """Every resource of every row of ``df`` (rows in order, ids ``twin-1``, ``twin-2``...)."""
     cols = {**COLUMNS, **(columns or {})}
     cols = {role: c for role, c in cols.items() if c in df.columns}
     keep = list(dict.fromkeys([*cols.values(), *([event] if event in df.columns else [])]))
     for i, row in enumerate(df[keep].itertuples(index=False, name=None)):
-        yield from patient_resources(dict(zip(keep, row)), f"twin-{i + 1}", cols=cols,
-                                     event=event if event in df.columns else None,
-                                     event_is_death=event_is_death, site=site)
+        yield from patient_resources(
+            dict(zip(keep, row, strict=True)),
+            f"twin-{i + 1}",
+            cols=cols,
+            event=event if event in df.columns else None,
+            event_is_death=event_is_death,
+            site=site,
+        )
 
 
 def _models() -> dict[str, Any]:
@@ -186,25 +243,39 @@ def validate_resource(resource: dict, models: dict[str, Any] | None = None) -> N
     try:
         models[kind].model_validate(resource)
     except ValueError as exc:
-        raise StageError(f"FHIR {kind}/{resource.get('id')} does not validate: {exc}".splitlines()[0] + " ...",
-                         hint="report this as a syntwin bug") from exc
+        raise StageError(
+            f"FHIR {kind}/{resource.get('id')} does not validate: {exc}".splitlines()[0] + " ...",
+            hint="report this as a syntwin bug",
+        ) from exc
 
 
-def write_fhir_ndjson(df: pd.DataFrame, folder: Path, *, validate: int | None = 1_000,
-                      columns: Mapping[str, str] | None = None, event: str | None = None,
-                      event_is_death: bool = True, site: str | None = None, on_write=None) -> dict[str, Path]:
+def write_fhir_ndjson(
+    df: pd.DataFrame,
+    folder: Path,
+    *,
+    validate: int | None = 1_000,
+    columns: Mapping[str, str] | None = None,
+    event: str | None = None,
+    event_is_death: bool = True,
+    site: str | None = None,
+    on_write=None,
+) -> dict[str, Path]:
     """Write ``Patient.ndjson``, ``Condition.ndjson``, ``Observation.ndjson`` to ``folder``.
 
     Args:
+        df: releasable twin table.
+        folder: output folder (created).
         validate: validate the resources of the first ``validate`` twins against the FHIR models
             (``None``: all of them; 0: none).
         columns: column role overrides (see :data:`COLUMNS`).
-        event, event_is_death: the event column and whether its 1 means death.
+        event: the event column (1 = event observed).
+        event_is_death: whether the event is a death (then 1 sets ``deceasedBoolean``).
         site: cancer site of the cohort (``breast``...) when no primary-site column is present.
         on_write: called with each file's temporary path once written (tests inject failures here).
 
     Returns:
         resource type -> path (types with no resource are not written).
+
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -213,8 +284,12 @@ def write_fhir_ndjson(df: pd.DataFrame, folder: Path, *, validate: int | None = 
     counts = dict.fromkeys(RESOURCE_TYPES, 0)
     try:
         with contextlib.ExitStack() as stack:
-            fh = {t: stack.enter_context(open(p, "w", encoding="utf-8", newline="\n")) for t, p in tmp.items()}
-            for res in fhir_resources(df, columns=columns, event=event, event_is_death=event_is_death, site=site):
+            fh = {
+                t: stack.enter_context(open(p, "w", encoding="utf-8", newline="\n")) for t, p in tmp.items()
+            }
+            for res in fhir_resources(
+                df, columns=columns, event=event, event_is_death=event_is_death, site=site
+            ):
                 if models and (validate is None or int(res["id"].split("-")[1]) <= validate):
                     validate_resource(res, models)
                 kind = res["resourceType"]
@@ -237,5 +312,13 @@ def write_fhir_ndjson(df: pd.DataFrame, folder: Path, *, validate: int | None = 
     return written
 
 
-__all__ = ["fhir_resources", "patient_resources", "write_fhir_ndjson", "validate_resource", "COLUMNS", "SITES",
-           "OBSERVATIONS", "RESOURCE_TYPES"]
+__all__ = [
+    "fhir_resources",
+    "patient_resources",
+    "write_fhir_ndjson",
+    "validate_resource",
+    "COLUMNS",
+    "SITES",
+    "OBSERVATIONS",
+    "RESOURCE_TYPES",
+]

@@ -35,10 +35,19 @@ TWINS = "export/twins.parquet"
 _MODEL_SUFFIXES = (".pkl", ".pickle", ".joblib", ".pt", ".pth", ".sdv", ".cloudpickle")
 
 
-def export_twins(twins: pd.DataFrame, schema: CohortSchema, folder: Path, formats: Sequence[str], *,
-                 release: Mapping[str, Any] | None = None, site: str | None = None,
-                 fhir_validate: int | None = 1_000, rows_per_file: int = ROWS_PER_FILE,
-                 min_cell: int = MIN_CELL, on_write: Callable[[Path], None] | None = None) -> dict[str, Path]:
+def export_twins(
+    twins: pd.DataFrame,
+    schema: CohortSchema,
+    folder: Path,
+    formats: Sequence[str],
+    *,
+    release: Mapping[str, Any] | None = None,
+    site: str | None = None,
+    fhir_validate: int | None = 1_000,
+    rows_per_file: int = ROWS_PER_FILE,
+    min_cell: int = MIN_CELL,
+    on_write: Callable[[Path], None] | None = None,
+) -> dict[str, Path]:
     """Write the releasable twin table (:func:`releasable`) in each format to ``folder``.
 
     Formats: ``parquet`` (``twins.parquet``, a directory of parts beyond ``rows_per_file`` rows),
@@ -47,6 +56,7 @@ def export_twins(twins: pd.DataFrame, schema: CohortSchema, folder: Path, format
 
     Returns:
         format -> path written.
+
     """
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
@@ -57,25 +67,35 @@ def export_twins(twins: pd.DataFrame, schema: CohortSchema, folder: Path, format
     written: dict[str, Path] = {}
     for fmt in dict.fromkeys(formats):
         if fmt == "parquet":
-            written[fmt] = write_parquet(table, folder / "twins.parquet", rows_per_file=rows_per_file,
-                                         on_write=on_write)
+            written[fmt] = write_parquet(
+                table, folder / "twins.parquet", rows_per_file=rows_per_file, on_write=on_write
+            )
         elif fmt == "csv":
             written[fmt] = write_csv(table, folder / "twins.csv", on_write=on_write)
         elif fmt == "fhir":
-            write_fhir_ndjson(table, folder / "fhir", validate=fhir_validate, event=schema.event, site=site,
-                              on_write=on_write)
+            write_fhir_ndjson(
+                table,
+                folder / "fhir",
+                validate=fhir_validate,
+                event=schema.event,
+                site=site,
+                on_write=on_write,
+            )
             written[fmt] = folder / "fhir"
         else:
             cats = [*schema.ordinal, *schema.categorical]
             for by in default_aggregates(list(table.columns), schema.event, cats):
-                write_csv(aggregate_counts(table, by, min_cell=min_cell), folder / "aggregates" /
-                          f"{'_by_'.join(by)}.csv", on_write=on_write)
+                write_csv(
+                    aggregate_counts(table, by, min_cell=min_cell),
+                    folder / "aggregates" / f"{'_by_'.join(by)}.csv",
+                    on_write=on_write,
+                )
             written[fmt] = folder / "aggregates"
     return written
 
 
 def check_no_models(folder: Path) -> None:
-    """Refuse a folder holding a pickled model or SDV metadata (JSON with ``METADATA_SPEC_VERSION`` or ``sdtype``)."""
+    """Refuse a folder holding a pickled model or SDV metadata (``METADATA_SPEC_VERSION``, ``sdtype``)."""
     for path in Path(folder).rglob("*"):
         if not path.is_file():
             continue
@@ -84,8 +104,11 @@ def check_no_models(folder: Path) -> None:
             text = path.read_text(errors="replace")
             bad = "METADATA_SPEC_VERSION" in text or '"sdtype"' in text
         if bad:
-            raise OutputError("an export may not contain fitted models or SDV metadata", file=str(path),
-                              hint="remove the file from the export; models stay inside the run")
+            raise OutputError(
+                "an export may not contain fitted models or SDV metadata",
+                file=str(path),
+                hint="remove the file from the export; models stay inside the run",
+            )
 
 
 def _gate_of(manifest: dict, required: Sequence[str], source: Path) -> dict[str, Any]:
@@ -94,16 +117,22 @@ def _gate_of(manifest: dict, required: Sequence[str], source: Path) -> dict[str,
     missing = [name for name in required if name not in gate]
     failures = [f"{name} was not checked" for name in missing]
     if failures:
-        raise PrivacyGateError(failures, file=str(source),
-                               hint="re-run the scenario with a syntwin version that runs the full privacy gate")
+        raise PrivacyGateError(
+            failures,
+            file=str(source),
+            hint="re-run the scenario with a syntwin version that runs the full privacy gate",
+        )
     enforce_table(gate)
     return privacy
 
 
 def _fidelity(metrics: Mapping[str, Any]) -> dict[str, Any]:
     """Every stage's figures except privacy and timings (generator quality, prediction AUROC...)."""
-    return {stage: {k: v for k, v in m.items() if k != "seconds"} for stage, m in metrics.items()
-            if stage != "privacy" and isinstance(m, Mapping)}
+    return {
+        stage: {k: v for k, v in m.items() if k != "seconds"}
+        for stage, m in metrics.items()
+        if stage != "privacy" and isinstance(m, Mapping)
+    }
 
 
 def _clean_stale(out: Path) -> None:
@@ -111,9 +140,16 @@ def _clean_stale(out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def export_run(run_dir: str | Path, formats: Sequence[str] = ("parquet", "csv"), *, out: str | Path | None = None,
-               overwrite: bool = False, required: Sequence[str] = tuple(DEFAULT_CHECKS),
-               fhir_validate: int | None = 1_000, on_write: Callable[[Path], None] | None = None) -> dict[str, Any]:
+def export_run(
+    run_dir: str | Path,
+    formats: Sequence[str] = ("parquet", "csv"),
+    *,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    required: Sequence[str] = tuple(DEFAULT_CHECKS),
+    fhir_validate: int | None = 1_000,
+    on_write: Callable[[Path], None] | None = None,
+) -> dict[str, Any]:
     """Export a finished run's twins through its recorded privacy gate; return the export manifest.
 
     Args:
@@ -128,12 +164,16 @@ def export_run(run_dir: str | Path, formats: Sequence[str] = ("parquet", "csv"),
     Raises:
         PrivacyGateError: the run's gate failed, lacks a required check, or the twin table changed since.
         OutputError: ``out`` exists and is not empty (without ``overwrite``), or a model file would leave.
+
     """
     run_dir = Path(run_dir)
     mpath = run_dir / "manifest.json"
     if not mpath.is_file():
-        raise StageError("not a run directory (no manifest.json)", file=str(run_dir),
-                         hint="pass the --out folder of a finished `syntwin run`")
+        raise StageError(
+            "not a run directory (no manifest.json)",
+            file=str(run_dir),
+            hint="pass the --out folder of a finished `syntwin run`",
+        )
     run_manifest = json.loads(mpath.read_text())
     privacy = _gate_of(run_manifest, required, mpath)
     recorded = {e["path"]: e["sha256"] for e in run_manifest.get("outputs", {}).values()}
@@ -141,8 +181,11 @@ def export_run(run_dir: str | Path, formats: Sequence[str] = ("parquet", "csv"),
     if TWINS not in recorded or not twins_path.exists():
         raise StageError(f"the run has no {TWINS}", file=str(run_dir))
     if sha256_tree(twins_path) != recorded[TWINS]:
-        raise PrivacyGateError([f"{TWINS} changed after the privacy gate passed (checksum differs)"],
-                               file=str(twins_path), hint="re-run the scenario; never edit a run's outputs")
+        raise PrivacyGateError(
+            [f"{TWINS} changed after the privacy gate passed (checksum differs)"],
+            file=str(twins_path),
+            hint="re-run the scenario; never edit a run's outputs",
+        )
     schema = CohortSchema.load(run_dir / "cohort" / "schema.json")
     scenario_path = run_dir / "scenario.json"
     scenario = json.loads(scenario_path.read_text()) if scenario_path.is_file() else {}
@@ -151,17 +194,31 @@ def export_run(run_dir: str | Path, formats: Sequence[str] = ("parquet", "csv"),
 
     out = Path(out) if out is not None else run_dir / "release"
     if out.exists() and any(out.iterdir()) and not overwrite:
-        raise OutputError("export folder exists and is not empty", file=str(out),
-                          hint="choose another --out or pass --overwrite")
+        raise OutputError(
+            "export folder exists and is not empty",
+            file=str(out),
+            hint="choose another --out or pass --overwrite",
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     _clean_stale(out)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
     try:
-        written = export_twins(twins, schema, work, formats, release=privacy.get("release"), site=site,
-                               fhir_validate=fhir_validate, on_write=on_write)
+        written = export_twins(
+            twins,
+            schema,
+            work,
+            formats,
+            release=privacy.get("release"),
+            site=site,
+            fhir_validate=fhir_validate,
+            on_write=on_write,
+        )
         check_no_models(work)
-        files = {str(p.relative_to(work)): {"sha256": sha256_file(p), "bytes": p.stat().st_size}
-                 for p in sorted(work.rglob("*")) if p.is_file()}
+        files = {
+            str(p.relative_to(work)): {"sha256": sha256_file(p), "bytes": p.stat().st_size}
+            for p in sorted(work.rglob("*"))
+            if p.is_file()
+        }
         released = releasable(twins, schema, privacy.get("release"))
         manifest = {
             "format": "syntwin-export/1",
@@ -171,10 +228,14 @@ def export_run(run_dir: str | Path, formats: Sequence[str] = ("parquet", "csv"),
             "rows": len(released),
             "rows_suppressed": len(twins) - len(released),
             "columns": list(released.columns),
-            "privacy": {"gate": privacy["gate"],
-                        "figures": privacy.get("figures", {k: v for k, v in privacy.items()
-                                                           if isinstance(v, (int, float)) and k != "seconds"}),
-                        "release": privacy.get("release")},
+            "privacy": {
+                "gate": privacy["gate"],
+                "figures": privacy.get(
+                    "figures",
+                    {k: v for k, v in privacy.items() if isinstance(v, (int, float)) and k != "seconds"},
+                ),
+                "release": privacy.get("release"),
+            },
             "fidelity": _fidelity(run_manifest.get("metrics", {})),
             "min_cell": MIN_CELL,
             "files": files,

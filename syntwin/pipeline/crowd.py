@@ -59,7 +59,7 @@ def run_crowd(scenario: CrowdScenario, ctx: RunContext) -> None:
             ctx.record_output("crowd_series", "crowd/metric_series.png")
     ctx.metrics["sweep"] = {
         "arms": len(arms), "replicates": scenario.replicates, "runs": len(arms) * scenario.replicates,
-        "workers": len(ctx.client.scheduler_info()["workers"]) if ctx.client is not None else 0,
+        "workers": len(ctx.client.nthreads()) if ctx.client is not None else 0,
         "parameters": sorted(scenario.sweep.grid or {k for s in scenario.sweep.sets or [] for k in s})
         if scenario.sweep else [],
     }

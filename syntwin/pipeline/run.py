@@ -118,6 +118,7 @@ def run_scenario(
     resume: bool = False,
     client: Client | None = None,
     progress: Any = None,
+    report: bool = True,
 ) -> dict[str, Any]:
     """Run a validated scenario into ``out`` and return its manifest.
 
@@ -137,6 +138,7 @@ def run_scenario(
         resume: Finish an interrupted run of the same scenario into ``out``.
         client: An already connected Dask client (e.g. shared by a batch); no cluster is started.
         progress: Callable receiving each stage's name.
+        report: Render ``report.html`` into the run directory.
     """
     out = Path(out).absolute()
     runtime = scenario.runtime
@@ -172,6 +174,10 @@ def run_scenario(
     except SyntwinError:
         shutil.rmtree(work, ignore_errors=True)
         raise
+    if report:
+        from syntwin.report import render_report
+
+        render_report(out)  # a view of the manifest and artifacts, not itself an output
     return manifest
 
 

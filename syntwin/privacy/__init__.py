@@ -13,8 +13,22 @@ from syntwin.privacy.kanon import k_anonymity, l_diversity, small_class_mask
 from syntwin.privacy.membership import membership_attacks
 
 __all__ = [
-    "evaluate_privacy", "privacy_table", "ReleaseGate", "DEFAULT_CHECKS", "THRESHOLD_FIELDS", "enforce_table",
-    "failures", "exact_copies", "distance_to_closest_record", "dcr_profile", "membership_attacks",
-    "singling_out_risk", "linkability_risk", "inference_risk", "Risk", "k_anonymity", "l_diversity",
+    "evaluate_privacy",
+    "privacy_table",
+    "ReleaseGate",
+    "DEFAULT_CHECKS",
+    "THRESHOLD_FIELDS",
+    "enforce_table",
+    "failures",
+    "exact_copies",
+    "distance_to_closest_record",
+    "dcr_profile",
+    "membership_attacks",
+    "singling_out_risk",
+    "linkability_risk",
+    "inference_risk",
+    "Risk",
+    "k_anonymity",
+    "l_diversity",
     "small_class_mask",
 ]

@@ -1,4 +1,4 @@
-"""The three WP29 re-identification risks measured by attacks, after Giomi et al. (PETS 2023).
+r"""The three WP29 re-identification risks measured by attacks, after Giomi et al. (PETS 2023).
 
 Our own implementation of the attacks of the ``anonymeter`` package (which cannot be a dependency:
 anonymeter 1.1 pins numpy < 1.27 and pyarrow < 22). Each attack is run on ``n_attacks`` training
@@ -51,7 +51,7 @@ class Risk:
     """Propagated 95 % half-width before clipping (what attack sizing aims to shrink)."""
 
     def to_dict(self) -> dict[str, float]:
-        """Rounded plain form."""
+        """Return a rounded plain form."""
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
 
 
@@ -83,19 +83,20 @@ def _codes(frames: Sequence[pd.DataFrame], columns: Sequence[str], numeric: set[
     outs = [np.empty((len(f), len(columns)), dtype=np.float64) for f in frames]
     for j, c in enumerate(columns):
         if c in numeric:
-            for o, f in zip(outs, frames):
+            for o, f in zip(outs, frames, strict=True):
                 o[:, j] = f[c].to_numpy(dtype=np.float64)
             continue
         cats = pd.Index(pd.unique(pd.concat([f[c].astype("string") for f in frames]).dropna()))
-        for o, f in zip(outs, frames):
+        for o, f in zip(outs, frames, strict=True):
             codes = cats.get_indexer(f[c].astype("string")).astype(np.float64)
             codes[f[c].isna().to_numpy()] = np.nan
             o[:, j] = codes
     return outs
 
 
-def _match_counts(data: np.ndarray, cols: np.ndarray, ops: np.ndarray, vals: np.ndarray,
-                  chunk: int = 256) -> np.ndarray:
+def _match_counts(
+    data: np.ndarray, cols: np.ndarray, ops: np.ndarray, vals: np.ndarray, chunk: int = 256
+) -> np.ndarray:
     """Rows of ``data`` matching each conjunctive query (op 0: ==, 1: <=, 2: >=; NaN matches NaN).
 
     Each predicate is the interval ``lo <= x <= hi`` (``lo = hi = v`` for ==), so one pass of two
@@ -107,7 +108,7 @@ def _match_counts(data: np.ndarray, cols: np.ndarray, ops: np.ndarray, vals: np.
     has_nan = bool(np.isnan(vals).any())
     counts = np.empty(len(cols), dtype=np.int64)
     for s in range(0, len(cols), chunk):
-        c, l_, h_ = cols[s:s + chunk], lo[s:s + chunk], hi[s:s + chunk]
+        c, l_, h_ = cols[s : s + chunk], lo[s : s + chunk], hi[s : s + chunk]
         hit = np.ones((len(data32), len(c)), dtype=bool)
         for j in range(c.shape[1]):
             x = data32[:, c[:, j]]
@@ -115,13 +116,20 @@ def _match_counts(data: np.ndarray, cols: np.ndarray, ops: np.ndarray, vals: np.
             if has_nan:
                 m |= np.isnan(x) & np.isnan(l_[:, j])
             hit &= m
-        counts[s:s + chunk] = hit.sum(axis=0)
+        counts[s : s + chunk] = hit.sum(axis=0)
     return counts
 
 
 def singling_out_risk(
-    twins: pd.DataFrame, train: pd.DataFrame, control: pd.DataFrame, columns: Sequence[str], *,
-    numeric: Sequence[str], rng: np.random.Generator, n_attacks: int = 2_000, n_cols: int = 3,
+    twins: pd.DataFrame,
+    train: pd.DataFrame,
+    control: pd.DataFrame,
+    columns: Sequence[str],
+    *,
+    numeric: Sequence[str],
+    rng: np.random.Generator,
+    n_attacks: int = 2_000,
+    n_cols: int = 3,
     max_rows: int = 10_000,
 ) -> Risk:
     """Multivariate singling-out risk (see the module docstring).
@@ -135,7 +143,11 @@ def singling_out_risk(
     m = min(len(train), len(control), max_rows)
     tr = train.iloc[np.sort(rng.choice(len(train), m, replace=False))]
     co = control.iloc[np.sort(rng.choice(len(control), m, replace=False))]
-    sy = twins if len(twins) <= max_rows else twins.iloc[np.sort(rng.choice(len(twins), max_rows, replace=False))]
+    sy = (
+        twins
+        if len(twins) <= max_rows
+        else twins.iloc[np.sort(rng.choice(len(twins), max_rows, replace=False))]
+    )
     num = set(numeric)
     s_x, t_x, c_x = _codes([sy, tr, co], columns, num)
     is_num = np.array([c in num for c in columns])
@@ -151,8 +163,11 @@ def singling_out_risk(
         ops = np.where(is_num[cols], rng.integers(1, 3, cols.shape), 0)
         vals = s_x[rows[:, None], cols]
         key = np.concatenate([cols, ops, np.nan_to_num(vals, nan=-1e300)], axis=1)
-        new = [i for i in np.flatnonzero(_match_counts(s_x, cols, ops, vals) == 1)
-               if (b := key[i].tobytes()) not in seen and not seen.add(b)]
+        new = [
+            i
+            for i in np.flatnonzero(_match_counts(s_x, cols, ops, vals) == 1)
+            if (b := key[i].tobytes()) not in seen and not seen.add(b)
+        ]
         parts.append((cols[new], ops[new], vals[new]))
         have += len(new)
         if len(new) < batch // 4 and width < len(columns):
@@ -169,47 +184,67 @@ def singling_out_risk(
 
 # --------------------------------------------------------------------------- linkability, inference
 def _encoder(columns: Sequence[str], numeric: set[str], frames: Sequence[pd.DataFrame]) -> MixedEncoder:
-    """A Gower encoder over ``columns`` (non-numeric ones as categories) fitted on all ``frames``."""
-    enc = MixedEncoder(numeric=[c for c in columns if c in numeric],
-                       categorical=[c for c in columns if c not in numeric])
+    """Fit a Gower encoder over ``columns`` (non-numeric ones as categories) fitted on all ``frames``."""
+    enc = MixedEncoder(
+        numeric=[c for c in columns if c in numeric], categorical=[c for c in columns if c not in numeric]
+    )
     return enc.fit(pd.concat([f[list(columns)] for f in frames], ignore_index=True))
 
 
-def _targets(train: pd.DataFrame, control: pd.DataFrame, n: int, rng: np.random.Generator
-             ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _targets(
+    train: pd.DataFrame, control: pd.DataFrame, n: int, rng: np.random.Generator
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     n = min(n, len(train), len(control))
-    return (train.iloc[np.sort(rng.choice(len(train), n, replace=False))],
-            control.iloc[np.sort(rng.choice(len(control), n, replace=False))])
+    return (
+        train.iloc[np.sort(rng.choice(len(train), n, replace=False))],
+        control.iloc[np.sort(rng.choice(len(control), n, replace=False))],
+    )
 
 
 def linkability_risk(
-    twins: pd.DataFrame, train: pd.DataFrame, control: pd.DataFrame, aux_a: Sequence[str],
-    aux_b: Sequence[str], *, numeric: Sequence[str], rng: np.random.Generator, n_attacks: int = 2_000,
-    n_neighbors: int = 1, client: Any = None,
+    twins: pd.DataFrame,
+    train: pd.DataFrame,
+    control: pd.DataFrame,
+    aux_a: Sequence[str],
+    aux_b: Sequence[str],
+    *,
+    numeric: Sequence[str],
+    rng: np.random.Generator,
+    n_attacks: int = 2_000,
+    n_neighbors: int = 1,
+    client: Any = None,
 ) -> Risk:
     """Linkability risk of records split into columns ``aux_a`` and ``aux_b`` (disjoint)."""
     if set(aux_a) & set(aux_b) or not aux_a or not aux_b:
         raise ValueError(f"linkability needs two non-empty disjoint column sets, got {aux_a} and {aux_b}")
     num = set(numeric)
     tr, co = _targets(train, control, n_attacks, rng)
-    hits = []
-    for targets in (tr, co):
-        nn = []
-        for cols in (aux_a, aux_b):
-            enc = _encoder(cols, num, [twins, train, control])
-            idx, _ = nearest(enc.transform(twins), enc.transform(targets), min(n_neighbors, len(twins)),
-                             client=client)
-            nn.append(idx)
-        hits.append(int((nn[0][:, :, None] == nn[1][:, None, :]).any(axis=(1, 2)).sum()))
-    return risk_from_counts(hits[0], len(tr), hits[1], len(co))
+    targets = pd.concat([tr, co], ignore_index=True)
+    nn = []
+    for cols in (aux_a, aux_b):  # one search for both target sets: rows are searched independently
+        enc = _encoder(cols, num, [twins, train, control])
+        idx, _ = nearest(
+            enc.transform(twins), enc.transform(targets), min(n_neighbors, len(twins)), client=client
+        )
+        nn.append(idx)
+    linked = (nn[0][:, :, None] == nn[1][:, None, :]).any(axis=(1, 2))
+    return risk_from_counts(int(linked[: len(tr)].sum()), len(tr), int(linked[len(tr) :].sum()), len(co))
 
 
 def inference_risk(
-    twins: pd.DataFrame, train: pd.DataFrame, control: pd.DataFrame, aux: Sequence[str], secret: str, *,
-    numeric: Sequence[str], rng: np.random.Generator, n_attacks: int = 2_000, tolerance: float = 0.05,
+    twins: pd.DataFrame,
+    train: pd.DataFrame,
+    control: pd.DataFrame,
+    aux: Sequence[str],
+    secret: str,
+    *,
+    numeric: Sequence[str],
+    rng: np.random.Generator,
+    n_attacks: int = 2_000,
+    tolerance: float = 0.05,
     client: Any = None,
 ) -> Risk:
-    """Inference risk of ``secret`` from the columns ``aux`` (numbers succeed within ``tolerance``, relative)."""
+    """Measure the inference risk of ``secret`` from ``aux`` (numbers: within relative ``tolerance``)."""
     if secret in aux or not aux:
         raise ValueError(f"inference needs known columns without the secret {secret!r}, got {list(aux)}")
     num = set(numeric)
@@ -217,17 +252,15 @@ def inference_risk(
     ref = enc.transform(twins)
     truth_syn = twins[secret].to_numpy()
     tr, co = _targets(train, control, n_attacks, rng)
-    hits = []
-    for targets in (tr, co):
-        idx, _ = nearest(ref, enc.transform(targets), 1, client=client)
-        guess, truth = truth_syn[idx[:, 0]], targets[secret].to_numpy()
-        if secret in num:
-            g, t = guess.astype(float), truth.astype(float)
-            ok = np.abs(g - t) <= tolerance * np.abs(t)
-        else:
-            ok = pd.Series(guess).astype("string").to_numpy() == pd.Series(truth).astype("string").to_numpy()
-        hits.append(int(np.sum(ok)))
-    return risk_from_counts(hits[0], len(tr), hits[1], len(co))
+    targets = pd.concat([tr, co], ignore_index=True)
+    idx, _ = nearest(ref, enc.transform(targets), 1, client=client)
+    guess, truth = truth_syn[idx[:, 0]], targets[secret].to_numpy()
+    if secret in num:
+        g, t = guess.astype(float), truth.astype(float)
+        ok = np.abs(g - t) <= tolerance * np.abs(t)
+    else:
+        ok = pd.Series(guess).astype("string").to_numpy() == pd.Series(truth).astype("string").to_numpy()
+    return risk_from_counts(int(ok[: len(tr)].sum()), len(tr), int(ok[len(tr) :].sum()), len(co))
 
 
 def attacks_for_width(half_width: float, rate: float = 0.5) -> int:
@@ -235,5 +268,12 @@ def attacks_for_width(half_width: float, rate: float = 0.5) -> int:
     return int(np.ceil(Z95**2 * rate * (1 - rate) / half_width**2))
 
 
-__all__ = ["Risk", "wilson", "risk_from_counts", "singling_out_risk", "linkability_risk", "inference_risk",
-           "attacks_for_width"]
+__all__ = [
+    "Risk",
+    "wilson",
+    "risk_from_counts",
+    "singling_out_risk",
+    "linkability_risk",
+    "inference_risk",
+    "attacks_for_width",
+]

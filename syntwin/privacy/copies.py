@@ -12,7 +12,7 @@ def _row_keys(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
 
 
 def exact_copies(twins: pd.DataFrame, reference: pd.DataFrame, columns: list[str]) -> int:
-    """Number of twins identical to some reference row on every column in ``columns``.
+    """Count the twins identical to some reference row on every column in ``columns``.
 
     Rows are compared through a 64-bit hash of their string forms; the chance of a false match
     among ``n`` twins and ``m`` reference rows is about ``n m / 2**64`` (1e-8 for 1M x 1M).
@@ -26,6 +26,11 @@ def exact_copies(twins: pd.DataFrame, reference: pd.DataFrame, columns: list[str
     return int(np.isin(_row_keys(twins, columns), ref, assume_unique=False).sum())
 
 
+def row_keys(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """Return the 64-bit row keys :func:`exact_copies` compares (stable across processes and file formats)."""
+    return _row_keys(df, columns)
+
+
 def copy_mask(twins: pd.DataFrame, reference: pd.DataFrame, columns: list[str]) -> np.ndarray:
     """Boolean mask of the twins that copy a reference row (see :func:`exact_copies`)."""
     if len(reference) == 0:
@@ -33,4 +38,4 @@ def copy_mask(twins: pd.DataFrame, reference: pd.DataFrame, columns: list[str]) 
     return np.isin(_row_keys(twins, columns), np.unique(_row_keys(reference, columns)))
 
 
-__all__ = ["exact_copies", "copy_mask"]
+__all__ = ["exact_copies", "copy_mask", "row_keys"]

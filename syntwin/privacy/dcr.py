@@ -40,12 +40,15 @@ def distance_to_closest_record(
     Returns:
         ``dcr_train_share``, ``dcr_median_train``, ``dcr_median_holdout`` and the 5th percentile
         ``dcr_p05_train`` (Gower units when the encoding is Gower).
+
     """
     m = min(len(train_x), len(holdout_x))
     if m == 0 or len(twins_x) == 0:
         raise ValueError("DCR needs non-empty twin, training and holdout sets")
     pick = np.sort(rng.choice(len(train_x), size=m, replace=False))
-    hold = holdout_x if len(holdout_x) == m else holdout_x[np.sort(rng.choice(len(holdout_x), m, replace=False))]
+    hold = (
+        holdout_x if len(holdout_x) == m else holdout_x[np.sort(rng.choice(len(holdout_x), m, replace=False))]
+    )
     _, d_train = nearest(train_x[pick], twins_x, 1, client=client)
     _, d_hold = nearest(hold, twins_x, 1, client=client)
     d_train, d_hold = d_train[:, 0].astype(float), d_hold[:, 0].astype(float)
@@ -85,6 +88,7 @@ def dcr_profile(
         ``figures`` (flat scalars: ``near_copy_share``, ``dcr_p05_twins``, ``dcr_p05_holdout``,
         ``nndr_p05_twins``, ``nndr_p05_holdout``) and ``quantiles`` (q01, q05, q25, q50 of each
         distribution), with ``sizes``.
+
     """
     if len(twins_x) == 0 or len(train_x) < 2 or len(holdout_x) < 1:
         raise ValueError("DCR/NNDR needs >= 1 twin, >= 2 training rows and >= 1 holdout row")
@@ -98,9 +102,15 @@ def dcr_profile(
     nndr_t, nndr_h = _nndr(d_twin), _nndr(d_hold)
     cut = float(np.quantile(dcr_h, 0.01))
     near = float(np.mean(dcr_t <= cut)) if cut > 0 else float(np.mean(dcr_t == 0))
-    q = {name: {f"q{int(p * 100):02d}": round(float(np.quantile(v, p)), 6) for p in QUANTILES}
-         for name, v in (("dcr_twins", dcr_t), ("dcr_holdout", dcr_h), ("nndr_twins", nndr_t),
-                         ("nndr_holdout", nndr_h))}
+    q = {
+        name: {f"q{int(p * 100):02d}": round(float(np.quantile(v, p)), 6) for p in QUANTILES}
+        for name, v in (
+            ("dcr_twins", dcr_t),
+            ("dcr_holdout", dcr_h),
+            ("nndr_twins", nndr_t),
+            ("nndr_holdout", nndr_h),
+        )
+    }
     figures = {
         "near_copy_share": round(near, 4),
         "dcr_p05_twins": q["dcr_twins"]["q05"],
@@ -108,8 +118,11 @@ def dcr_profile(
         "nndr_p05_twins": q["nndr_twins"]["q05"],
         "nndr_p05_holdout": q["nndr_holdout"]["q05"],
     }
-    return {"figures": figures, "quantiles": q,
-            "sizes": {"reference": int(m), "twins": int(len(twin_q)), "holdout": int(len(hold_q))}}
+    return {
+        "figures": figures,
+        "quantiles": q,
+        "sizes": {"reference": int(m), "twins": int(len(twin_q)), "holdout": int(len(hold_q))},
+    }
 
 
 __all__ = ["distance_to_closest_record", "dcr_profile"]

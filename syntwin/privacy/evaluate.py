@@ -20,8 +20,8 @@ import pandas as pd
 
 from syntwin.graphs.encode import MixedEncoder
 from syntwin.privacy.anonymeter_risks import inference_risk, linkability_risk, singling_out_risk
-from syntwin.privacy.copies import exact_copies
-from syntwin.privacy.dcr import dcr_profile, distance_to_closest_record
+from syntwin.privacy.copies import copy_mask, exact_copies, row_keys
+from syntwin.privacy.dcr import _sample, dcr_profile, distance_to_closest_record
 from syntwin.privacy.gate import ReleaseGate
 from syntwin.privacy.kanon import class_sizes, default_bands, l_diversity
 from syntwin.privacy.membership import membership_attacks
@@ -60,12 +60,17 @@ def evaluate_privacy(
     client: Any = None,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Copies, DCR/NNDR, membership attacks, WP29 risks and k-anonymity of ``twins``, and the gate verdict.
+    """Measure copies, DCR/NNDR, membership attacks, WP29 risks, k-anonymity of ``twins``; judge them.
 
     Args:
-        twins, train, holdout: twin rows, the rows the generator was fitted on, and unseen real rows
-            (same columns).
-        numeric, ordinal, categorical, time, event: column roles (as in the cohort schema).
+        twins: twin rows.
+        train: the rows the generator was fitted on.
+        holdout: real rows the generator never saw (same columns).
+        numeric: numeric feature columns.
+        ordinal: ordinal feature columns -> levels in order.
+        categorical: categorical feature columns.
+        time: follow-up time column (an outcome).
+        event: event indicator column (an outcome).
         quasi_identifiers: columns an attacker may know; k-anonymity is measured on them.
         secrets: columns the inference attack targets (default: ``event`` and ``time``).
         encode: maps a frame to Gower vectors (e.g. a fitted ``MixedEncoder().transform``); by
@@ -78,14 +83,19 @@ def evaluate_privacy(
         max_attacks: attacks per side at most: a risk whose 95 % interval is wider than the smallest
             risk threshold is measured again with ``n (half-width / (threshold / 2))**2`` attacks,
             up to this number and to the rows available.
-        max_rows: rows per side at most for the singling-out sets and the DCR reference.
+        max_rows: rows per side at most for the singling-out sets, the membership candidates and the
+            DCR queries (the DCR share uses up to ``5 max_rows`` holdout rows as reference).
         client: optional Dask client (neighbour searches).
         seed: seed; the figures depend on it only, not on the number of workers.
 
     Returns:
         ``figures`` (flat numbers, the gate's input), ``gate`` (per check: value, threshold, op,
-        passed), ``passed``, ``release`` (``k``, ``bands``, ``quasi_identifiers``: what the
-        export needs to suppress the same rows) and ``details`` (intervals, quantiles, sizes, seconds).
+        passed), ``passed``, ``release`` (what the export needs to drop the same rows: the row
+        keys of twins identical to a training patient — ``exact_copies_found`` of them, dropped so
+        that ``exact_copies`` left in the release is 0 — and ``k``, ``bands``,
+        ``quasi_identifiers`` of the k-anonymity suppression) and ``details`` (intervals,
+        quantiles, sizes, seconds). The attacks run on all twins, copies included.
+
     """
     ordinal = {c: list(v) for c, v in (ordinal or {}).items()}
     features = [*numeric, *ordinal, *categorical]
@@ -113,8 +123,13 @@ def evaluate_privacy(
         seconds[name] = round(now - clock, 3)
         clock = now
 
-    figures["exact_copies"] = exact_copies(twins, train, columns)
-    figures["holdout_exact_matches"] = exact_copies(holdout, train, columns)
+    copies = copy_mask(twins, train, columns)
+    exclude = np.unique(row_keys(twins.loc[copies], columns)) if copies.any() else np.zeros(0, np.uint64)
+    kept = twins.loc[~copies]
+    figures["exact_copies_found"] = int(copies.sum())
+    figures["exact_copy_share"] = round(float(copies.mean()), 6)
+    figures["holdout_copy_share"] = round(exact_copies(holdout, train, columns) / len(holdout), 6)
+    figures["exact_copies"] = exact_copies(kept, train, columns)  # what the release still holds: 0
     lap("copies")
 
     if encoded is not None:
@@ -122,20 +137,38 @@ def evaluate_privacy(
     else:
         if encode is None:
             enc = MixedEncoder(numeric=list(numeric), ordinal=ordinal, categorical=list(categorical))
-            encode = enc.fit(pd.concat([d[features] for d in (train, holdout, twins)], ignore_index=True)).transform
+            encode = enc.fit(
+                pd.concat([d[features] for d in (train, holdout, twins)], ignore_index=True)
+            ).transform
         x_twins, x_train, x_holdout = encode(twins), encode(train), encode(holdout)
     lap("encode")
 
-    figures.update(distance_to_closest_record(x_twins, x_train, x_holdout, rng=rng(seed, "privacy", "dcr"),
-                                              client=client))
-    prof = dcr_profile(x_twins, x_train, x_holdout, rng=rng(seed, "privacy", "nndr"), client=client,
-                       max_reference=max(max_rows, 2), max_query=max_rows)
+    g_dcr = rng(seed, "privacy", "dcr")
+    figures.update(
+        distance_to_closest_record(
+            x_twins[_sample(len(x_twins), max_rows, g_dcr)],
+            x_train,
+            x_holdout[_sample(len(x_holdout), 5 * max_rows, g_dcr)],
+            rng=g_dcr,
+            client=client,
+        )
+    )
+    prof = dcr_profile(
+        x_twins,
+        x_train,
+        x_holdout,
+        rng=rng(seed, "privacy", "nndr"),
+        client=client,
+        max_reference=max(max_rows, 2),
+        max_query=max_rows,
+    )
     figures.update(prof["figures"])
     details["dcr"] = {"quantiles": prof["quantiles"], "sizes": prof["sizes"]}
     lap("dcr")
 
-    mia = membership_attacks(x_twins, x_train, x_holdout, rng=rng(seed, "privacy", "mia"), client=client,
-                             max_per_side=max_rows)
+    mia = membership_attacks(
+        x_twins, x_train, x_holdout, rng=rng(seed, "privacy", "mia"), client=client, max_per_side=max_rows
+    )
     figures.update({k_: v for k_, v in mia.items() if k_.endswith("auroc")})
     details["membership"] = mia
     lap("membership")
@@ -153,18 +186,40 @@ def evaluate_privacy(
             risk = attack(n, rng(seed, "privacy", *keys, "resized"))
         return risk
 
-    so = sized(lambda n, g: singling_out_risk(twins, train, holdout, columns, numeric=num_attack, n_attacks=n,
-                                              max_rows=max(max_rows, n), rng=g), "singling_out")
+    so = sized(
+        lambda n, g: singling_out_risk(
+            twins, train, holdout, columns, numeric=num_attack, n_attacks=n, max_rows=max(max_rows, n), rng=g
+        ),
+        "singling_out",
+    )
     lap("singling_out")
     aux_a, aux_b = _split_aux(features, quasi)
-    li = sized(lambda n, g: linkability_risk(twins, train, holdout, aux_a, aux_b, numeric=num_attack,
-                                             n_attacks=n, rng=g, client=client), "linkability")
+    li = sized(
+        lambda n, g: linkability_risk(
+            twins, train, holdout, aux_a, aux_b, numeric=num_attack, n_attacks=n, rng=g, client=client
+        ),
+        "linkability",
+    )
     lap("linkability")
     secrets = list(secrets) if secrets is not None else (outcomes[::-1] or features[-1:])
-    inf = {s: sized(lambda n, g, s=s: inference_risk(twins, train, holdout, [c for c in columns if c != s], s,
-                                                     numeric=num_attack, n_attacks=n, rng=g, client=client),
-                    "inference", s)
-           for s in secrets}
+    inf = {
+        s: sized(
+            lambda n, g, s=s: inference_risk(
+                twins,
+                train,
+                holdout,
+                [c for c in columns if c != s],
+                s,
+                numeric=num_attack,
+                n_attacks=n,
+                rng=g,
+                client=client,
+            ),
+            "inference",
+            s,
+        )
+        for s in secrets
+    }
     lap("inference")
     worst = max(inf.values(), key=lambda r: r.risk) if inf else None
     figures["singling_out_risk"] = round(so.risk, 4)
@@ -178,30 +233,41 @@ def evaluate_privacy(
     details["inference"] = {s: r.to_dict() for s, r in inf.items()}
 
     bands = dict(bands) if bands is not None else default_bands(train, quasi)
-    sizes = class_sizes(twins, quasi, bands)
+    sizes = class_sizes(kept, quasi, bands)
     small = sizes < k
-    released = twins.loc[~small]
-    figures["k_anonymity_raw"] = int(sizes.min())
+    released = kept.loc[~small]
+    figures["k_anonymity_raw"] = int(sizes.min()) if len(sizes) else 0
     figures["k_anonymity"] = int(sizes[~small].min()) if (~small).any() else 0
-    figures["k_suppressed_share"] = round(float(small.mean()), 4)
+    figures["k_suppressed_share"] = round(float(small.sum() / len(twins)), 4)
     if event:
         figures["l_diversity"] = l_diversity(released, quasi, event, bands) if len(released) else 0
     lap("k_anonymity")
 
     table = gate.evaluate(figures)
-    details["sizes"] = {"twins": len(twins), "train": len(train), "holdout": len(holdout), "n_attacks": n_attacks}
+    details["sizes"] = {
+        "twins": len(twins),
+        "train": len(train),
+        "holdout": len(holdout),
+        "n_attacks": n_attacks,
+    }
     details["seconds"] = seconds
     return {
         "figures": figures,
         "gate": table,
         "passed": all(v["passed"] for v in table.values()),
-        "release": {"k": k, "bands": bands, "quasi_identifiers": quasi},
+        "release": {
+            "k": k,
+            "bands": bands,
+            "quasi_identifiers": quasi,
+            "key_columns": columns,
+            "exclude_keys": [int(x) for x in exclude],
+        },
         "details": details,
     }
 
 
 def privacy_table(run_dir: str | Path) -> pd.DataFrame:
-    """The privacy figures of a run (``manifest.json`` ``metrics.privacy``), one row per figure.
+    """Tabulate the privacy figures of a run (``manifest.json`` ``metrics.privacy``), one row per figure.
 
     Columns: ``metric``, ``value``, ``op``, ``threshold``, ``passed`` (the last three empty for
     figures that are reported but not gated).
@@ -213,12 +279,33 @@ def privacy_table(run_dir: str | Path) -> pd.DataFrame:
     if not privacy:
         raise ValueError(f"{path} records no privacy figures (the run stopped before the privacy stage?)")
     gate = privacy.get("gate", {})
-    figures = privacy.get("figures", {k: v for k, v in privacy.items()
-                                      if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "seconds"})
-    rows = [{"metric": name, "value": value, **{f: gate.get(name, {}).get(f) for f in ("op", "threshold", "passed")}}
-            for name, value in figures.items()]
-    rows += [{"metric": name, "value": g["value"], "op": g["op"], "threshold": g["threshold"], "passed": g["passed"]}
-             for name, g in gate.items() if name not in figures]
+    figures = privacy.get(
+        "figures",
+        {
+            k: v
+            for k, v in privacy.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "seconds"
+        },
+    )
+    rows = [
+        {
+            "metric": name,
+            "value": value,
+            **{f: gate.get(name, {}).get(f) for f in ("op", "threshold", "passed")},
+        }
+        for name, value in figures.items()
+    ]
+    rows += [
+        {
+            "metric": name,
+            "value": g["value"],
+            "op": g["op"],
+            "threshold": g["threshold"],
+            "passed": g["passed"],
+        }
+        for name, g in gate.items()
+        if name not in figures
+    ]
     return pd.DataFrame(rows, columns=["metric", "value", "op", "threshold", "passed"])
 
 

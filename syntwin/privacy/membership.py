@@ -52,7 +52,9 @@ def membership_attacks(
     the second gives the non-member candidates; as many training rows are drawn as members.
 
     Args:
-        twins_x, train_x, holdout_x: encoded rows (same encoding).
+        twins_x: encoded twins.
+        train_x: encoded training rows (same encoding).
+        holdout_x: encoded holdout rows (same encoding).
         rng: random generator for the splits.
         client: optional Dask client for the neighbour searches.
         max_per_side: members (and non-members) attacked at most.
@@ -61,11 +63,12 @@ def membership_attacks(
     Returns:
         ``mia_distance_auroc``, ``mia_density_auroc``, their standard errors, and ``mia_candidates``
         (per side).
+
     """
     if len(holdout_x) < 4 or len(train_x) < 2 or len(twins_x) < 2:
         raise ValueError("membership attacks need >= 4 holdout rows, >= 2 training rows and >= 2 twins")
     perm = rng.permutation(len(holdout_x))
-    ref_idx, non_idx = perm[: len(perm) // 2], perm[len(perm) // 2:]
+    ref_idx, non_idx = perm[: len(perm) // 2], perm[len(perm) // 2 :]
     n = min(len(non_idx), len(train_x), max_per_side)
     non = holdout_x[np.sort(non_idx[:n])]
     mem = train_x[np.sort(rng.choice(len(train_x), size=n, replace=False))]

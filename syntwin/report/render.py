@@ -9,7 +9,7 @@ from pathlib import Path
 from syntwin.errors import OutputError, SyntwinError
 from syntwin.io import atomic_write
 from syntwin.report.html import Page, fmt, table
-from syntwin.report.sections import SECTIONS, Missing, RunDir, other_figures
+from syntwin.report.sections import SECTIONS, Missing, RunDir, other_figures, other_metrics
 
 
 def load_run(run_dir: str | os.PathLike) -> RunDir:
@@ -36,10 +36,11 @@ def build_page(run: RunDir) -> Page:
             page.sections.append(build(run))
         except Missing as exc:
             page.missing.append((title, str(exc)))
-    try:
-        page.sections.append(other_figures(run))
-    except Missing:
-        pass
+    for extra in (other_metrics, other_figures):
+        try:
+            page.sections.append(extra(run))
+        except Missing:
+            pass
     page.sections.append(_outputs(run))
     return page
 

@@ -187,6 +187,25 @@ def community_graph(run: RunDir) -> Section:
     return Section("graph", "Community graph", body, figures=1)
 
 
+def synthesis(run: RunDir) -> Section:
+    """Synthesis figures (generator, rows, groups, fidelity) and the export's."""
+    m = _stage(run, "synthesis")
+    body = table(["figure", "value"], _scalars(m))
+    if run.metrics.get("export"):
+        body += "<h3>Export</h3>" + table(["figure", "value"], _scalars(run.metrics["export"]))
+    return Section("synthesis", "Synthesis", body)
+
+
+def other_metrics(run: RunDir) -> Section:
+    """Figures of stages no other section shows (new or optional stages)."""
+    shown = {"cohort", "graph", "synthesis", "export", "prediction", "privacy", "crowd", "sweep", "live"}
+    rows = [(stage, k, v) for stage, m in run.metrics.items() if stage not in shown and isinstance(m, dict)
+            for k, v in _scalars(m)]
+    if not rows:
+        raise Missing("no other stage figures")
+    return Section("metrics", "Other figures of the run", table(["stage", "figure", "value"], rows))
+
+
 def prediction(run: RunDir) -> Section:
     """Prediction figures (AUROC with CI per method) and ROC curves from ``prediction/scores.parquet``."""
     m = _stage(run, "prediction")
@@ -300,11 +319,13 @@ def other_figures(run: RunDir) -> Section:
 #: Sections per scenario kind, in page order: (title, builder).
 SECTIONS: dict[str, list[tuple[str, Any]]] = {
     "cohort": [("Cohort summary", cohort_summary), ("Kaplan–Meier curves", kaplan_meier),
-               ("Community graph", community_graph), ("Outcome prediction", prediction),
+               ("Community graph", community_graph), ("Synthesis", synthesis),
+               ("Outcome prediction", prediction),
                ("Privacy", privacy)],
     "crowd": [("Crowd scenario", crowd_summary), ("Occupancy heat maps", occupancy),
               ("Metric time series", time_series), ("Live-data forecast", live)],
 }
 
 __all__ = ["RunDir", "Missing", "SECTIONS", "cohort_summary", "kaplan_meier", "community_graph", "prediction",
-           "privacy", "crowd_summary", "occupancy", "time_series", "live", "other_figures"]
+           "privacy", "crowd_summary", "occupancy", "time_series", "live", "other_figures", "synthesis",
+           "other_metrics"]

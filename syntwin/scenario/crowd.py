@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from syntwin.agents.config import (
     SWEEP_PARAMETERS,
@@ -17,7 +17,19 @@ from syntwin.agents.config import (
     TimeSlots,
     VisitorParams,
 )
-from syntwin.agents.floorplan import Counter, Door, FloorPlan, QueueLane, Rect, Table, Zone, table_grid
+from syntwin.agents.floorplan import (
+    Counter,
+    Door,
+    FloorPlan,
+    QueueLane,
+    Rect,
+    Table,
+    Zone,
+    check_doors,
+    check_furniture,
+    check_zones,
+    table_grid,
+)
 from syntwin.scenario.base import ScenarioHeader, Section
 
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -33,6 +45,14 @@ def clock_seconds(text: str) -> int:
 
 def _rect(v: list[float]) -> Rect:
     return Rect(*map(float, v))
+
+
+def _grid_tables(grids: list[TableGridSection]) -> list[Table]:
+    out: list[Table] = []
+    for g in grids:
+        out += table_grid(g.origin, g.rows, g.cols, pitch=g.pitch, size=g.size, seats_per_side=g.seats_per_side,
+                          seat_offset=g.seat_offset, sides=g.sides, prefix=g.prefix)
+    return out
 
 
 class ZoneSection(Section):
@@ -137,6 +157,39 @@ class FloorPlanSection(Section):
     doors: list[DoorSection] = Field(min_length=1)
     """Doors (at least one)."""
 
+    @field_validator("width", "depth", "height")
+    @classmethod
+    def _positive(cls, v: float, info: ValidationInfo) -> float:
+        if not v > 0:
+            raise ValueError(f"room {info.field_name} must be > 0 m, got {v}: the room has zero area or volume")
+        return v
+
+    @field_validator("zones")
+    @classmethod
+    def _zones_in_room(cls, zones: list[ZoneSection], info: ValidationInfo) -> list[ZoneSection]:
+        if "width" in info.data and "depth" in info.data:
+            check_zones([Zone(z.name, _rect(z.rect)) for z in zones], info.data["width"], info.data["depth"])
+        return zones
+
+    @field_validator("tables", "table_grids")
+    @classmethod
+    def _tables_fit(cls, v: list, info: ValidationInfo) -> list:
+        if "width" in info.data and "depth" in info.data:
+            explicit = info.data.get("tables", []) if info.field_name == "table_grids" else v
+            tables = [Table(t.name, _rect(t.rect), tuple(tuple(p) for p in t.seats)) for t in explicit]
+            if info.field_name == "table_grids":
+                tables += _grid_tables(v)
+            check_furniture(tables, (), info.data["width"], info.data["depth"])
+        return v
+
+    @field_validator("doors")
+    @classmethod
+    def _doors_on_walls(cls, doors: list[DoorSection], info: ValidationInfo) -> list[DoorSection]:
+        if "width" in info.data and "depth" in info.data:
+            check_doors([Door(d.name, d.at[0], d.at[1], d.width, d.use) for d in doors],
+                        info.data["width"], info.data["depth"])
+        return doors
+
     @model_validator(mode="after")
     def _valid_plan(self) -> FloorPlanSection:
         self.to_plan()  # the library's ValueError names the element at fault
@@ -145,10 +198,7 @@ class FloorPlanSection(Section):
     def to_plan(self) -> FloorPlan:
         """The library floor plan (validated)."""
         tables = [Table(t.name, _rect(t.rect), tuple(tuple(s) for s in t.seats)) for t in self.tables]
-        for g in self.table_grids:
-            tables += table_grid(g.origin, g.rows, g.cols, pitch=g.pitch, size=g.size,
-                                 seats_per_side=g.seats_per_side, seat_offset=g.seat_offset,
-                                 sides=g.sides, prefix=g.prefix)
+        tables += _grid_tables(self.table_grids)
         return FloorPlan(
             self.width, self.depth, self.height,
             zones=tuple(Zone(z.name, _rect(z.rect)) for z in self.zones),

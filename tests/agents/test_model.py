@@ -85,6 +85,9 @@ def test_reprs(canteen_config):
     m = CrowdModel(canteen_config, seed=0)
     assert repr(m).startswith("CrowdModel(plan=FloorPlan(39.6x23.8x3.5 m")
     assert repr(m.contacts) == "ContactSensor(radius=1.5, dt_s=2)"
+    assert repr(canteen_config) == ("CrowdConfig(plan=FloorPlan(39.6x23.8x3.5 m, zones=2, tables=81, seats=324, "
+                                    "counters=3, doors=2), arrivals=ArrivalProfile(knots=7, expected=735), "
+                                    "duration_s=9000, dt_s=2)")
 
 
 def test_populate_gives_distinct_seats_and_walks_there(canteen_config):

@@ -3,6 +3,7 @@ connects through the scheduler file, runs tasks on the workers, and a clean shut
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -39,6 +40,10 @@ def test_cluster_local_serves_until_sigterm(tmp_path):
     try:
         info = wait_for(sched, proc)
         assert info["address"].startswith("tcp://127.0.0.1:") and info["pid"] == proc.pid
+        # the address line reaches a pipe while the cluster is up (flushed, not held in a buffer)
+        assert select.select([proc.stdout], [], [], 30)[0], "no output line while the cluster runs"
+        first = proc.stdout.readline()
+        assert f"Dask scheduler at {info['address']}" in first and "--scheduler" in first
         with Client(scheduler_file=str(sched), timeout=30) as client:
             client.wait_for_workers(2, timeout=60)
             workers = client.scheduler_info()["workers"]
@@ -51,7 +56,6 @@ def test_cluster_local_serves_until_sigterm(tmp_path):
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err[-2000:]
-        assert f"Dask scheduler at {info['address']}" in out and "--scheduler" in out
         assert not sched.exists()  # removed on shutdown
     finally:
         if proc.poll() is None:

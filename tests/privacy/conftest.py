@@ -1,4 +1,4 @@
-"""Shared fixtures: a simulated cohort split into train / holdout / an independent same-distribution sample."""
+"""Shared fixtures: a simulated cohort split into train, holdout and an independent sample."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ N = 1500  # rows per set: train, holdout, independent twins
 def cohort():
     c = simulate_cohort(3 * N, site="breast", seed=11)
     df = c.data.compute().reset_index(drop=True)
-    parts = [df.iloc[i * N:(i + 1) * N].reset_index(drop=True) for i in range(3)]
+    parts = [df.iloc[i * N : (i + 1) * N].reset_index(drop=True) for i in range(3)]
     return {"schema": c.schema, "train": parts[0], "holdout": parts[1], "independent": parts[2]}
 
 
@@ -31,9 +31,16 @@ def jitter(df: pd.DataFrame, numeric: list[str], seed: int = 0) -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def kwargs(cohort):
     s = cohort["schema"]
-    return dict(numeric=list(s.numeric), ordinal=s.ordinal, categorical=list(s.categorical), time=s.time,
-                event=s.event, quasi_identifiers=list(s.quasi_identifiers), seed=3,
-                bands={"age": 25.0, "year_of_diagnosis": 6.0})  # coarse bands: 1,500 twins are few
+    return dict(
+        numeric=list(s.numeric),
+        ordinal=s.ordinal,
+        categorical=list(s.categorical),
+        time=s.time,
+        event=s.event,
+        quasi_identifiers=list(s.quasi_identifiers),
+        seed=3,
+        bands={"age": 25.0, "year_of_diagnosis": 6.0},
+    )  # coarse bands: 1,500 twins are few
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +60,11 @@ def results(cohort, kwargs):
 @pytest.fixture(scope="module")
 def dask_client():
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  silence_logs=40) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         client.wait_for_workers(2)
         yield client

@@ -8,8 +8,15 @@ import pytest
 from scipy.stats import binomtest
 
 from syntwin.privacy import exact_copies, k_anonymity, l_diversity, small_class_mask
-from syntwin.privacy.anonymeter_risks import (_match_counts, attacks_for_width, inference_risk, linkability_risk,
-                                              risk_from_counts, singling_out_risk, wilson)
+from syntwin.privacy.anonymeter_risks import (
+    _match_counts,
+    attacks_for_width,
+    inference_risk,
+    linkability_risk,
+    risk_from_counts,
+    singling_out_risk,
+    wilson,
+)
 from syntwin.privacy.kanon import band_width, generalise
 from syntwin.privacy.membership import auroc_se
 
@@ -69,7 +76,9 @@ def test_risk_formula_by_hand():
 
 def test_query_match_counts_against_pandas_brute_force():
     rng = np.random.default_rng(1)
-    data = np.column_stack([rng.integers(0, 5, 400), rng.integers(0, 3, 400), rng.normal(size=400)]).astype(float)
+    data = np.column_stack([rng.integers(0, 5, 400), rng.integers(0, 3, 400), rng.normal(size=400)]).astype(
+        float
+    )
     data[rng.random(400) < 0.05, 1] = np.nan
     cols = np.sort(np.argsort(rng.random((60, 3)), axis=1)[:, :2], axis=1)
     ops = np.where(cols == 2, rng.integers(1, 3, cols.shape), 0)
@@ -78,7 +87,7 @@ def test_query_match_counts_against_pandas_brute_force():
     df = pd.DataFrame(data)
     for q in range(60):
         mask = np.ones(400, dtype=bool)
-        for c, o, v in zip(cols[q], ops[q], vals[q]):
+        for c, o, v in zip(cols[q], ops[q], vals[q], strict=True):
             x = df[c].to_numpy()
             mask &= (np.isnan(x) & np.isnan(v)) | (x == v if o == 0 else x <= v if o == 1 else x >= v)
         assert got[q] == mask.sum()
@@ -86,8 +95,14 @@ def test_query_match_counts_against_pandas_brute_force():
 
 def _toy(n: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({"a": rng.integers(0, 5000, n).astype(float), "b": rng.choice(list("xyz"), n),
-                         "c": rng.integers(0, 4000, n).astype(float), "d": rng.choice(list("pq"), n)})
+    return pd.DataFrame(
+        {
+            "a": rng.integers(0, 5000, n).astype(float),
+            "b": rng.choice(list("xyz"), n),
+            "c": rng.integers(0, 4000, n).astype(float),
+            "d": rng.choice(list("pq"), n),
+        }
+    )
 
 
 def test_singling_out_linkability_inference_on_toy_data():
@@ -100,7 +115,9 @@ def test_singling_out_linkability_inference_on_toy_data():
     # copies: the nearest twin on (a, b) and on (c, d) is the target itself (values are nearly unique)
     li = linkability_risk(train, train, control, ["a", "b"], ["c", "d"], numeric=num, rng=g, n_attacks=500)
     assert li.main_rate > 0.85 and li.risk > 0.85  # misses are exact ties on (a, b) or (c, d)
-    li_ind = linkability_risk(indep, train, control, ["a", "b"], ["c", "d"], numeric=num, rng=g, n_attacks=500)
+    li_ind = linkability_risk(
+        indep, train, control, ["a", "b"], ["c", "d"], numeric=num, rng=g, n_attacks=500
+    )
     assert li_ind.risk < 0.05
     inf = inference_risk(train, train, control, ["a", "b", "c"], "d", numeric=num, rng=g, n_attacks=500)
     assert inf.main_rate > 0.99 and 0.3 < inf.control_rate < 0.7  # control guesses a coin flip
@@ -125,16 +142,21 @@ def test_dcr_profile_and_share(results):
     assert abs(ind["dcr_train_share"] - 0.5) < 0.05 and cop["dcr_train_share"] > 0.99
     assert ind["near_copy_share"] < 0.03 and cop["near_copy_share"] == 1.0
     assert cop["nndr_p05_twins"] == 0.0 and ind["nndr_p05_twins"] > 0.1
-    assert cop["exact_copies"] == 1500 and ind["exact_copies"] == 0
+    assert cop["exact_copies_found"] == 1500 and cop["exact_copy_share"] == 1.0
+    assert (
+        ind["exact_copies_found"] == 0 and ind["exact_copies"] == cop["exact_copies"] == 0
+    )  # copies are dropped
 
 
 # --------------------------------------------------------------------------- k-anonymity, l-diversity
 def test_k_anonymity_and_l_diversity_by_hand():
-    df = pd.DataFrame({
-        "age": [31, 34, 38, 41, 45, 47, 49, 52],
-        "sex": ["F", "F", "F", "F", "F", "F", "M", "M"],
-        "dead": [0, 1, 0, 0, 0, 0, 1, 1],
-    })
+    df = pd.DataFrame(
+        {
+            "age": [31, 34, 38, 41, 45, 47, 49, 52],
+            "sex": ["F", "F", "F", "F", "F", "F", "M", "M"],
+            "dead": [0, 1, 0, 0, 0, 0, 1, 1],
+        }
+    )
     bands = {"age": 10.0}
     # classes: (30-<40, F) x3, (40-<50, F) x3, (40-<50, M) x1, (50-<60, M) x1
     assert k_anonymity(df, ["age", "sex"], bands) == 1
@@ -144,4 +166,8 @@ def test_k_anonymity_and_l_diversity_by_hand():
     assert l_diversity(df.iloc[:3], ["sex"], "dead") == 2
     assert generalise(df, ["age"], bands)["age"].tolist()[:4] == ["30-<40", "30-<40", "30-<40", "40-<50"]
     assert k_anonymity(df, [], {}) == 8
-    assert band_width(np.arange(18, 101)) == 10.0 and band_width(np.arange(18, 101), 6) == 20.0 and band_width(np.array([0.1, 0.35])) <= 0.05
+    assert (
+        band_width(np.arange(18, 101)) == 10.0
+        and band_width(np.arange(18, 101), 6) == 20.0
+        and band_width(np.array([0.1, 0.35])) <= 0.05
+    )

@@ -1,4 +1,4 @@
-"""Exports: formats round-trip, FHIR validates, the gate cannot be skipped, interrupted exports leave nothing."""
+"""Exports: formats round-trip, FHIR validates, the gate holds, interrupted exports leave nothing."""
 
 from __future__ import annotations
 
@@ -10,8 +10,16 @@ import pandas as pd
 import pytest
 
 from syntwin.errors import OutputError, PrivacyGateError, StageError
-from syntwin.export import (aggregate_counts, check_no_models, export_run, export_twins, read_table, releasable,
-                            write_fhir_ndjson, write_parquet)
+from syntwin.export import (
+    aggregate_counts,
+    check_no_models,
+    export_run,
+    export_twins,
+    read_table,
+    releasable,
+    write_fhir_ndjson,
+    write_parquet,
+)
 from syntwin.export.fhir import fhir_resources, validate_resource
 from syntwin.io import sha256_file, sha256_tree, write_json
 
@@ -25,11 +33,21 @@ def make_run(root: Path, cohort, result, twins: pd.DataFrame, *, site: str = "br
     export_twins(twins, schema, run / "export", ["parquet"], release=result["release"])
     write_json(run / "scenario.json", {"cohort": {"simulate": {"site": site, "n": 4500}}})
     manifest = {
-        "scenario": "test", "kind": "cohort", "seed": 3, "config_sha256": "c0ffee", "versions": {"syntwin": "0"},
-        "metrics": {"synthesis": {"rows": len(twins), "quality": 0.9, "seconds": 1.0},
-                    "privacy": {"figures": result["figures"], "gate": result["gate"], "release": result["release"]}},
-        "outputs": {"twins_parquet": {"path": "export/twins.parquet",
-                                      "sha256": sha256_tree(run / "export" / "twins.parquet")}},
+        "scenario": "test",
+        "kind": "cohort",
+        "seed": 3,
+        "config_sha256": "c0ffee",
+        "versions": {"syntwin": "0"},
+        "metrics": {
+            "synthesis": {"rows": len(twins), "quality": 0.9, "seconds": 1.0},
+            "privacy": {"figures": result["figures"], "gate": result["gate"], "release": result["release"]},
+        },
+        "outputs": {
+            "twins_parquet": {
+                "path": "export/twins.parquet",
+                "sha256": sha256_tree(run / "export" / "twins.parquet"),
+            }
+        },
     }
     write_json(run / "manifest.json", manifest)
     return run
@@ -81,9 +99,15 @@ def test_fhir_resources_validate_and_carry_the_values(tmp_path, cohort):
     dead = {p["id"] for p in lines["Patient"] if p.get("deceasedBoolean")}
     assert len(dead) == int(twins[s.event].sum())
     cond = lines["Condition"][0]
-    assert cond["bodySite"][0]["coding"][0]["code"] == "C50.9" and cond["subject"]["reference"] == "Patient/twin-1"
+    assert (
+        cond["bodySite"][0]["coding"][0]["code"] == "C50.9"
+        and cond["subject"]["reference"] == "Patient/twin-1"
+    )
     size = next(o for o in lines["Observation"] if o["id"] == "twin-1-tumor-size")
-    assert size["valueQuantity"]["value"] == row["tumor_size_mm"] and size["code"]["coding"][0]["code"] == "21889-1"
+    assert (
+        size["valueQuantity"]["value"] == row["tumor_size_mm"]
+        and size["code"]["coding"][0]["code"] == "21889-1"
+    )
     er = next(o for o in lines["Observation"] if o["id"] == "twin-1-er")
     assert er["valueCodeableConcept"]["text"] == row["er_status"]
     for kind in lines:  # every line re-validates against fhir.resources
@@ -94,8 +118,13 @@ def test_fhir_resources_validate_and_carry_the_values(tmp_path, cohort):
 
 
 def test_fhir_icdo3_histology_for_lung():
-    df = pd.DataFrame({"histology": ["Adenocarcinoma", "8070/3 squamous", "Other"], "age": [60.0, 70.0, 50.0],
-                       "sex": ["Male", "Female", "Male"]})
+    df = pd.DataFrame(
+        {
+            "histology": ["Adenocarcinoma", "8070/3 squamous", "Other"],
+            "age": [60.0, 70.0, 50.0],
+            "sex": ["Male", "Female", "Male"],
+        }
+    )
     conds = [r for r in fhir_resources(df, site="lung") if r["resourceType"] == "Condition"]
     assert [c["code"]["coding"][0]["code"] for c in conds] == ["8140/3", "8070/3", "363346000"]
     for r in fhir_resources(df, site="lung"):
@@ -103,7 +132,9 @@ def test_fhir_icdo3_histology_for_lung():
 
 
 def test_aggregates_suppress_cells_below_11():
-    df = pd.DataFrame({"stage": ["I"] * 30 + ["II"] * 11 + ["IV"] * 10, "dead": [0] * 20 + [1] * 10 + [0] * 21})
+    df = pd.DataFrame(
+        {"stage": ["I"] * 30 + ["II"] * 11 + ["IV"] * 10, "dead": [0] * 20 + [1] * 10 + [0] * 21}
+    )
     t = aggregate_counts(df, ["stage", "dead"])
     got = {(r.stage, r.dead): (None if pd.isna(r.count) else int(r.count)) for r in t.itertuples()}
     assert got == {("I", 0): 20, ("I", 1): None, ("II", 0): 11, ("IV", 0): None}
@@ -118,7 +149,12 @@ def test_export_run_writes_every_format_and_a_checksummed_manifest(honest_run, c
     assert files == set(manifest["files"])
     for rel, entry in manifest["files"].items():
         assert sha256_file(out / rel) == entry["sha256"]
-    assert {"twins.parquet", "twins.csv", "fhir/Patient.ndjson", "aggregates/stage_by_cancer_death.csv"} <= files
+    assert {
+        "twins.parquet",
+        "twins.csv",
+        "fhir/Patient.ndjson",
+        "aggregates/stage_by_cancer_death.csv",
+    } <= files
     gate = manifest["privacy"]["gate"]
     assert gate["mia_distance_auroc"]["threshold"] == 0.6 and gate["k_anonymity"]["op"] == ">="
     assert manifest["run"]["seed"] == 3 and manifest["run"]["config_sha256"] == "c0ffee"
@@ -150,14 +186,15 @@ def test_interrupted_export_leaves_no_manifest_and_no_partial_file(honest_run, f
 def test_failed_or_incomplete_gate_refuses_export(tmp_path, cohort, results):
     s = cohort["schema"]
     leaky = make_run(tmp_path, cohort, results["copies"], cohort["train"][s.columns])
-    with pytest.raises(PrivacyGateError, match="exact_copies = 1500") as err:
+    with pytest.raises(PrivacyGateError, match="exact_copy_share = 1.0") as err:
         export_run(leaky, ["csv"])
     assert "mia_distance_auroc" in str(err.value)
     assert not (leaky / "release").exists()
     # a run gated on fewer checks than required cannot be exported
     m = json.loads((leaky / "manifest.json").read_text())
-    m["metrics"]["privacy"]["gate"] = {"dcr_train_share": {"value": 0.5, "threshold": 0.6, "op": "<=",
-                                                           "passed": True}}
+    m["metrics"]["privacy"]["gate"] = {
+        "dcr_train_share": {"value": 0.5, "threshold": 0.6, "op": "<=", "passed": True}
+    }
     write_json(leaky / "manifest.json", m)
     with pytest.raises(PrivacyGateError, match="exact_copies was not checked"):
         export_run(leaky, ["csv"])
@@ -209,3 +246,49 @@ def test_unknown_format(tmp_path, cohort):
     with pytest.raises(ValueError, match="unknown export format"):
         export_twins(cohort["independent"], cohort["schema"], tmp_path, ["xlsx"])
     assert np.isfinite(0)
+
+
+def test_chance_copies_are_dropped_from_the_release(cohort, kwargs):
+    """An honest generator that hits 5 training patients by chance passes; those 5 twins never leave."""
+    from syntwin.privacy import evaluate_privacy
+
+    s, train = cohort["schema"], cohort["train"]
+    twins = pd.concat([cohort["independent"][s.modelled], train[s.modelled].iloc[:5]], ignore_index=True)
+    r = evaluate_privacy(twins, train, cohort["holdout"], **kwargs)
+    f = r["figures"]
+    assert f["exact_copies_found"] == 5 and f["exact_copies"] == 0 and r["gate"]["exact_copies"]["passed"]
+    assert r["gate"]["exact_copy_share"]["passed"]
+    released = releasable(twins, s, r["release"])
+    merged = released.merge(train[s.modelled].iloc[:5], how="inner")
+    assert merged.empty
+    assert len(released) == len(twins) - 5 - round(f["k_suppressed_share"] * len(twins))
+
+
+def test_privacy_table_of_a_run(honest_run, tmp_path):
+    from syntwin.privacy import privacy_table
+
+    t = privacy_table(honest_run)
+    assert list(t.columns) == ["metric", "value", "op", "threshold", "passed"]
+    row = t.set_index("metric").loc["mia_distance_auroc"]
+    assert row["op"] == "<=" and row["threshold"] == 0.6 and bool(row["passed"])
+    assert pd.isna(t.set_index("metric").loc["holdout_copy_share", "threshold"])  # reported, not gated
+    # the flat layout (figures beside the gate) reads too
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    write_json(
+        flat / "manifest.json",
+        {
+            "metrics": {
+                "privacy": {
+                    "exact_copies": 0,
+                    "dcr_train_share": 0.51,
+                    "seconds": 2.0,
+                    "gate": {"exact_copies": {"value": 0, "threshold": 0, "op": "<=", "passed": True}},
+                }
+            }
+        },
+    )
+    t2 = privacy_table(flat).set_index("metric")
+    assert set(t2.index) == {"exact_copies", "dcr_train_share"} and bool(t2.loc["exact_copies", "passed"])
+    with pytest.raises(FileNotFoundError):
+        privacy_table(tmp_path / "none")

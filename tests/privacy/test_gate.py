@@ -24,7 +24,9 @@ def test_leaking_generator_is_refused_with_checks_named(results, leak):
     with pytest.raises(PrivacyGateError) as err:
         enforce_table(r["gate"])
     failed = {f.split(" = ")[0] for f in err.value.failures}
-    for name in ("exact_copies", "mia_distance_auroc", "mia_density_auroc", "inference_risk", "dcr_train_share"):
+    named = ["mia_distance_auroc", "mia_density_auroc", "inference_risk", "dcr_train_share"]
+    named += ["exact_copy_share", "singling_out_risk", "linkability_risk"] if leak == "copies" else []
+    for name in named:
         assert name in failed
         assert name in str(err.value)
     # each failure shows its figure and threshold
@@ -65,8 +67,9 @@ def test_same_seed_same_figures(cohort, kwargs, results):
 
 def test_dask_workers_give_the_same_figures(cohort, kwargs, results, dask_client):
     s = cohort["schema"]
-    on_dask = evaluate_privacy(cohort["independent"][s.modelled], cohort["train"], cohort["holdout"], **kwargs,
-                               client=dask_client)
+    on_dask = evaluate_privacy(
+        cohort["independent"][s.modelled], cohort["train"], cohort["holdout"], **kwargs, client=dask_client
+    )
     assert on_dask["figures"] == results["independent"]["figures"]
 
 
@@ -82,4 +85,6 @@ def test_bad_inputs(cohort, kwargs):
     with pytest.raises(ValueError, match="lacks columns"):
         evaluate_privacy(cohort["independent"][["age"]], cohort["train"], cohort["holdout"], **kwargs)
     with pytest.raises(ValueError, match="at least 10"):
-        evaluate_privacy(cohort["independent"][s.modelled].head(5), cohort["train"], cohort["holdout"], **kwargs)
+        evaluate_privacy(
+            cohort["independent"][s.modelled].head(5), cohort["train"], cohort["holdout"], **kwargs
+        )

@@ -73,6 +73,9 @@ def make_cohort_run(path: Path, *, graph: bool = True, scores: bool = True, twin
             "cohort": {"rows": 400, "train": 300, "holdout": 100, "cleaning": {"rows_read": 400},
                        "seconds": 1.0},
             "graph": {"nodes": 95, "edges": 300, "communities": 3, "coverage": 0.947, "seconds": 0.5},
+            "synthesis": {"generator": "latent_class", "rows": 300, "groups": 3, "seconds": 2.0},
+            "export": {"rows": 300, "formats": ["parquet"]},
+            "fidelity": {"tstr_auroc": 0.71, "ks_mean": 0.043},
             "prediction": {m: {"auroc": a, "ci_low": a - 0.05, "ci_high": a + 0.05, "coverage": 1.0, "n": 200,
                                "trained_on": t}
                            for m, a, t in (("twin_knn", 0.61, "synthetic"), ("real_knn", 0.7, "real"),

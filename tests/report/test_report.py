@@ -36,9 +36,13 @@ def test_hand_made_run_has_every_cohort_section(hand_run):
     html = path.read_text()
     assert_self_contained(html)
     page = build_page(load_run(hand_run))
-    assert [s.id for s in page.sections] == ["cohort", "km", "graph", "prediction", "privacy", "other",
-                                             "outputs"]
+    assert [s.id for s in page.sections] == ["cohort", "km", "graph", "synthesis", "prediction", "privacy",
+                                             "metrics", "other", "outputs"]
     assert page.missing == []
+    other = next(s for s in page.sections if s.id == "metrics").body
+    assert "<td>fidelity</td><td>tstr_auroc</td>" in other and "<td>synthesis</td>" not in other
+    synth = next(s for s in page.sections if s.id == "synthesis").body
+    assert "<td>generator</td><td>latent_class</td>" in synth
     figs = figures(html)
     assert [a for a, _ in figs] == ["Kaplan-Meier curves", "community graph", "ROC curves", "diagnostics"]
     assert all(im.size[0] > 100 and im.size[1] > 100 for _, im in figs)
@@ -93,7 +97,8 @@ def test_real_cohort_run(real_run):
     html = render_report(real_run).read_text()
     assert_self_contained(html)
     page = build_page(load_run(real_run))
-    assert [s.id for s in page.sections][:5] == ["cohort", "km", "graph", "prediction", "privacy"]
+    ids = [s.id for s in page.sections]
+    assert ids[:6] == ["cohort", "km", "graph", "synthesis", "prediction", "privacy"]
     assert page.missing == []
     manifest = json.loads((real_run / "manifest.json").read_text())
     scores = pd.read_parquet(real_run / "prediction/scores.parquet")

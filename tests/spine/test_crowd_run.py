@@ -55,11 +55,16 @@ def test_shipped_scenarios_validate(name, crowd_kind):
 
 
 @pytest.mark.parametrize("edit, field, message", [
-    (lambda d: d["floor_plan"]["table_grids"][0].update(pitch=[1.0, 2.5]), "floor_plan", "overlaps table"),
-    (lambda d: d["floor_plan"]["table_grids"][0].update(rows=12), "floor_plan", "outside the room walls"),
-    (lambda d: d["floor_plan"].update(depth=0), "floor_plan", "zero area"),
-    (lambda d: d["floor_plan"]["doors"][0].update(at=[5, 3]), "floor_plan", "not on a wall"),
-    (lambda d: d["floor_plan"]["zones"][0].update(rect=[0, 0, 0, 23.8]), "floor_plan", "zero area"),
+    (lambda d: d["floor_plan"]["table_grids"][0].update(pitch=[1.0, 2.5]), "floor_plan.table_grids",
+     "overlaps table"),
+    (lambda d: d["floor_plan"]["table_grids"][0].update(rows=12), "floor_plan.table_grids",
+     "outside the room walls"),
+    (lambda d: d["floor_plan"]["counters"][0].update(rect=[1, 0.5, 13, 2]), "floor_plan",
+     "table 'T0-0' .* overlaps counter 'counter1'"),
+    (lambda d: d["floor_plan"].update(depth=0), "floor_plan.depth", "zero area"),
+    (lambda d: d["floor_plan"]["doors"][0].update(at=[5, 3]), "floor_plan.doors", "not on a wall"),
+    (lambda d: d["floor_plan"]["zones"][0].update(rect=[0, 0, 0, 23.8]), "floor_plan.zones", "zero area"),
+    (lambda d: d["floor_plan"]["zones"][1].update(rect=[10, 0, 45, 23.8]), "floor_plan.zones", "outside"),
     (lambda d: d["interventions"].pop(0), "interventions", "baseline arm"),
     (lambda d: d["interventions"][1].update(name="baseline"), "interventions", "duplicate arm name"),
     (lambda d: d["interventions"][1].update(capacity_limit=0), "interventions.1.capacity_limit",

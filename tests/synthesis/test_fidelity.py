@@ -36,7 +36,8 @@ def test_associations_count(pair):
     assert lc["column_shapes"] > 0.95 and ind["column_shapes"] > 0.95
     assert lc["column_pair_trends"] > ind["column_pair_trends"] + 0.08
     assert ("stage", "dead") in lc["pairs"] and ("age", "race") not in lc["pairs"]
-    everything = quality_score(real, syns["latent_class"], correlation_threshold=0, association_threshold=0, **ROLES)
+    everything = quality_score(real, syns["latent_class"], correlation_threshold=0, association_threshold=0,
+                               **ROLES)
     assert len(everything["pairs"]) == 28
 
 

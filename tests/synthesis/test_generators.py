@@ -126,7 +126,8 @@ def test_latent_class_survival_pairs_are_observed(table, roles):
 
 
 def test_latent_class_more_classes_fit_better(table, roles):
-    ll = [LatentClassGenerator(k, max_iter=100).fit(table, seed=0, **roles).log_likelihood_ for k in (1, 4, 12)]
+    ll = [LatentClassGenerator(k, max_iter=100).fit(table, seed=0, **roles).log_likelihood_
+          for k in (1, 4, 12)]
     assert ll[0] < ll[1] < ll[2]
 
 
@@ -213,7 +214,10 @@ def test_latent_class_event_proba_hand_and_monte_carlo(table, roles):
             cell_event = g.binned_[c].cells % 2 == 1
             per_class = P[:, cell_event].sum(axis=1)
             continue
-        code = g.binned_[c].code_of(x[c].to_numpy(float)) if c in spec.numeric else g.codec_.encode_column(c, x[c])
+        if c in spec.numeric:
+            code = g.binned_[c].code_of(x[c].to_numpy(float))
+        else:
+            code = g.codec_.encode_column(c, x[c])
         logp += np.log(P[:, code].T)
     post = np.exp(logp - logp.max(axis=1, keepdims=True))
     post /= post.sum(axis=1, keepdims=True)

@@ -57,7 +57,6 @@ def test_td_auc_without_censoring_equals_plain_auroc(surv):
 
 
 def test_td_auc_ipcw_hand_case():
-    # censoring KM from (t, 1-e): censoring at 2 among 4 at risk: G(t)=1 for t<2, 3/4... -> case at 3 weighted 1/(2/3)
     time = np.array([1.0, 2.0, 3.0, 5.0, 6.0])
     event = np.array([1, 0, 1, 0, 1])
     risk = np.array([0.9, 0.1, 0.3, 0.5, 0.2])

@@ -37,7 +37,8 @@ def test_designs_hand_checked(case):
     np.testing.assert_allclose(pred["B"][10:20], 0.0)
     # C: other members and twins together
     np.testing.assert_allclose(pred["C"][:10], (3 - y[:10] + 1) / 11)
-    # D: the 9 closest synthetic patients: 0.03, 0.06, 0.50..0.56 -> 3 dead of 9; cluster 2: 5.04 + 0.50..0.57 -> 2/9
+    # D: the 9 closest synthetic patients: 0.03, 0.06, 0.50..0.56 -> 3 dead of 9;
+    # cluster 2: 5.04 + 0.50..0.57 -> 2/9
     np.testing.assert_allclose(pred["D"][:10], 3 / 9)
     np.testing.assert_allclose(pred["D"][10:20], 2 / 9)
     np.testing.assert_allclose(pred["E"][:10], (3 - y[:10] + 3) / 18)

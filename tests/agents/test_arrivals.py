@@ -1,0 +1,42 @@
+import numpy as np
+import pytest
+
+from syntwin.agents import ArrivalProfile, TimeSlots
+from syntwin.agents.arrivals import apply_time_slots, sample_arrivals
+
+PROFILE = ArrivalProfile((0, 1800, 3600), (0, 12, 0))  # a triangle: 0 -> 12/min -> 0 over an hour
+
+
+def test_thinning_matches_the_intensity():
+    assert PROFILE.expected() == pytest.approx(360.0)
+    rng = np.random.default_rng(0)
+    samples = [sample_arrivals(PROFILE, 3600, rng) for _ in range(200)]
+    counts = np.array([len(s) for s in samples])
+    assert counts.mean() == pytest.approx(360, rel=0.02)
+    assert counts.var() == pytest.approx(360, rel=0.25)  # Poisson: variance = mean
+    t = np.concatenate(samples)
+    first_quarter = (t < 900).mean()  # integral of the triangle over [0, 900] is 1/8 of the total
+    assert first_quarter == pytest.approx(0.125, abs=0.01)
+    assert all(np.all(np.diff(s) >= 0) for s in samples)
+
+
+def test_scale_and_common_random_numbers():
+    a = sample_arrivals(PROFILE, 3600, np.random.default_rng(1))
+    b = sample_arrivals(PROFILE, 3600, np.random.default_rng(1), scale=0.5)
+    assert set(b) <= set(a)  # thinning the same candidates: a subset of the same arrivals
+    assert len(b) == pytest.approx(len(a) / 2, rel=0.2)
+
+
+def test_time_slots_respect_the_quota():
+    arr = sample_arrivals(PROFILE, 3600, np.random.default_rng(2))
+    out = apply_time_slots(arr, TimeSlots(slot_min=10, max_per_slot=40), np.random.default_rng(3))
+    per_slot = np.bincount((out // 600).astype(int))
+    assert per_slot.max() <= 40
+    assert len(out) == len(arr) and (out >= arr - 1e-9).all()  # nobody comes earlier than wanted
+
+
+def test_bad_profiles():
+    with pytest.raises(ValueError, match="strictly increasing"):
+        ArrivalProfile((0, 10, 5), (1, 1, 1))
+    with pytest.raises(ValueError, match=">= 0"):
+        ArrivalProfile((0, 10), (1, -1))
