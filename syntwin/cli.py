@@ -279,7 +279,9 @@ def report(
 def main() -> None:
     """Entry point: run the app, turning syntwin errors into one line and exit code 2."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # click returns the code of typer.Exit in this mode
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except SyntwinError as exc:
         if _state["debug"]:
             raise

@@ -82,7 +82,9 @@ def parse_scenario(data: Any, *, source: str = "<scenario>", root: yaml.Node | N
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        # A misspelled key shows up both as "unknown" and as "missing": the unknown key is the cause.
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p[:1].isupper()))
         node = _node_at(root, loc)
         hint = None
