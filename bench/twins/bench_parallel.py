@@ -54,7 +54,7 @@ def main() -> None:
     results = {}
     for workers in (1, 2):
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
+                          dashboard_address=":0") as cluster, Client(cluster) as client:
             t0 = time.perf_counter()
             out = synthesize(df, args.generator, args.rows, groups=groups, client=client, **kw)
             results[workers] = (time.perf_counter() - t0, out)

@@ -6,7 +6,8 @@ without it these generators raise ``SDVNotInstalledError`` (an ``ImportError``) 
 
 SDV 2.0 API used (checked against sdv 2.0.0): ``Metadata.load_from_dict({"tables": {"t": ...}})``
 with sdtypes set from our column roles (never auto-detected), ``synth.fit({"t": df})``,
-``synth.sample(n) -> {"t": df}``. Determinism: SDV fits with numpy's and torch's *global* RNGs and
+``synth.sample(n) -> {"t": df}``. Categorical and ordinal columns go to SDV as integer codes
+(sdtype categorical), numbers as numbers (sdtype numerical). Determinism: SDV fits with numpy's and torch's *global* RNGs and
 samples from a model random state (default: a fixed seed). ``fit`` and ``sample`` therefore run
 inside a context that seeds both global RNGs from our seed and restores them afterwards (no state
 leaks to the caller), and ``sample`` resets the transformers and seeds the model from ``seed``.
@@ -78,36 +79,36 @@ class _SDVGenerator(Generator):
             if kind in (CATEGORICAL, EVENT):
                 table[name] = codes[c]
                 columns[name] = {"sdtype": "categorical"}
-            elif kind == ORDINAL:  # order matters: model the codes as a number, missing as NaN
-                x = codes[c].astype(np.float64)
-                x[codes[c] == len(self.codec_.levels[c])] = np.nan
-                table[name] = x
-                columns[name] = {"sdtype": "numerical"}
+            elif kind == ORDINAL:  # codes as categories; rows sorted below so that levels keep their order
+                table[name] = codes[c]
+                columns[name] = {"sdtype": "categorical"}
             else:  # numbers as given (SDV learns rounding and min/max from them); nullable -> float
                 table[name] = df[c].to_numpy() if isinstance(df[c].dtype, np.dtype) else codes[c]
                 columns[name] = {"sdtype": "numerical"}
         metadata = Metadata.load_from_dict({"tables": {"t": {"columns": columns}}})
+        table = pd.DataFrame(table)
+        ordinal = [self.names_[c] for c in self.codec_.columns if spec.kind(c) == ORDINAL]
+        if ordinal:
+            # SDV's categorical encoder lays levels out on [0, 1] in order of first appearance; a
+            # lexicographic row order makes that the level order (exactly for the first ordinal
+            # column, mostly for the others), so the copula sees ordered stages.
+            table = table.iloc[np.lexsort([table[o].to_numpy() for o in reversed(ordinal)])]
+            table = table.reset_index(drop=True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             synth = synths[self._sdv_name](metadata, **self._synth_kwargs())
             with _seeded_global_rngs(seed):
-                synth.fit({"t": pd.DataFrame(table)})
+                synth.fit({"t": table})
         self.synthesizer_ = synth
 
     def _sample(self, n: int, seed: int) -> dict[str, np.ndarray]:
-        synth, spec = self.synthesizer_, self.codec_.spec
+        synth = self.synthesizer_
         with warnings.catch_warnings(), _seeded_global_rngs(seed) as seed32:
             warnings.simplefilter("ignore")
             synth.reset_sampling()
             synth._set_random_state(seed32)  # SDV has no public per-call seed in 2.0
             frame = synth.sample(n)["t"]
-        out = {}
-        for c, name in self.names_.items():
-            v = frame[name].to_numpy()
-            if spec.kind(c) == ORDINAL:
-                v = np.where(pd.isna(v), len(self.codec_.levels[c]), v).astype(np.float64)
-            out[c] = v
-        return out
+        return {c: frame[name].to_numpy() for c, name in self.names_.items()}
 
 
 class GaussianCopulaGenerator(_SDVGenerator):

@@ -24,9 +24,12 @@ from syntwin.scenario.cohort import CohortScenario, CohortSection
 from syntwin.seeding import int_seed, rng
 from syntwin.synthesis import make_generator, synthesize
 from syntwin.synthesis.evaluate import auroc_ci, baseline_logistic
+from syntwin.synthesis.fidelity import quality_score
+from syntwin.synthesis.survival import kaplan_meier, km_sup_by_stratum
 from syntwin.synthesis.predict import outcome_labels, twin_knn_proba
 
 MIN_COMMUNITY = 10  # SynTwin keeps communities of >= 10 patients
+KM_MIN_STRATUM = 20  # Kaplan–Meier curves only for groups at least this large (real and twins)
 RECALL_SAMPLE = 2000  # graph recall@k is estimated against exact kNN on this many patients
 
 
@@ -111,6 +114,34 @@ def _synthesis_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFr
     return twins[schema.modelled].reset_index(drop=True)
 
 
+def _fidelity_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFrame, twins: pd.DataFrame,
+                    schema: CohortSchema, m: dict) -> None:
+    """How faithful the twins are: quality score, and Kaplan–Meier real vs twins per stratum."""
+    strata = scenario.synthesis.strata or next(iter(schema.ordinal), None)
+    if strata is not None and strata not in schema.features:
+        raise CohortError(f"synthesis.strata names {strata!r}, which is not a feature", field="synthesis.strata",
+                          hint=f"features are: {', '.join(schema.features)}")
+    roles = dict(numeric=list(schema.numeric), ordinal={k: list(v) for k, v in schema.ordinal.items()},
+                 categorical=list(schema.categorical), time=schema.time, event=schema.event)
+    quality = quality_score(train[schema.modelled], twins, **roles)
+    km = km_sup_by_stratum(train, twins, time=schema.time, event=schema.event, by=strata, min_size=KM_MIN_STRATUM)
+    m.update(quality=round(float(quality["score"]), 4), strata=strata,
+             km_sup={str(k): round(float(v), 4) for k, v in km.items()})
+    curves = []
+    groups = [("all", slice(None))] if strata is None else [("all", slice(None))] + [
+        (str(level), level) for level in sorted(set(train[strata]) & set(twins[strata]))]
+    for label, level in groups:
+        for side, table in (("real", train), ("synthetic twins", twins)):
+            part = table if label == "all" else table[table[strata] == level]
+            if len(part) < KM_MIN_STRATUM:
+                continue  # no curve of a small group: it would describe few real patients
+            times, surv = kaplan_meier(part[schema.time], part[schema.event])
+            name = side if label == "all" else f"{side}: {strata} {label}"
+            curves.append(pd.DataFrame({"group": name, "time": times, "survival": surv}))
+    pd.concat(curves, ignore_index=True).to_parquet(ctx.path("cohort/km.parquet"), index=False)
+    ctx.record_output("km_curves", "cohort/km.parquet")
+
+
 def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
     """Run a cohort scenario into ``ctx`` (see the module docstring for the stages)."""
     seed, client = ctx.seed, ctx.client
@@ -149,6 +180,9 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
         with ctx.stage("synthesis") as m:
             twins = _synthesis_stage(scenario, ctx, train, schema, membership, m)
             twins.to_parquet(ctx.scratch("twins.parquet"), index=False)
+
+    with ctx.stage("fidelity") as m:
+        _fidelity_stage(scenario, ctx, train, twins, schema, m)
 
     with ctx.stage("prediction") as m:
         x_hold, x_twins = encoder.transform(holdout), encoder.transform(twins)

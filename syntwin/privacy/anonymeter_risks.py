@@ -155,7 +155,7 @@ def singling_out_risk(
     seen: set[bytes] = set()
     have = 0
     width, tries = min(n_cols, len(columns)), 0
-    while have < n_attacks and tries < 3 * len(columns):
+    while have < n_attacks and tries < 4 * len(columns):
         tries += 1
         batch = max(n_attacks - have, 256)
         rows = rng.integers(0, len(s_x), batch)
@@ -170,7 +170,7 @@ def singling_out_risk(
         ]
         parts.append((cols[new], ops[new], vals[new]))
         have += len(new)
-        if len(new) < batch // 4 and width < len(columns):
+        if len(new) < batch // 50 and width < len(columns):  # widen only when queries rarely single out
             width += 1
     main = ctrl = n = 0
     for cols, ops, vals in parts:

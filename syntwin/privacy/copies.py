@@ -7,8 +7,19 @@ import pandas as pd
 
 
 def _row_keys(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """One 64-bit key per row over ``columns`` (missing values compare equal; 1.0 equals "1.0")."""
-    return pd.util.hash_pandas_object(df[columns].astype("string").fillna("<NA>"), index=False).to_numpy()
+    """One 64-bit key per row over ``columns``.
+
+    Numbers are compared as float64 (so ``1`` equals ``1.0``, whatever the integer or float dtype a
+    generator returned) and everything else as strings; missing values compare equal.
+    """
+    parts = {}
+    for c in columns:
+        s = df[c]
+        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+            parts[c] = s.astype("float64").fillna(np.nan).reset_index(drop=True)
+        else:
+            parts[c] = s.astype("string").fillna("<NA>").reset_index(drop=True)
+    return pd.util.hash_pandas_object(pd.DataFrame(parts), index=False).to_numpy()
 
 
 def exact_copies(twins: pd.DataFrame, reference: pd.DataFrame, columns: list[str]) -> int:

@@ -53,6 +53,8 @@ class SynthesisSection(Section):
     """Fit one generator per graph community, in parallel on Dask (else one global model)."""
     min_group_size: int = Field(200, ge=10)
     """Communities smaller than this are pooled into one group for fitting."""
+    strata: str | None = None
+    """Column stratifying the fidelity checks (Kaplan–Meier real vs twins); default: the first ordinal feature."""
 
 
 class GraphSection(Section):
