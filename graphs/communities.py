@@ -41,7 +41,7 @@ def _as_igraph(graph):
     import igraph as ig
 
     if isinstance(graph, SimilarityGraph):
-        return graph.to_igraph()
+        return graph.to_igraph(attributes=("weight",))
     if isinstance(graph, ig.Graph):
         return graph
     raise TypeError(f"graph must be a SimilarityGraph or igraph.Graph, got {type(graph).__name__}")

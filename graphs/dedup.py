@@ -57,24 +57,43 @@ class Profiles:
         return f"Profiles(rows={self.n_rows}, profiles={self.n_profiles}, ratio={self.ratio:.3f})"
 
 
-def collapse_duplicates(X: np.ndarray) -> Profiles:
-    """Distinct rows of ``X`` with inverse map and multiplicities (exact, byte-wise equality).
+def _row_hash(X: np.ndarray) -> np.ndarray:
+    """64-bit hash of each row's values (multiply-xorshift per 32-bit word), O(n) extra memory."""
+    h = np.full(len(X), 0x9E3779B97F4A7C15, dtype=np.uint64)
+    tmp = np.empty(len(X), dtype=np.uint64)
+    floating = np.issubdtype(X.dtype, np.floating)
+    for j in range(X.shape[1]):
+        col = np.ascontiguousarray(X[:, j] + 0 if floating else X[:, j])  # -0.0 → +0.0
+        words = col.view(np.uint8).reshape(len(X), -1)
+        if words.shape[1] % 4 == 0:
+            words = col.view(np.uint32).reshape(len(X), -1)
+        for w in range(words.shape[1]):
+            tmp[:] = words[:, w]
+            tmp += np.uint64((j * 8 + w + 1) * 0x9E3779B1)
+            h ^= tmp
+        h *= np.uint64(0x94D049BB133111EB)
+        h ^= h >> np.uint64(31)
+    return h
 
-    Rows are hashed (64-bit, pandas) and factorised in order of first appearance; the result is then
-    verified byte for byte, falling back to ``np.unique(axis=0)`` in the (astronomically unlikely) event of
-    a hash collision.
+
+def collapse_duplicates(X: np.ndarray, block_rows: int = 65_536) -> Profiles:
+    """Distinct rows of ``X`` with inverse map and multiplicities (exact equality; -0.0 equals 0.0).
+
+    Rows are hashed (64-bit) and factorised in order of first appearance; the result is then verified
+    value for value (blockwise), falling back to ``np.unique(axis=0)`` in the (astronomically unlikely)
+    event of a hash collision.
     """
     X = np.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D, got shape {X.shape}")
     X = np.ascontiguousarray(X)
-    X = X + 0 if np.issubdtype(X.dtype, np.floating) else X  # -0.0 → +0.0 so equal values hash equally
-    h = pd.util.hash_pandas_object(pd.DataFrame(X), index=False).to_numpy()
-    inverse, uniq_hash = pd.factorize(h)
+    inverse, uniq_hash = pd.factorize(_row_hash(X))
     first = np.full(len(uniq_hash), -1, dtype=np.int64)
     first[inverse[::-1]] = np.arange(len(X) - 1, -1, -1)
     unique = X[first]
-    if not np.array_equal(unique[inverse], X):
+    exact = all(np.array_equal(unique[inverse[s:s + block_rows]], X[s:s + block_rows])
+                for s in range(0, len(X), block_rows))
+    if not exact:
         _, first, inverse = np.unique(X, axis=0, return_index=True, return_inverse=True)
         order = np.argsort(first, kind="stable")
         rank = np.empty_like(order)

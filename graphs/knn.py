@@ -276,20 +276,28 @@ def knn_edges(indices: np.ndarray, distances: np.ndarray) -> pd.DataFrame:
     """Symmetrise a kNN result into unique undirected edges ``src < dst`` (keeping the smaller distance).
 
     The weight is ``1 - d / max d`` over the kept edges (SynTwin's weighting; 1 everywhere if ``max d = 0``).
+    Works in place where it can: peak extra memory is about four int64 arrays of ``n * k``.
     """
     n, k = indices.shape
-    src = np.repeat(np.arange(n, dtype=np.int64), k)
-    dst = indices.reshape(-1)
+    other = indices.reshape(-1)
     dist = distances.reshape(-1)
-    ok = (dst >= 0) & (dst != src) & np.isfinite(dist)
-    src, dst, dist = src[ok], dst[ok], dist[ok]
-    lo, hi = np.minimum(src, dst), np.maximum(src, dst)
-    key = lo * np.int64(n) + hi
-    order = np.lexsort((dist, key))
-    key, dist = key[order], dist[order]
-    first = np.ones(len(key), dtype=bool)
-    first[1:] = key[1:] != key[:-1]
-    key, dist = key[first], dist[first]
+    hi = np.repeat(np.arange(n, dtype=np.int64), k)
+    ok = (other >= 0) & (other != hi) & np.isfinite(dist)
+    lo = np.minimum(hi, other)
+    np.maximum(hi, other, out=hi)
+    lo *= n
+    lo += hi
+    del hi
+    key = lo[ok]
+    del lo
+    dist = dist[ok]
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    dist = dist[order]
+    del order
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    dist = np.minimum.reduceat(dist, starts) if len(dist) else dist
+    key = key[starts]
     dmax = float(dist.max()) if len(dist) else 0.0
     weight = np.ones_like(dist) if dmax <= 0 else (1.0 - dist / dmax).astype(np.float32)
     return pd.DataFrame({"src": key // n, "dst": key % n, "distance": dist.astype(np.float32),

@@ -14,6 +14,7 @@ import pandas as pd
 __all__ = ["SimilarityGraph", "NETWORKX_MAX_EDGES"]
 
 NETWORKX_MAX_EDGES = 2_000_000  # networkx stores ~1 KB per edge in Python dicts: 2M edges is already ~2 GB
+_IGRAPH_CHUNK = 1 << 20
 _COLUMNS = {"src": np.int64, "dst": np.int64, "distance": np.float32, "weight": np.float32}
 
 
@@ -110,13 +111,24 @@ class SimilarityGraph:
                    meta=info.get("meta", {}))
 
     # ---------------------------------------------------------------- conversions
-    def to_igraph(self):
-        """``igraph.Graph`` with edge attributes ``weight`` and ``distance`` (and vertex ``multiplicity``)."""
+    def to_igraph(self, attributes: tuple[str, ...] = ("weight", "distance")):
+        """``igraph.Graph`` with the given edge ``attributes`` (and vertex ``multiplicity``).
+
+        igraph keeps attributes as Python floats (~32 bytes per edge each): community detection asks for
+        ``("weight",)`` only.
+        """
         import igraph as ig
 
-        g = ig.Graph(n=self.n_nodes, edges=self.edges[["src", "dst"]].to_numpy(), directed=False)
-        g.es["weight"] = self.edges["weight"].to_numpy(np.float64)
-        g.es["distance"] = self.edges["distance"].to_numpy(np.float64)
+        unknown = sorted(set(attributes) - {"weight", "distance"})
+        if unknown:
+            raise ValueError(f"unknown edge attributes {unknown}; choose among 'weight', 'distance'")
+        g = ig.Graph(n=self.n_nodes, directed=False)
+        pairs = self.edges[["src", "dst"]].to_numpy()
+        for s in range(0, len(pairs), _IGRAPH_CHUNK):  # chunks: igraph converts edges through Python ints
+            g.add_edges(pairs[s:s + _IGRAPH_CHUNK])
+        del pairs
+        for name in attributes:
+            g.es[name] = self.edges[name].to_numpy(np.float64)
         if self.multiplicity is not None:
             g.vs["multiplicity"] = self.multiplicity.tolist()
         return g

@@ -138,7 +138,7 @@ def _print_summary(manifest: dict) -> None:
 
     table = Table("stage", "figure", "value", title="metrics")
     for stage, figures in manifest["metrics"].items():
-        shown = {k: v for k, v in figures.items() if k not in ("cleaning", "gate")}
+        shown = {k: v for k, v in figures.items() if k not in ("cleaning", "gate", "release")}
         for key, value in _flatten(shown):
             table.add_row(stage, key, f"{value:.4g}" if isinstance(value, float) else str(value))
     out_console.print(table)
@@ -262,6 +262,47 @@ def cluster_jobqueue(
     from syntwin.cluster import serve_jobqueue
 
     serve_jobqueue(system, jobs=jobs, config_file=config, scheduler_file=scheduler_file)
+
+
+@app.command()
+def privacy(run_dir: Annotated[Path, typer.Argument(help="A run directory (with manifest.json).")]) -> None:
+    """Print a run's privacy figures with their thresholds."""
+    from rich.table import Table
+
+    from syntwin.errors import StageError
+    from syntwin.privacy import privacy_table
+
+    try:
+        table = privacy_table(run_dir)
+    except (FileNotFoundError, ValueError) as exc:
+        raise StageError(str(exc), file=str(run_dir), hint="pass the --out folder of a finished cohort run") from None
+    out = Table("metric", "value", "threshold", "passed", title=f"privacy of {run_dir}")
+    for row in table.itertuples():
+        threshold = "" if row.op is None else f"{row.op} {row.threshold}"
+        passed = "" if row.passed is None else ("yes" if row.passed else "NO")
+        out.add_row(str(row.metric), str(row.value), threshold, passed)
+    out_console.print(out)
+
+
+@app.command("export")
+def export_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="A finished cohort run directory.")],
+    fmt: Annotated[list[str], typer.Option("--format", "-f", help="parquet, csv, fhir, aggregates (repeatable).")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Release folder (default RUN_DIR/release).")] = (
+        None
+    ),
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing release folder.")] = False,
+) -> None:
+    """Export a run's twins through its recorded privacy gate (refused if the gate did not pass)."""
+    from syntwin.errors import ScenarioError
+    from syntwin.export import FORMATS, export_run
+
+    bad = [f for f in fmt if f not in FORMATS]
+    if bad:
+        raise ScenarioError(f"unknown format(s) {bad}", field="--format", hint=f"use: {', '.join(FORMATS)}")
+    manifest = export_run(run_dir, fmt, out=out, overwrite=overwrite)
+    out_console.print(f"[green]exported[/green] {manifest['rows']:,} twins as {', '.join(manifest['formats'])} "
+                      f"-> {out or run_dir / 'release'}")
 
 
 @app.command()

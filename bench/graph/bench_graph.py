@@ -111,7 +111,7 @@ def stage_dask(a) -> dict:
         client, cluster = Client(a.scheduler), None
     else:
         cluster = LocalCluster(n_workers=a.workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=40)
+                               dashboard_address=":0", silence_logs=40)
         client = Client(cluster)
     client.wait_for_workers(a.workers)
     t0 = time.perf_counter()

@@ -78,6 +78,7 @@ def _one(n: int, workers: int, seed: int) -> dict:
         "figures": {
             k: f[k]
             for k in (
+                "exact_copies_found",
                 "exact_copies",
                 "dcr_train_share",
                 "mia_distance_auroc",

@@ -40,7 +40,8 @@ for kind in ("honest", "leaky"):
                                  aux_cols=[c for c in train.columns if c != secret], secret=secret)
         inf.evaluate(n_jobs=1)
         res[f"inference:{secret}"] = inf.risk()
-    out[kind] = {k: {"risk": round(float(r.value), 4), "ci": [round(float(x), 4) for x in r.ci]} for k, r in res.items()}
+    out[kind] = {k: {"risk": round(float(r.value), 4), "ci": [round(float(x), 4) for x in r.ci]}
+                 for k, r in res.items()}
 print(json.dumps(out))
 """
 
@@ -74,8 +75,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name, t in (("train", train), ("control", control), ("honest", honest), ("leaky", leaky)):
             t.to_csv(Path(tmp) / f"{name}.csv", index=False)
-        proc = subprocess.run([a.anon_python, "-c", ANON_SCRIPT, tmp, str(a.attacks), json.dumps(spec)],
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [a.anon_python, "-c", ANON_SCRIPT, tmp, str(a.attacks), json.dumps(spec)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     if proc.returncode:
         raise SystemExit(proc.stderr[-3000:])
     theirs = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -83,19 +88,44 @@ def main() -> None:
     print(f"{'twins':7} {'attack':28} {'syntwin':>22} {'anonymeter':>22}")
     for kind, syn in (("honest", honest), ("leaky", leaky)):
         ours = {
-            "singling_out": singling_out_risk(syn, train, control, s.modelled, numeric=num,
-                                              rng=np.random.default_rng(1), n_attacks=a.attacks, n_cols=3),
-            "linkability": linkability_risk(syn, train, control, aux_a, aux_b, numeric=num,
-                                            rng=np.random.default_rng(2), n_attacks=a.attacks),
+            "singling_out": singling_out_risk(
+                syn,
+                train,
+                control,
+                s.modelled,
+                numeric=num,
+                rng=np.random.default_rng(1),
+                n_attacks=a.attacks,
+                n_cols=3,
+            ),
+            "linkability": linkability_risk(
+                syn,
+                train,
+                control,
+                aux_a,
+                aux_b,
+                numeric=num,
+                rng=np.random.default_rng(2),
+                n_attacks=a.attacks,
+            ),
         }
         for sec in secrets:
-            ours[f"inference:{sec}"] = inference_risk(syn, train, control, [x for x in s.modelled if x != sec], sec,
-                                                      numeric=num, rng=np.random.default_rng(3),
-                                                      n_attacks=a.attacks)
+            ours[f"inference:{sec}"] = inference_risk(
+                syn,
+                train,
+                control,
+                [x for x in s.modelled if x != sec],
+                sec,
+                numeric=num,
+                rng=np.random.default_rng(3),
+                n_attacks=a.attacks,
+            )
         for name, r in ours.items():
             t = theirs[kind][name]
-            print(f"{kind:7} {name:28} {r.risk:6.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]"
-                  f"   {t['risk']:6.3f} [{t['ci'][0]:.3f}, {t['ci'][1]:.3f}]")
+            print(
+                f"{kind:7} {name:28} {r.risk:6.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]"
+                f"   {t['risk']:6.3f} [{t['ci'][0]:.3f}, {t['ci'][1]:.3f}]"
+            )
 
 
 if __name__ == "__main__":

@@ -13,13 +13,14 @@ import pandas as pd
 
 from syntwin.cohort import Cohort, CohortSchema
 from syntwin.errors import CohortError, StageError
-from syntwin.export import export_twins
+from syntwin.export import export_twins, releasable
 from syntwin.graphs.communities import community_stats, leiden, modularity
 from syntwin.graphs.encode import MixedEncoder
 from syntwin.graphs.knn import build_graph, nearest
 from syntwin.graphs.store import SimilarityGraph
 from syntwin.pipeline.context import RunContext
-from syntwin.privacy import ReleaseGate, distance_to_closest_record, exact_copies
+from syntwin.privacy import ReleaseGate, enforce_table, evaluate_privacy
+from syntwin.privacy.gate import THRESHOLD_FIELDS
 from syntwin.scenario.cohort import CohortScenario, CohortSection
 from syntwin.seeding import int_seed, rng
 from syntwin.synthesis import make_generator, synthesize
@@ -211,22 +212,28 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
         ctx.record_output("predictions", "prediction/scores.parquet")
 
     with ctx.stage("privacy") as m:
-        copies = exact_copies(twins, train, schema.modelled)
-        base = exact_copies(holdout, train, schema.modelled)
-        dcr = distance_to_closest_record(x_twins, x_train, x_hold, rng=rng(seed, "dcr"), client=client)
-        figures = {"exact_copies": copies, "holdout_exact_matches": base, **dcr}
         pv = scenario.privacy
-        gate = ReleaseGate({"exact_copies": ("<=", pv.max_exact_copies),
-                            "dcr_train_share": ("<=", pv.max_dcr_train_share)})
-        m.update(figures)
-        m["gate"] = gate.evaluate(figures)
-        gate.enforce(figures)
+        gate = ReleaseGate.default(**{f: getattr(pv, f) for f in THRESHOLD_FIELDS})
+        result = evaluate_privacy(
+            twins, train, holdout, numeric=list(schema.numeric),
+            ordinal={k: list(v) for k, v in schema.ordinal.items()}, categorical=list(schema.categorical),
+            time=schema.time, event=schema.event, quasi_identifiers=list(schema.quasi_identifiers),
+            secrets=pv.secrets, encoded=(x_twins, x_train, x_hold), gate=gate, n_attacks=pv.n_attacks,
+            client=client, seed=int_seed(seed, "privacy"),
+        )
+        m.update(figures=result["figures"], gate=result["gate"], release=result["release"],
+                 passed=result["passed"])
+        enforce_table(result["gate"])
 
     with ctx.stage("export") as m:
-        written = export_twins(twins, schema, ctx.path("export"), list(scenario.export.formats))
+        site = scenario.cohort.simulate.site if scenario.cohort.simulate else None
+        written = export_twins(twins, schema, ctx.path("export"), list(scenario.export.formats),
+                               release=result["release"], site=site)
         for fmt, path in written.items():
-            ctx.record_output(f"twins_{fmt}", str(path.relative_to(ctx.work)))
-        m.update(rows=len(twins), formats=list(written))
+            ctx.record_output(f"twins_{fmt}" if fmt in ("parquet", "csv") else fmt,
+                              str(path.relative_to(ctx.work)))
+        m.update(rows=len(releasable(twins, schema, result["release"])), rows_generated=len(twins),
+                 formats=list(written))
 
 
 __all__ = ["run_cohort", "load_cohort", "split_holdout"]

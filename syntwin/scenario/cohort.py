@@ -85,19 +85,38 @@ class PredictionSection(Section):
 
 
 class PrivacySection(Section):
-    """Release thresholds checked before anything is exported."""
+    """Release thresholds checked before anything is exported (defaults: the safe ones of issue 5)."""
 
     max_exact_copies: int = Field(0, ge=0)
-    """Twins identical to a training patient on every modelled column."""
+    """Twins identical to a training patient left in the release (chance copies are dropped first)."""
+    max_exact_copy_share: float = Field(0.01, ge=0.0, le=1.0)
+    """Share of twins that were exact copies of training patients (dropped, but a high share means leakage)."""
+    max_mia_auroc: float = Field(0.60, ge=0.5, le=1.0)
+    """AUROC of the membership-inference attacks (distance-based and density-ratio)."""
+    max_singling_out_risk: float = Field(0.10, ge=0.0, le=1.0)
+    """Singling-out risk (Giomi et al., PETS 2023)."""
+    max_linkability_risk: float = Field(0.10, ge=0.0, le=1.0)
+    """Linkability risk."""
+    max_inference_risk: float = Field(0.10, ge=0.0, le=1.0)
+    """Attribute-inference risk on the secrets."""
+    min_k_anonymity: int = Field(5, ge=1)
+    """k-anonymity of the release on the banded quasi-identifiers."""
+    max_k_suppressed_share: float = Field(0.10, ge=0.0, le=1.0)
+    """Share of twins suppressed to reach k-anonymity."""
     max_dcr_train_share: float = Field(0.60, gt=0.0, le=1.0)
     """Share of twins closer to a training patient than to an equally sized holdout set (0.5 is ideal)."""
+    n_attacks: int = Field(2000, ge=100, le=100_000)
+    """Attacks per risk (more are run when the confidence interval is wider than ±0.05)."""
+    secrets: list[str] | None = None
+    """Columns the inference attack targets (default: the outcome columns)."""
 
 
 class ExportSection(Section):
     """What leaves the run (only after the privacy gate passed)."""
 
-    formats: list[Literal["parquet", "csv"]] = Field(default_factory=lambda: ["parquet", "csv"], min_length=1)
-    """Twin table formats."""
+    formats: list[Literal["parquet", "csv", "fhir", "aggregates"]] = Field(
+        default_factory=lambda: ["parquet", "csv"], min_length=1)
+    """Formats: twin tables (parquet, csv), FHIR R4 bulk NDJSON, aggregate counts (cells < 11 suppressed)."""
 
 
 class CohortScenario(ScenarioHeader):

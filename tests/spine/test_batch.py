@@ -45,7 +45,8 @@ def test_batch_reports_a_failed_run_and_goes_on(tmp_path):
     broken.write_text(f"kind: cohort\nname: broken\ncohort:\n  file: {data.name}\n")
     small = tmp_path / "small.yaml"
     small.write_text("kind: cohort\nname: small\ncohort:\n  simulate: {n: 1500}\n"
-                     "synthesis: {generator: latent_class, min_group_size: 300}\n")
+                     "synthesis: {generator: latent_class, min_group_size: 300}\n"
+                     "privacy: {max_k_suppressed_share: 0.3}\n")
     out = tmp_path / "b"
     proc = batch(str(broken), str(small), "--out", str(out))
     assert proc.returncode == 2

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SMALL = ["--set", "cohort.simulate.n=3000", "--set", "synthesis.min_group_size=300"]
+SMALL = ["--set", "cohort.simulate.n=3000", "--set", "synthesis.min_group_size=300",
+         "--set", "privacy.max_k_suppressed_share=0.25"]  # small cohorts: more twins in groups < k
 
 
 def syntwin(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -62,8 +63,11 @@ def test_run_directory_contract(demo_runs):
         assert 0.5 < entry["auroc"] <= 1.0 and entry["coverage"] == 1.0
         assert entry["ci_low"] <= entry["auroc"] <= entry["ci_high"]
     assert metrics["prediction"]["twin_knn"]["trained_on"] == "synthetic"
-    assert metrics["privacy"]["exact_copies"] == 0
-    assert 0.0 <= metrics["privacy"]["dcr_train_share"] <= 0.6
+    figures = metrics["privacy"]["figures"]
+    assert figures["exact_copies"] == 0 and 0.0 <= figures["dcr_train_share"] <= 0.6
+    assert metrics["privacy"]["passed"] and all(c["passed"] for c in metrics["privacy"]["gate"].values())
+    assert {"mia_distance_auroc", "singling_out_risk", "k_anonymity"} <= set(metrics["privacy"]["gate"])
+    assert 0 <= metrics["fidelity"]["quality"] <= 1 and "all" in metrics["fidelity"]["km_sup"]
     assert metrics["graph"]["nodes"] == metrics["cohort"]["train"]
     for name, entry in m["outputs"].items():
         assert (out / entry["path"]).exists(), name
@@ -86,6 +90,20 @@ def test_export_has_no_identifiers(demo_runs):
     assert (twins["survival_months"] >= 0).all() and set(twins["cancer_death"].unique()) <= {0, 1}
     csv = pd.read_csv(out / "export" / "twins.csv")
     assert list(csv.columns) == list(twins.columns) and len(csv) == len(twins)
+
+
+def test_privacy_and_export_commands(demo_runs, tmp_path):
+    out, _ = demo_runs
+    table = syntwin("privacy", str(out))
+    assert table.returncode == 0 and "mia_distance_auroc" in table.stdout and "<= 0.6" in table.stdout
+    release = tmp_path / "release"
+    proc = syntwin("export", str(out), "--format", "fhir", "--format", "aggregates", "--out", str(release))
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((release / "manifest.json").read_text())
+    assert manifest["rows"] > 0 and set(manifest["formats"]) == {"fhir", "aggregates"}
+    assert (release / "fhir" / "Patient.ndjson").exists()
+    assert_clean_error(syntwin("export", str(out), "--format", "xlsx", "--out", str(tmp_path / "x")), "--format")
+    assert_clean_error(syntwin("privacy", str(tmp_path)), str(tmp_path))
 
 
 def test_existing_out_refused_without_overwrite(demo_runs):

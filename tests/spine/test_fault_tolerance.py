@@ -19,7 +19,7 @@ from syntwin.pipeline import run as run_module
 from syntwin.pipeline.run import partial_dir, run_scenario
 from syntwin.scenario.load import load_scenario, shipped_scenarios
 
-SMALL = ["cohort.simulate.n=3000", "synthesis.min_group_size=300"]
+SMALL = ["cohort.simulate.n=3000", "synthesis.min_group_size=300", "privacy.max_k_suppressed_share=0.25"]
 
 
 @pytest.fixture(scope="module")
