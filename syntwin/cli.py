@@ -22,6 +22,8 @@ app = typer.Typer(
 )
 cohort_app = typer.Typer(help="Cohorts: simulate SEER-like cohorts, read registry files.", no_args_is_help=True)
 app.add_typer(cohort_app, name="cohort")
+graph_app = typer.Typer(help="Patient-similarity graphs.", no_args_is_help=True)
+app.add_typer(graph_app, name="graph")
 cluster_app = typer.Typer(help="Dask clusters: a local one, SLURM/PBS through dask-jobqueue.", no_args_is_help=True)
 app.add_typer(cluster_app, name="cluster")
 
@@ -223,6 +225,49 @@ def cohort_simulate(
     out_console.print(f"[green]wrote[/green] {n:,} simulated {site} patients -> {out}")
 
 
+@graph_app.command("build")
+def graph_build(
+    cohort: Annotated[Path, typer.Argument(help="Cohort: a `cohort simulate` folder, or a CSV/Parquet file.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Graph directory to write.")],
+    mapping: Annotated[str, typer.Option(help="Schema mapping preset for CSV/Parquet files.")] = "seer_breast_csv",
+    k: Annotated[int, typer.Option(min=1, help="Neighbours per patient.")] = 15,
+    method: Annotated[str, typer.Option(help="auto, exact or ivf.")] = "auto",
+    resolution: Annotated[float, typer.Option(min=0.0, help="Leiden resolution.")] = 1.0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed.")] = 0,
+    workers: Annotated[int, typer.Option(min=1, help="LocalCluster worker processes.")] = 2,
+    scheduler: Annotated[Optional[str], typer.Option(help="Existing Dask scheduler address.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing graph directory.")] = False,
+) -> None:
+    """Build the Gower kNN graph + Leiden communities of a cohort and save it (Parquet + JSON)."""
+    from syntwin.errors import OutputError, ScenarioError
+    from syntwin.pipeline.cohort import cohort_encoder, similarity_graph
+    from syntwin.runtime import dask_client
+
+    if method not in ("auto", "exact", "ivf"):
+        raise ScenarioError(f"unknown method {method!r}", field="--method", hint="use auto, exact or ivf")
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise OutputError("output exists", file=str(out), hint="choose another --out or pass --overwrite")
+    if (cohort / "schema.json").is_file():
+        from syntwin.cohort.simulate import read_simulated
+
+        loaded = read_simulated(cohort)
+    else:
+        from syntwin.cohort.readers import read_cohort
+
+        loaded = read_cohort(cohort, mapping)
+    with dask_client(workers=workers, scheduler=scheduler) as client:
+        df = loaded.data.compute().reset_index(drop=True)
+        if len(df) < 2:
+            raise ScenarioError("a graph needs at least 2 patients", file=str(cohort))
+        encoder = cohort_encoder(loaded.schema, {}).fit(df)
+        graph, metrics = similarity_graph(encoder.transform(df), k=k, method=method, resolution=resolution,
+                                          scale=encoder.scale_, client=client, seed=seed)
+    graph.save(out)
+    out_console.print(f"[green]wrote[/green] graph of {metrics['nodes']:,} patients -> {out}")
+    for key in ("edges", "communities", "coverage", "recall_at_k", "modularity", "seconds_knn"):
+        out_console.print(f"  {key}: {metrics[key]}")
+
+
 @cluster_app.command("local")
 def cluster_local(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
@@ -335,9 +380,7 @@ def main() -> None:
         err_console.print("aborted")
         sys.exit(130)
     except Exception as exc:  # click usage errors and unexpected failures
-        import click
-
-        if isinstance(exc, click.ClickException):
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # click (or typer's vendored click) usage error
             exc.show()
             sys.exit(2)
         if _state["debug"]:

@@ -7,6 +7,7 @@ derived by stable key, the Dask client) and records its figures under ``metrics.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -61,7 +62,7 @@ def split_holdout(labels: np.ndarray, share: float, seed: int) -> np.ndarray:
     return mask
 
 
-def _encoder(schema: CohortSchema, weights: dict[str, float]) -> MixedEncoder:
+def cohort_encoder(schema: CohortSchema, weights: dict[str, float]) -> MixedEncoder:
     unknown = sorted(set(weights) - set(schema.features))
     if unknown:
         raise CohortError(f"graph.weights names columns that are not features: {unknown}", field="graph.weights",
@@ -70,24 +71,33 @@ def _encoder(schema: CohortSchema, weights: dict[str, float]) -> MixedEncoder:
                         categorical=schema.categorical, weights=weights or None)
 
 
-def _graph_stage(scenario: CohortScenario, ctx: RunContext, x_train: np.ndarray, scale: float,
-                 m: dict) -> np.ndarray:
-    """kNN graph + Leiden communities over the training patients; returns the membership."""
-    g = scenario.graph
-    graph = build_graph(x_train, k=min(g.k, len(x_train) - 1), method=g.method, client=ctx.client,
-                        seed=int_seed(ctx.seed, "graph"), scale=scale, recall_sample=RECALL_SAMPLE)
-    membership = leiden(graph, resolution=g.resolution, seed=int_seed(ctx.seed, "leiden"))
+def similarity_graph(x: np.ndarray, *, k: int, method: str, resolution: float, scale: float, client: Any,
+                     seed: int) -> tuple[SimilarityGraph, dict[str, Any]]:
+    """kNN graph + Leiden communities over encoded patients, and the figures describing it."""
+    graph = build_graph(x, k=min(k, len(x) - 1), method=method, client=client, seed=int_seed(seed, "graph"),
+                        scale=scale, recall_sample=RECALL_SAMPLE)
+    membership = leiden(graph, resolution=resolution, seed=int_seed(seed, "leiden"))
     graph.membership = membership
     stats = community_stats(membership, min_size=MIN_COMMUNITY)
-    timings = {k: round(graph.meta.pop(k), 3) for k in list(graph.meta) if k.startswith("seconds")}
-    m.update(timings)  # wall times go to the manifest, not into the artifact (whose bytes must be reproducible)
+    # wall times go to the manifest, not into the artifact (whose bytes must be reproducible)
+    metrics: dict[str, Any] = {k_: round(graph.meta.pop(k_), 3) for k_ in list(graph.meta) if k_.startswith("seconds")}
+    metrics.update(nodes=graph.n_nodes, edges=graph.n_edges, communities=stats["kept"],
+                   communities_all=stats["communities"], coverage=round(stats["coverage"], 4),
+                   recall_at_k=round(float(graph.meta["recall_at_k"]), 4), method=graph.meta.get("method"),
+                   modularity=round(modularity(graph, membership, resolution=resolution), 4))
+    return graph, metrics
+
+
+def _graph_stage(scenario: CohortScenario, ctx: RunContext, x_train: np.ndarray, scale: float,
+                 m: dict) -> np.ndarray:
+    """The scenario's graph over the training patients, saved to ``graph/``; returns the membership."""
+    g = scenario.graph
+    graph, metrics = similarity_graph(x_train, k=g.k, method=g.method, resolution=g.resolution, scale=scale,
+                                      client=ctx.client, seed=ctx.seed)
+    m.update(metrics)
     graph.save(ctx.path("graph"))
     ctx.record_output("graph", "graph")
-    m.update(nodes=graph.n_nodes, edges=graph.n_edges, communities=stats["kept"],
-             communities_all=stats["communities"], coverage=round(stats["coverage"], 4),
-             recall_at_k=round(float(graph.meta["recall_at_k"]), 4), method=graph.meta.get("method"),
-             modularity=round(modularity(graph, membership, resolution=g.resolution), 4))
-    return membership
+    return graph.membership
 
 
 def _synthesis_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFrame, schema: CohortSchema,
@@ -167,7 +177,7 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
         schema.save(ctx.path("cohort/schema.json"))
         ctx.record_output("schema", "cohort/schema.json")
 
-    encoder = _encoder(schema, scenario.graph.weights).fit(df[schema.features])
+    encoder = cohort_encoder(schema, scenario.graph.weights).fit(df[schema.features])
     x_train = encoder.transform(train)
     if ctx.resumed("graph"):
         membership = SimilarityGraph.load(ctx.path("graph")).membership
@@ -236,4 +246,4 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
                  formats=list(written))
 
 
-__all__ = ["run_cohort", "load_cohort", "split_holdout"]
+__all__ = ["run_cohort", "load_cohort", "split_holdout", "similarity_graph", "cohort_encoder"]

@@ -35,6 +35,10 @@ def test_to_igraph(graph):
     assert g.es[eid]["weight"] == pytest.approx(e.weight)
     assert g.es[eid]["distance"] == pytest.approx(e.distance)
     assert g.vs["multiplicity"][:3] == [1, 2, 3]
+    light = graph.to_igraph(attributes=("weight",))
+    assert light.es.attributes() == ["weight"] and light.get_edgelist() == g.get_edgelist()
+    with pytest.raises(ValueError, match="unknown edge attributes"):
+        graph.to_igraph(attributes=("colour",))
 
 
 def test_to_networkx_and_refusal(graph):

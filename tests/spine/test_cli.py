@@ -154,3 +154,18 @@ def test_cohort_simulate_cli(tmp_path):
     assert len(cohort.data.compute()) == 5000
     assert_clean_error(syntwin("cohort", "simulate", "--site", "liver", "--out", str(tmp_path / "d")),
                        "--site", "breast")
+
+
+def test_graph_build_cli(tmp_path):
+    cohort, out = tmp_path / "c", tmp_path / "g"
+    assert syntwin("cohort", "simulate", "--n", "3000", "--out", str(cohort), "--workers", "1").returncode == 0
+    proc = syntwin("graph", "build", str(cohort), "--out", str(out), "--k", "10", "--workers", "1")
+    assert proc.returncode == 0, proc.stderr
+    from syntwin.graphs.store import SimilarityGraph
+
+    graph = SimilarityGraph.load(out)
+    assert graph.n_nodes == 3000 and graph.membership is not None and len(graph.edges) >= 3000 * 10 // 2
+    bad = syntwin("graph", "build", str(cohort), "--out", str(tmp_path / "h"), "--k", "0")
+    assert bad.returncode == 2 and "--k" in bad.stderr and "Traceback" not in bad.stderr
+    assert_clean_error(syntwin("graph", "build", str(cohort), "--out", str(tmp_path / "h"), "--method", "hnsw"),
+                       "--method")
