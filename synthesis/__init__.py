@@ -16,6 +16,7 @@ A stage library: plain pandas/NumPy in, plain results out; it never imports synt
 from .evaluate import auroc, auroc_ci, baseline_gradient_boosting, baseline_logistic, binary_metrics
 from .fidelity import quality_score
 from .generators import GENERATORS, Generator, make_generator, register_generator
+from .gnn import GraphSAGEClassifier, knn_adjacency, knn_graph_union
 from .parallel import synthesize
 from .predict import outcome_labels, twin_knn_proba
 from .survival import (
@@ -30,6 +31,7 @@ from .syntwin2024 import syntwin_designs
 __all__ = [
     "GENERATORS",
     "Generator",
+    "GraphSAGEClassifier",
     "auroc",
     "auroc_ci",
     "baseline_gradient_boosting",
@@ -40,6 +42,8 @@ __all__ = [
     "kaplan_meier",
     "km_sup_by_stratum",
     "km_sup_distance",
+    "knn_adjacency",
+    "knn_graph_union",
     "make_generator",
     "outcome_labels",
     "quality_score",

@@ -43,8 +43,8 @@ class CohortSection(Section):
 class SynthesisSection(Section):
     """Synthetic twins: which generator, how many, fitted globally or per graph community."""
 
-    generator: str = "gaussian_copula"
-    """Generator name: ``gaussian_copula`` (SDV, optional extra), ``latent_class`` (built in), ``ctgan``, ``tvae``."""
+    generator: str = "latent_class"
+    """Generator name: ``latent_class`` (built in, the default), ``independent``; with the sdv extra ``gaussian_copula``, ``ctgan``, ``tvae``."""
     params: dict[str, float | int | str | bool] = Field(default_factory=dict)
     """Keyword arguments passed to the generator's constructor."""
     ratio: float = Field(1.0, gt=0.0, le=100.0)

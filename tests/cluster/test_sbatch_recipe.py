@@ -48,7 +48,8 @@ def test_run_scenario_sbatch_with_fake_slurm(tmp_path):
         # a small worker job for this machine; everything else comes from the recipe
         "DASK_JOBQUEUE__SLURM__CORES": "2", "DASK_JOBQUEUE__SLURM__PROCESSES": "2",
         "DASK_JOBQUEUE__SLURM__MEMORY": "4GiB", "TMPDIR": str(tmp_path),
-        "SYNTWIN_RUN_ARGS": "--set cohort.simulate.n=600 --set synthesis.generator=latent_class",
+        "SYNTWIN_RUN_ARGS": "--set cohort.simulate.n=3000 --set synthesis.min_group_size=300 "
+                            "--set privacy.max_k_suppressed_share=0.25",  # small cohort: more twins in groups < k
         "NO_COLOR": "1",
     })
     out = tmp_path / "runs/demo"
@@ -59,7 +60,7 @@ def test_run_scenario_sbatch_with_fake_slurm(tmp_path):
         logs = "".join(p.read_text()[-1500:] for p in sorted(fake.glob("job-*.log")))
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:] + logs
         manifest = json.loads((out / "manifest.json").read_text())
-        assert manifest["metrics"]["cohort"]["rows"] == 600
+        assert manifest["metrics"]["cohort"]["rows"] == 3000
         job = (fake / "job-0.sh").read_text()
         assert "#SBATCH -J syntwin-worker" in job and "--nworkers 2" in job and "--lifetime 230m" in job
         assert "source \"${SYNTWIN_VENV:-$HOME/syntwin-venv}/bin/activate\"" in job
