@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["outcome_labels", "twin_knn_proba"]
+__all__ = ["mix_knn_proba", "outcome_labels", "rank_blend", "tune_knn_mix", "twin_knn_proba"]
 
 _WEIGHTINGS = ("similarity", "uniform")
 
@@ -81,3 +81,92 @@ def outcome_labels(
     h = float(horizon_months)
     label = ((e == 1) & (t <= h)).astype(np.int64)
     return label, (label == 1) | (t >= h)
+
+
+def mix_knn_proba(
+    real: tuple[np.ndarray, np.ndarray] | None,
+    twins: tuple[np.ndarray, np.ndarray] | None,
+    *,
+    k: int,
+    alpha: float,
+    weighting: str = "similarity",
+) -> np.ndarray:
+    r"""Blend of the twin-kNN probabilities over real and over synthetic neighbours.
+
+    .. math::
+        \hat p_q = \alpha\,\hat p^{\text{real}}_q(k) + (1 - \alpha)\,\hat p^{\text{twins}}_q(k)
+
+    with each term :func:`twin_knn_proba` over the first ``k`` columns of its (labels, distances)
+    pair (neighbour lists sorted by distance). ``alpha = 1`` uses real neighbours only, ``alpha = 0``
+    twins only (the other pair may then be None). A NaN term falls back to the other one.
+    """
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be in [0, 1], got {alpha!r}")
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k!r}")
+    parts = []
+    for pair, w in ((real, alpha), (twins, 1.0 - alpha)):
+        if w == 0.0:
+            continue
+        if pair is None:
+            raise ValueError("a neighbour pair with a non-zero share in the blend is None")
+        labels, dist = pair
+        parts.append((w, twin_knn_proba(labels[:, :k], dist[:, :k], weighting=weighting)))
+    if len(parts) == 1:
+        return parts[0][1]
+    (wa, a), (wb, b) = parts
+    a_ok, b_ok = np.isfinite(a), np.isfinite(b)
+    return np.where(a_ok & b_ok, wa * a + wb * b, np.where(a_ok, a, b))
+
+
+def tune_knn_mix(
+    y_val: np.ndarray,
+    real: tuple[np.ndarray, np.ndarray] | None,
+    twins: tuple[np.ndarray, np.ndarray] | None,
+    *,
+    ks: tuple[int, ...] = (10, 25, 50, 100, 200),
+    alphas: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0),
+    weighting: str = "similarity",
+) -> dict:
+    """Choose ``k`` and the real/synthetic mix ``alpha`` of :func:`mix_knn_proba` by validation AUROC.
+
+    Only validation patients are scored here (their neighbour lists must not contain themselves); the
+    caller applies the chosen ``(k, alpha)`` to the test patients, whose labels this never sees. Values
+    of ``k`` beyond the neighbour lists' width are skipped; ties keep the smaller ``k``, then the
+    smaller ``alpha``.
+
+    Returns:
+        ``{"k", "alpha", "val_auroc"}`` of the best pair.
+    """
+    from .evaluate import auroc
+
+    y = np.asarray(y_val)
+    width = min(p[0].shape[1] for p in (real, twins) if p is not None)
+    if real is None:
+        alphas = (0.0,)
+    if twins is None:
+        alphas = (1.0,)
+    best = None
+    for k in sorted({min(int(k), width) for k in ks}):
+        for a in alphas:
+            score = auroc(y, mix_knn_proba(real, twins, k=k, alpha=float(a), weighting=weighting))
+            if np.isfinite(score) and (best is None or score > best["val_auroc"] + 1e-12):
+                best = {"k": int(k), "alpha": float(a), "val_auroc": float(score)}
+    if best is None:
+        raise ValueError("no (k, alpha) gave a finite validation AUROC (one class only in y_val?)")
+    return best
+
+
+def rank_blend(a: np.ndarray, b: np.ndarray, beta: float) -> np.ndarray:
+    """``beta * rank(a) + (1 - beta) * rank(b)``, ranks scaled to (0, 1]: a blend of two scores' orders.
+
+    AUROC depends on order only, so two scores on different scales are blended through their
+    percentile ranks within the scored set.
+    """
+    from scipy.stats import rankdata
+
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"scores must have one shape, got {a.shape}, {b.shape}")
+    n = max(len(a), 1)
+    return beta * rankdata(a) / n + (1.0 - beta) * rankdata(b) / n

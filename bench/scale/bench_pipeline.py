@@ -20,7 +20,7 @@ from pathlib import Path
 from syntwin.pipeline.run import run_scenario
 from syntwin.scenario.load import load_scenario, shipped_scenarios
 
-STAGES = ("cohort", "graph", "synthesis", "prediction", "privacy", "export")
+STAGES = ("cohort", "graph", "synthesis", "fidelity", "prediction", "privacy", "export")
 
 
 def one_run(n: int, workers: int, generator: str, out: Path) -> dict:
@@ -33,7 +33,9 @@ def one_run(n: int, workers: int, generator: str, out: Path) -> dict:
     row = {"workers": workers, "wall": round(wall, 1)}
     for stage in STAGES:
         row[stage] = round(manifest["metrics"].get(stage, {}).get("seconds", float("nan")), 1)
-    row["twin_auroc"] = round(manifest["metrics"]["prediction"]["twin_knn"]["auroc"], 4)
+    pred = manifest["metrics"]["prediction"]
+    for method in ("logistic", "twin_knn", "twin_ensemble", "gnn", "syntwin_2024_D"):
+        row[f"{method}_auroc"] = round(pred[method]["auroc"], 4) if method in pred else None
     row["recall_at_k"] = manifest["metrics"]["graph"].get("recall_at_k")
     return row
 
@@ -52,7 +54,7 @@ def main() -> None:
             print(json.dumps(rows[-1]), flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    cols = ["workers", "wall", *STAGES, "twin_auroc", "recall_at_k"]
+    cols = ["workers", "wall", *STAGES, "logistic_auroc", "twin_knn_auroc", "gnn_auroc", "recall_at_k"]
     print("\n| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
     for r in rows:
         print("| " + " | ".join(str(r[c]) for c in cols) + " |")

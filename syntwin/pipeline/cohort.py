@@ -17,18 +17,18 @@ from syntwin.errors import CohortError, StageError
 from syntwin.export import export_twins, releasable
 from syntwin.graphs.communities import community_stats, leiden, modularity
 from syntwin.graphs.encode import MixedEncoder
-from syntwin.graphs.knn import build_graph, nearest
+from syntwin.graphs.knn import build_graph
 from syntwin.graphs.store import SimilarityGraph
 from syntwin.pipeline.context import RunContext
+from syntwin.pipeline.predict import run_prediction
 from syntwin.privacy import ReleaseGate, enforce_table, evaluate_privacy
 from syntwin.privacy.gate import THRESHOLD_FIELDS
 from syntwin.scenario.cohort import CohortScenario, CohortSection
 from syntwin.seeding import int_seed, rng
 from syntwin.synthesis import make_generator, synthesize
-from syntwin.synthesis.evaluate import auroc_ci, baseline_logistic
 from syntwin.synthesis.fidelity import quality_score
 from syntwin.synthesis.survival import kaplan_meier, km_sup_by_stratum
-from syntwin.synthesis.predict import outcome_labels, twin_knn_proba
+from syntwin.synthesis.predict import outcome_labels
 
 MIN_COMMUNITY = 10  # SynTwin keeps communities of >= 10 patients
 KM_MIN_STRATUM = 20  # Kaplan–Meier curves only for groups at least this large (real and twins)
@@ -195,31 +195,11 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
     with ctx.stage("fidelity") as m:
         _fidelity_stage(scenario, ctx, train, twins, schema, m)
 
+    x_hold, x_twins = encoder.transform(holdout), encoder.transform(twins)
     with ctx.stage("prediction") as m:
-        x_hold, x_twins = encoder.transform(holdout), encoder.transform(twins)
-        y_hold, ev_hold = outcome_labels(holdout[schema.time].to_numpy(), holdout[schema.event].to_numpy(), horizon)
-        y_twin, ev_twin = outcome_labels(twins[schema.time].to_numpy(), twins[schema.event].to_numpy(), horizon)
-        y_train, ev_train = outcome_labels(train[schema.time].to_numpy(), train[schema.event].to_numpy(), horizon)
-        p = scenario.prediction
-        ev = ev_hold
-        scores: dict[str, np.ndarray] = {}
-        refs = {"twin_knn": (x_twins[ev_twin], y_twin[ev_twin], "synthetic"),
-                "real_knn": (x_train[ev_train], y_train[ev_train], "real")}
-        for name, (ref_x, ref_y, trained_on) in refs.items():
-            idx, dist = nearest(ref_x, x_hold[ev], min(p.k, len(ref_x)), client=client)
-            scores[name] = twin_knn_proba(ref_y[idx], dist, weighting=p.weighting)
-            m[name] = {**auroc_ci(y_hold[ev], scores[name], seed=int_seed(seed, "boot", name)),
-                       "coverage": 1.0, "trained_on": trained_on, "k": int(idx.shape[1])}
-        features = schema.features
-        scores["logistic"] = baseline_logistic(train.loc[ev_train, features], y_train[ev_train],
-                                               holdout.loc[ev, features], seed=int_seed(seed, "logistic"))
-        m["logistic"] = {**auroc_ci(y_hold[ev], scores["logistic"], seed=int_seed(seed, "boot", "logistic")),
-                         "coverage": 1.0, "trained_on": "real"}
-        m["evaluated"] = int(ev.sum())
-        m["horizon_months"] = horizon
-        table = pd.DataFrame({"holdout_row": np.flatnonzero(ev), "label": y_hold[ev], **scores})
-        table.to_parquet(ctx.path("prediction/scores.parquet"), index=False)
-        ctx.record_output("predictions", "prediction/scores.parquet")
+        run_prediction(scenario.prediction, ctx, schema=schema, train=train, holdout=holdout, twins=twins,
+                       x_train=x_train, x_hold=x_hold, x_twins=x_twins, graph_k=scenario.graph.k,
+                       scale=encoder.scale_, m=m)
 
     with ctx.stage("privacy") as m:
         pv = scenario.privacy

@@ -72,6 +72,12 @@ class GraphSection(Section):
     """Per-feature Gower weights (default 1)."""
 
 
+PREDICTION_METHODS = ("logistic", "gradient_boosting", "real_knn", "twin_knn", "logistic_twins", "twin_knn_mix",
+                      "twin_ensemble", "gnn", "syntwin_2024")
+PredictionMethod = Literal["logistic", "gradient_boosting", "real_knn", "twin_knn", "logistic_twins",
+                           "twin_knn_mix", "twin_ensemble", "gnn", "syntwin_2024"]
+
+
 class PredictionSection(Section):
     """Outcome prediction for held-out real patients from their closest twins."""
 
@@ -82,6 +88,26 @@ class PredictionSection(Section):
     """Closest twins per patient."""
     weighting: Literal["similarity", "uniform"] = "similarity"
     """How the k twins' outcomes are averaged."""
+    methods: list[PredictionMethod] = Field(default_factory=lambda: list(PREDICTION_METHODS), min_length=1)
+    """Methods compared on the held-out patients: baselines on real rows (``logistic``,
+    ``gradient_boosting``, ``real_knn``), twins only (``twin_knn``, ``logistic_twins``: train on
+    synthetic, test on real), twins beside real patients (``twin_knn_mix``, ``twin_ensemble``, ``gnn``),
+    and SynTwin's reference designs A–F (``syntwin_2024``, on a sample; covers community members only)."""
+    validation: float = Field(0.2, gt=0.0, lt=0.5)
+    """Share of the training patients held out to tune k, the real/twin mix, blends and GNN early
+    stopping (the evaluation patients are never used for tuning)."""
+    gnn_hidden: int = Field(64, ge=4, le=1024)
+    """GraphSAGE hidden width."""
+    gnn_epochs: int = Field(200, ge=1, le=5000)
+    """GraphSAGE maximum epochs (early stopping on the validation patients)."""
+    gnn_twin_weight: float = Field(0.5, ge=0.0, le=1.0)
+    """Loss weight of a twin node relative to a real training patient."""
+    gnn_max_nodes: int = Field(600_000, ge=1_000)
+    """Largest GNN graph (full batch); labelled nodes are subsampled beyond it, queries never."""
+    syntwin_sample: int = Field(2000, ge=50, le=30_000)
+    """Held-out patients in SynTwin's all-pairs reference (O(n²) memory; the paper used 30,000)."""
+    syntwin_twins: int = Field(20_000, ge=50, le=200_000)
+    """Twins the SynTwin reference searches (a seeded sample when there are more)."""
 
 
 class PrivacySection(Section):
