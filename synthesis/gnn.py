@@ -25,7 +25,7 @@ _DEFAULTS = dict(hidden=64, layers=2, dropout=0.2, lr=0.01, weight_decay=5e-4, e
 
 def knn_graph_union(blocks: list[np.ndarray], k: int, *, metric: str = "l1", method: str = "auto",
                     client=None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """kNN lists of every node over all nodes of the stacked blocks, each node excluding itself.
+    """KNN lists of every node over all nodes of the stacked blocks, each node excluding itself.
 
     Node ``i`` of the result is row ``i`` of ``np.vstack(blocks)`` (e.g. real training patients, then
     twins, then queries). Thin wrapper over :func:`syntwin.graphs.knn.nearest` with ``exclude_self``.
@@ -33,10 +33,14 @@ def knn_graph_union(blocks: list[np.ndarray], k: int, *, metric: str = "l1", met
     Args:
         blocks: 2-D float arrays with one column count.
         k: neighbours per node (``1 <= k < total rows``).
-        metric, method, client, seed: as in :func:`~syntwin.graphs.knn.nearest`.
+        metric: as in :func:`~syntwin.graphs.knn.nearest`.
+        method: as in :func:`~syntwin.graphs.knn.nearest`.
+        client: as in :func:`~syntwin.graphs.knn.nearest`.
+        seed: as in :func:`~syntwin.graphs.knn.nearest`.
 
     Returns:
         ``(neighbors int64 (n, k), distances float32 (n, k))``.
+
     """
     from syntwin.graphs.knn import nearest
 
@@ -69,6 +73,7 @@ def knn_adjacency(neighbors: np.ndarray, distances: np.ndarray | None = None, *,
 
     Returns:
         ``(n, n)`` float32 ``torch.sparse_csr_tensor``; row ``i`` holds the weights of ``i``'s neighbours.
+
     """
     import torch
 
@@ -141,7 +146,7 @@ class GraphSAGEClassifier:
         self.monitor, self.threads, self.seed = monitor, threads, seed
 
     def get_params(self) -> dict:
-        """Constructor parameters as a dict."""
+        """Return the constructor parameters as a dict."""
         return {name: getattr(self, name) for name in _DEFAULTS}
 
     def __repr__(self) -> str:
@@ -186,6 +191,7 @@ class GraphSAGEClassifier:
 
         Returns:
             self.
+
         """
         import torch
         import torch.nn.functional as F

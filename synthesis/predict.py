@@ -33,6 +33,7 @@ def twin_knn_proba(
 
     Returns:
         (nq,) float array of probabilities in [0, 1] (NaN for queries without a valid neighbour).
+
     """
     if weighting not in _WEIGHTINGS:
         raise ValueError(f"unknown weighting {weighting!r}; valid: {list(_WEIGHTINGS)}")
@@ -69,6 +70,7 @@ def outcome_labels(
 
     Returns:
         ``(label, evaluable)``: int64 and bool arrays.
+
     """
     t = np.asarray(time, dtype=np.float64)
     e = np.asarray(event).astype(np.int64)
@@ -137,6 +139,7 @@ def tune_knn_mix(
 
     Returns:
         ``{"k", "alpha", "val_auroc"}`` of the best pair.
+
     """
     from .evaluate import auroc
 

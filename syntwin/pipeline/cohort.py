@@ -27,8 +27,8 @@ from syntwin.scenario.cohort import CohortScenario, CohortSection
 from syntwin.seeding import int_seed, rng
 from syntwin.synthesis import make_generator, synthesize
 from syntwin.synthesis.fidelity import quality_score
-from syntwin.synthesis.survival import kaplan_meier, km_sup_by_stratum
 from syntwin.synthesis.predict import outcome_labels
+from syntwin.synthesis.survival import kaplan_meier, km_sup_by_stratum
 
 MIN_COMMUNITY = 10  # SynTwin keeps communities of >= 10 patients
 KM_MIN_STRATUM = 20  # Kaplan–Meier curves only for groups at least this large (real and twins)
@@ -73,7 +73,7 @@ def cohort_encoder(schema: CohortSchema, weights: dict[str, float]) -> MixedEnco
 
 def similarity_graph(x: np.ndarray, *, k: int, method: str, resolution: float, scale: float, client: Any,
                      seed: int) -> tuple[SimilarityGraph, dict[str, Any]]:
-    """kNN graph + Leiden communities over encoded patients, and the figures describing it."""
+    """KNN graph + Leiden communities over encoded patients, and the figures describing it."""
     graph = build_graph(x, k=min(k, len(x) - 1), method=method, client=client, seed=int_seed(seed, "graph"),
                         scale=scale, recall_sample=RECALL_SAMPLE)
     membership = leiden(graph, resolution=resolution, seed=int_seed(seed, "leiden"))

@@ -31,11 +31,24 @@ BETAS = tuple(np.round(np.linspace(0.0, 1.0, 11), 2))  # logistic share in the e
 SURVIVAL_SAMPLE = 20_000  # held-out patients in the C-index (exact pairwise count)
 SURVIVAL_HORIZONS = (12.0, 36.0, 60.0)
 GNN_THREADS = 2  # fixed, so GNN bytes do not depend on the machine's core count
-TRAINED_ON = {"logistic": "real", "gradient_boosting": "real", "real_knn": "real", "twin_knn": "synthetic",
-              "logistic_twins": "synthetic", "twin_knn_mix": "real+synthetic", "twin_ensemble": "real+synthetic",
-              "gnn": "real+synthetic"}
-DESIGN_TRAINED_ON = {"A": "real", "B": "synthetic", "C": "real+synthetic", "D": "synthetic",
-                     "E": "real+synthetic", "F": "real"}
+TRAINED_ON = {
+    "logistic": "real",
+    "gradient_boosting": "real",
+    "real_knn": "real",
+    "twin_knn": "synthetic",
+    "logistic_twins": "synthetic",
+    "twin_knn_mix": "real+synthetic",
+    "twin_ensemble": "real+synthetic",
+    "gnn": "real+synthetic",
+}
+DESIGN_TRAINED_ON = {
+    "A": "real",
+    "B": "synthetic",
+    "C": "real+synthetic",
+    "D": "synthetic",
+    "E": "real+synthetic",
+    "F": "real",
+}
 
 
 def _stratified(labels: np.ndarray, share: float, gen: np.random.Generator) -> np.ndarray:
@@ -46,7 +59,9 @@ def _stratified(labels: np.ndarray, share: float, gen: np.random.Generator) -> n
     return mask
 
 
-def _labels(table: pd.DataFrame, schema: CohortSchema, horizon: float | None) -> tuple[np.ndarray, np.ndarray]:
+def _labels(
+    table: pd.DataFrame, schema: CohortSchema, horizon: float | None
+) -> tuple[np.ndarray, np.ndarray]:
     return outcome_labels(table[schema.time].to_numpy(), table[schema.event].to_numpy(), horizon)
 
 
@@ -55,20 +70,38 @@ def _neighbours(ref_x: np.ndarray, ref_y: np.ndarray, query: np.ndarray, k: int,
     return ref_y[idx], dist
 
 
-def _survival(holdout: pd.DataFrame, train: pd.DataFrame, schema: CohortSchema, risk: np.ndarray,
-              sample: np.ndarray) -> dict[str, float]:
+def _survival(
+    holdout: pd.DataFrame, train: pd.DataFrame, schema: CohortSchema, risk: np.ndarray, sample: np.ndarray
+) -> dict[str, float]:
     t, e = holdout[schema.time].to_numpy(float), holdout[schema.event].to_numpy(int)
     ok = sample[np.isfinite(risk[sample])]
-    td = cumulative_dynamic_auc(t[ok], e[ok], risk[ok], SURVIVAL_HORIZONS,
-                                censor_time=train[schema.time].to_numpy(float),
-                                censor_event=train[schema.event].to_numpy(int))
+    td = cumulative_dynamic_auc(
+        t[ok],
+        e[ok],
+        risk[ok],
+        SURVIVAL_HORIZONS,
+        censor_time=train[schema.time].to_numpy(float),
+        censor_event=train[schema.event].to_numpy(int),
+    )
     out = {"c_index": round(concordance_index(t[ok], e[ok], risk[ok]), 4)}
-    out.update({f"td_auc_{int(h)}m": round(float(a), 4) for h, a in zip(SURVIVAL_HORIZONS, td)})
+    out.update({f"td_auc_{int(h)}m": round(float(a), 4) for h, a in zip(SURVIVAL_HORIZONS, td, strict=True)})
     return out
 
 
-def _gnn(p: PredictionSection, x_train, x_twins, x_hold, y_train, y_twins, inner, val, ev_twins, k: int,
-         client: Any, seed: int) -> tuple[np.ndarray, dict]:
+def _gnn(
+    p: PredictionSection,
+    x_train,
+    x_twins,
+    x_hold,
+    y_train,
+    y_twins,
+    inner,
+    val,
+    ev_twins,
+    k: int,
+    client: Any,
+    seed: int,
+) -> tuple[np.ndarray, dict]:
     """GraphSAGE over real training patients + twins + held-out queries (unlabelled)."""
     from syntwin.synthesis.gnn import GraphSAGEClassifier, knn_graph_union
 
@@ -79,8 +112,14 @@ def _gnn(p: PredictionSection, x_train, x_twins, x_hold, y_train, y_twins, inner
     labelled = int(inner.sum()) + len(keep_twins)
     if labelled > max(budget, 0):
         share = max(budget, 1_000) / labelled
-        keep_train = np.sort(np.concatenate([np.flatnonzero(val), gen.choice(
-            np.flatnonzero(inner), max(1, int(share * inner.sum())), replace=False)]))
+        keep_train = np.sort(
+            np.concatenate(
+                [
+                    np.flatnonzero(val),
+                    gen.choice(np.flatnonzero(inner), max(1, int(share * inner.sum())), replace=False),
+                ]
+            )
+        )
         keep_twins = np.sort(gen.choice(keep_twins, max(1, int(share * len(keep_twins))), replace=False))
     blocks = [x_train[keep_train], x_twins[keep_twins], x_hold]
     nbr, dist = knn_graph_union(blocks, k, client=client, seed=int_seed(seed, "gnn", "knn"))
@@ -89,34 +128,67 @@ def _gnn(p: PredictionSection, x_train, x_twins, x_hold, y_train, y_twins, inner
     train_mask = np.concatenate([inner[keep_train], np.ones(n_tw, bool), np.zeros(n_q, bool)])
     val_mask = np.concatenate([val[keep_train], np.zeros(n_tw + n_q, bool)])
     weight = np.concatenate([np.ones(n_tr), np.full(n_tw, p.gnn_twin_weight), np.zeros(n_q)])
-    model = GraphSAGEClassifier(hidden=p.gnn_hidden, epochs=p.gnn_epochs, threads=GNN_THREADS,
-                                seed=int_seed(seed, "gnn"))
+    model = GraphSAGEClassifier(
+        hidden=p.gnn_hidden, epochs=p.gnn_epochs, threads=GNN_THREADS, seed=int_seed(seed, "gnn")
+    )
     model.fit(np.vstack(blocks), nbr, dist, y, train_mask=train_mask, val_mask=val_mask, sample_weight=weight)
-    info = {"nodes": int(len(y)), "twin_nodes": n_tw, "best_epoch": int(model.best_epoch_),
-            "val_auroc": round(float(model.val_auroc_), 4), "k": int(nbr.shape[1])}
-    return model.predict_proba()[n_tr + n_tw:], info
+    info = {
+        "nodes": int(len(y)),
+        "twin_nodes": n_tw,
+        "best_epoch": int(model.best_epoch_),
+        "val_auroc": round(float(model.val_auroc_), 4),
+        "k": int(nbr.shape[1]),
+    }
+    return model.predict_proba()[n_tr + n_tw :], info
 
 
-def _syntwin_reference(p: PredictionSection, ctx: RunContext, x_hold, y_hold, ev_hold, x_twins, y_twins, ev_twins,
-                       scale: float, m: dict) -> None:
+def _syntwin_reference(
+    p: PredictionSection,
+    ctx: RunContext,
+    x_hold,
+    y_hold,
+    ev_hold,
+    x_twins,
+    y_twins,
+    ev_twins,
+    scale: float,
+    m: dict,
+) -> None:
     """SynTwin's designs A–F on a sample of evaluable held-out patients (all-pairs Gower, as published)."""
     seed = ctx.seed
     pool = np.flatnonzero(ev_hold)
-    sample = np.sort(rng(seed, "syntwin", "real").choice(pool, min(p.syntwin_sample, len(pool)), replace=False))
+    sample = np.sort(
+        rng(seed, "syntwin", "real").choice(pool, min(p.syntwin_sample, len(pool)), replace=False)
+    )
     twins = np.flatnonzero(ev_twins)
-    twins = np.sort(rng(seed, "syntwin", "twins").choice(twins, min(p.syntwin_twins, len(twins)), replace=False))
+    twins = np.sort(
+        rng(seed, "syntwin", "twins").choice(twins, min(p.syntwin_twins, len(twins)), replace=False)
+    )
     xr, xs = x_hold[sample].astype(np.float64), x_twins[twins].astype(np.float64)
-    frame, info = syntwin_designs(cdist(xr, xr, "cityblock") / scale, cdist(xr, xs, "cityblock") / scale,
-                                  y_hold[sample], y_twins[twins], seed=int_seed(seed, "syntwin", "louvain"))
-    m["syntwin_2024"] = {"patients": int(len(sample)), "twins": int(len(twins)),
-                         **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in info.items()}}
+    frame, info = syntwin_designs(
+        cdist(xr, xr, "cityblock") / scale,
+        cdist(xr, xs, "cityblock") / scale,
+        y_hold[sample],
+        y_twins[twins],
+        seed=int_seed(seed, "syntwin", "louvain"),
+    )
+    m["syntwin_2024"] = {
+        "patients": int(len(sample)),
+        "twins": int(len(twins)),
+        **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in info.items()},
+    }
     for d in DESIGNS:
         s = frame[d].to_numpy()
         ok = np.isfinite(s)
-        entry: dict[str, Any] = {"coverage": round(float(ok.mean()), 4), "trained_on": DESIGN_TRAINED_ON[d],
-                                 "n": int(ok.sum())}
+        entry: dict[str, Any] = {
+            "coverage": round(float(ok.mean()), 4),
+            "trained_on": DESIGN_TRAINED_ON[d],
+            "n": int(ok.sum()),
+        }
         if ok.sum() and len(np.unique(y_hold[sample][ok])) == 2:
-            entry.update(auroc_ci(y_hold[sample][ok], s[ok], frac=0.9, seed=int_seed(seed, "boot", "syntwin", d)))
+            entry.update(
+                auroc_ci(y_hold[sample][ok], s[ok], frac=0.9, seed=int_seed(seed, "boot", "syntwin", d))
+            )
             entry["n"] = int(ok.sum())
         m[f"syntwin_2024_{d}"] = entry
     frame.insert(0, "holdout_row", sample)
@@ -125,9 +197,21 @@ def _syntwin_reference(p: PredictionSection, ctx: RunContext, x_hold, y_hold, ev
     ctx.record_output("syntwin_2024", "prediction/syntwin_2024.parquet")
 
 
-def run_prediction(p: PredictionSection, ctx: RunContext, *, schema: CohortSchema, train: pd.DataFrame,
-                   holdout: pd.DataFrame, twins: pd.DataFrame, x_train: np.ndarray, x_hold: np.ndarray,
-                   x_twins: np.ndarray, graph_k: int, scale: float, m: dict) -> None:
+def run_prediction(
+    p: PredictionSection,
+    ctx: RunContext,
+    *,
+    schema: CohortSchema,
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    twins: pd.DataFrame,
+    x_train: np.ndarray,
+    x_hold: np.ndarray,
+    x_twins: np.ndarray,
+    graph_k: int,
+    scale: float,
+    m: dict,
+) -> None:
     """Score every method on the held-out patients; figures into ``m``, scores into ``prediction/``."""
     seed, client, methods = ctx.seed, ctx.client, list(p.methods)
     y_tr, ev_tr = _labels(train, schema, p.horizon_months)
@@ -146,57 +230,88 @@ def run_prediction(p: PredictionSection, ctx: RunContext, *, schema: CohortSchem
         real_test = _neighbours(x_train[ev_tr], y_tr[ev_tr], x_hold, kmax, client, kseed)
         twin_test = _neighbours(x_twins[ev_tw], y_tw[ev_tw], x_hold, kmax, client, kseed)
         if "real_knn" in methods:
-            scores["real_knn"] = mix_knn_proba(real_test, None, k=min(p.k, real_test[0].shape[1]), alpha=1.0,
-                                               weighting=p.weighting)
+            scores["real_knn"] = mix_knn_proba(
+                real_test, None, k=min(p.k, real_test[0].shape[1]), alpha=1.0, weighting=p.weighting
+            )
             tuned["real_knn"] = {"k": min(p.k, real_test[0].shape[1])}
         if knn_methods - {"real_knn"}:
             real_val = _neighbours(x_train[inner], y_tr[inner], x_train[val], kmax, client, kseed)
             twin_val = _neighbours(x_twins[ev_tw], y_tw[ev_tw], x_train[val], kmax, client, kseed)
             ks = tuple(sorted(set(KS) | {p.k}))
             for name, real_pair, alphas in (("twin_knn", None, (0.0,)), ("twin_knn_mix", real_val, ALPHAS)):
-                choice = tune_knn_mix(y_tr[val], real_pair, twin_val, ks=ks, alphas=alphas, weighting=p.weighting)
+                choice = tune_knn_mix(
+                    y_tr[val], real_pair, twin_val, ks=ks, alphas=alphas, weighting=p.weighting
+                )
                 tuned[name] = choice
-                scores[name] = mix_knn_proba(real_test if real_pair is not None else None, twin_test,
-                                             k=choice["k"], alpha=choice["alpha"], weighting=p.weighting)
+                scores[name] = mix_knn_proba(
+                    real_test if real_pair is not None else None,
+                    twin_test,
+                    k=choice["k"],
+                    alpha=choice["alpha"],
+                    weighting=p.weighting,
+                )
 
     lseed = int_seed(seed, "logistic")
     if {"logistic", "twin_ensemble"} & set(methods):
-        scores["logistic"] = baseline_logistic(train.loc[ev_tr, feats], y_tr[ev_tr], holdout[feats], seed=lseed)
+        scores["logistic"] = baseline_logistic(
+            train.loc[ev_tr, feats], y_tr[ev_tr], holdout[feats], seed=lseed
+        )
     if "gradient_boosting" in methods:
-        scores["gradient_boosting"] = baseline_gradient_boosting(train.loc[ev_tr, feats], y_tr[ev_tr],
-                                                                 holdout[feats], seed=int_seed(seed, "gbm"))
+        scores["gradient_boosting"] = baseline_gradient_boosting(
+            train.loc[ev_tr, feats], y_tr[ev_tr], holdout[feats], seed=int_seed(seed, "gbm")
+        )
     if "logistic_twins" in methods:
-        scores["logistic_twins"] = baseline_logistic(twins.loc[ev_tw, feats], y_tw[ev_tw], holdout[feats],
-                                                     seed=lseed)
+        scores["logistic_twins"] = baseline_logistic(
+            twins.loc[ev_tw, feats], y_tw[ev_tw], holdout[feats], seed=lseed
+        )
     if "twin_ensemble" in methods:
         # the blend weight is chosen on the validation patients with a logistic fit on the others
-        val_logistic = baseline_logistic(train.loc[inner, feats], y_tr[inner], train.loc[val, feats], seed=lseed)
+        val_logistic = baseline_logistic(
+            train.loc[inner, feats], y_tr[inner], train.loc[val, feats], seed=lseed
+        )
         mix = tuned["twin_knn_mix"]
         val_mix = mix_knn_proba(real_val, twin_val, k=mix["k"], alpha=mix["alpha"], weighting=p.weighting)
         fits = [(auroc(y_tr[val], rank_blend(val_logistic, val_mix, b)), -b, b) for b in BETAS]
         best = max(fits)
-        tuned["twin_ensemble"] = {"logistic_share": float(best[2]), "val_auroc": round(float(best[0]), 4),
-                                  "k": mix["k"], "alpha": mix["alpha"]}
+        tuned["twin_ensemble"] = {
+            "logistic_share": float(best[2]),
+            "val_auroc": round(float(best[0]), 4),
+            "k": mix["k"],
+            "alpha": mix["alpha"],
+        }
         scores["twin_ensemble"] = rank_blend(scores["logistic"], scores["twin_knn_mix"], best[2])
     if "gnn" in methods:
-        scores["gnn"], tuned["gnn"] = _gnn(p, x_train, x_twins, x_hold, y_tr, y_tw, inner, val, ev_tw, graph_k,
-                                           client, seed)
+        scores["gnn"], tuned["gnn"] = _gnn(
+            p, x_train, x_twins, x_hold, y_tr, y_tw, inner, val, ev_tw, graph_k, client, seed
+        )
 
-    survival_rows = np.sort(rng(seed, "survival").choice(len(holdout), min(SURVIVAL_SAMPLE, len(holdout)),
-                                                         replace=False))
+    survival_rows = np.sort(
+        rng(seed, "survival").choice(len(holdout), min(SURVIVAL_SAMPLE, len(holdout)), replace=False)
+    )
     for name in [n for n in TRAINED_ON if n in scores and n in methods]:
         s = scores[name]
         entry = auroc_ci(y_ho[ev_ho], s[ev_ho], seed=int_seed(seed, "boot", name))
         entry.update(coverage=round(float(np.isfinite(s[ev_ho]).mean()), 4), trained_on=TRAINED_ON[name])
-        entry.update({k: (round(v, 4) if isinstance(v, float) else v) for k, v in tuned.get(name, {}).items()})
+        entry.update(
+            {k: (round(v, 4) if isinstance(v, float) else v) for k, v in tuned.get(name, {}).items()}
+        )
         entry.update(_survival(holdout, train, schema, s, survival_rows))
         m[name] = entry
     if "syntwin_2024" in methods:
         _syntwin_reference(p, ctx, x_hold, y_ho, ev_ho, x_twins, y_tw, ev_tw, scale, m)
-    m.update(evaluated=int(ev_ho.sum()), horizon_months=p.horizon_months, validation=int(val.sum()),
-             survival_evaluated=int(len(survival_rows)))
-    table = pd.DataFrame({"holdout_row": np.flatnonzero(ev_ho), "label": y_ho[ev_ho],
-                          **{n: s[ev_ho] for n, s in scores.items() if n in methods}})
+    m.update(
+        evaluated=int(ev_ho.sum()),
+        horizon_months=p.horizon_months,
+        validation=int(val.sum()),
+        survival_evaluated=int(len(survival_rows)),
+    )
+    table = pd.DataFrame(
+        {
+            "holdout_row": np.flatnonzero(ev_ho),
+            "label": y_ho[ev_ho],
+            **{n: s[ev_ho] for n, s in scores.items() if n in methods},
+        }
+    )
     table.to_parquet(ctx.path("prediction/scores.parquet"), index=False)
     ctx.record_output("predictions", "prediction/scores.parquet")
 

@@ -19,11 +19,19 @@ def parts():
     schema = cohort.schema
     df = cohort.data.compute().reset_index(drop=True)
     train, holdout = df.iloc[:1800].reset_index(drop=True), df.iloc[1800:].reset_index(drop=True)
-    roles = dict(numeric=list(schema.numeric), ordinal={k: list(v) for k, v in schema.ordinal.items()},
-                 categorical=list(schema.categorical), time=schema.time, event=schema.event)
+    roles = dict(
+        numeric=list(schema.numeric),
+        ordinal={k: list(v) for k, v in schema.ordinal.items()},
+        categorical=list(schema.categorical),
+        time=schema.time,
+        event=schema.event,
+    )
     twins = make_generator("latent_class").fit(train[schema.modelled], seed=1, **roles).sample(1800, seed=2)
-    enc = MixedEncoder(numeric=schema.numeric, ordinal={k: list(v) for k, v in schema.ordinal.items()},
-                       categorical=schema.categorical).fit(df[schema.features])
+    enc = MixedEncoder(
+        numeric=schema.numeric,
+        ordinal={k: list(v) for k, v in schema.ordinal.items()},
+        categorical=schema.categorical,
+    ).fit(df[schema.features])
     return schema, train, holdout, twins, enc
 
 
@@ -31,9 +39,20 @@ def _run(tmp, parts, holdout, section):
     schema, train, _, twins, enc = parts
     ctx = RunContext(work=tmp, seed=11, client=None)
     m: dict = {}
-    run_prediction(section, ctx, schema=schema, train=train, holdout=holdout, twins=twins,
-                   x_train=enc.transform(train), x_hold=enc.transform(holdout), x_twins=enc.transform(twins),
-                   graph_k=10, scale=enc.scale_, m=m)
+    run_prediction(
+        section,
+        ctx,
+        schema=schema,
+        train=train,
+        holdout=holdout,
+        twins=twins,
+        x_train=enc.transform(train),
+        x_hold=enc.transform(holdout),
+        x_twins=enc.transform(twins),
+        graph_k=10,
+        scale=enc.scale_,
+        m=m,
+    )
     return m, pd.read_parquet(tmp / "prediction/scores.parquet")
 
 

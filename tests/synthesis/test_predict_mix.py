@@ -9,20 +9,26 @@ def _pairs(n=400, k=30, seed=0):
     """Validation patients whose real neighbours carry their outcome and whose twins carry noise."""
     gen = np.random.default_rng(seed)
     y = gen.integers(0, 2, n)
-    real = (np.where(gen.random((n, k)) < 0.8, y[:, None], 1 - y[:, None]), np.sort(gen.random((n, k)), axis=1))
+    real = (
+        np.where(gen.random((n, k)) < 0.8, y[:, None], 1 - y[:, None]),
+        np.sort(gen.random((n, k)), axis=1),
+    )
     twins = (gen.integers(0, 2, (n, k)), np.sort(gen.random((n, k)), axis=1))
     return y, real, twins
 
 
 def test_mix_ends_are_the_single_sources():
     _, real, twins = _pairs()
-    np.testing.assert_array_equal(mix_knn_proba(real, twins, k=10, alpha=1.0),
-                                  twin_knn_proba(real[0][:, :10], real[1][:, :10]))
-    np.testing.assert_array_equal(mix_knn_proba(None, twins, k=7, alpha=0.0),
-                                  twin_knn_proba(twins[0][:, :7], twins[1][:, :7]))
+    np.testing.assert_array_equal(
+        mix_knn_proba(real, twins, k=10, alpha=1.0), twin_knn_proba(real[0][:, :10], real[1][:, :10])
+    )
+    np.testing.assert_array_equal(
+        mix_knn_proba(None, twins, k=7, alpha=0.0), twin_knn_proba(twins[0][:, :7], twins[1][:, :7])
+    )
     half = mix_knn_proba(real, twins, k=10, alpha=0.5)
     expected = 0.5 * twin_knn_proba(real[0][:, :10], real[1][:, :10]) + 0.5 * twin_knn_proba(
-        twins[0][:, :10], twins[1][:, :10])
+        twins[0][:, :10], twins[1][:, :10]
+    )
     np.testing.assert_allclose(half, expected)
 
 
