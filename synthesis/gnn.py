@@ -20,7 +20,7 @@ __all__ = ["GraphSAGEClassifier", "knn_adjacency", "knn_graph_union"]
 AGGRS = ("mean", "max")
 MONITORS = ("auroc", "loss")
 _DEFAULTS = dict(hidden=64, layers=2, dropout=0.2, lr=0.01, weight_decay=5e-4, epochs=200, patience=20,
-                 aggr="mean", monitor="auroc", threads=None, seed=0)
+                 tol=1e-4, aggr="mean", monitor="auroc", threads=None, seed=0)
 
 
 def knn_graph_union(blocks: list[np.ndarray], k: int, *, metric: str = "l1", method: str = "auto",
@@ -128,8 +128,8 @@ class GraphSAGEClassifier:
 
     Training minimises the (optionally ``sample_weight``-weighted) binary cross-entropy on the
     ``train_mask`` nodes with Adam; after every epoch the validation AUROC (``monitor="auroc"``) or loss
-    on the ``val_mask`` nodes is measured, training stops after ``patience`` epochs without improvement
-    and the best epoch's weights are restored. Features are standardised over all nodes (no labels used).
+    on the ``val_mask`` nodes is measured, training stops after ``patience`` epochs without an
+    improvement larger than ``tol`` and the best epoch's weights are restored. Features are standardised over all nodes (no labels used).
     Runs are reproducible: the global torch RNG is forked and seeded from ``seed``, and torch's thread
     count is set to ``threads`` (when given) and restored afterwards.
 
@@ -140,10 +140,10 @@ class GraphSAGEClassifier:
 
     def __init__(self, *, hidden: int = 64, layers: int = 2, dropout: float = 0.2, lr: float = 0.01,
                  weight_decay: float = 5e-4, epochs: int = 200, patience: int = 20, aggr: str = "mean",
-                 monitor: str = "auroc", threads: int | None = None, seed: int = 0) -> None:
+                 monitor: str = "auroc", threads: int | None = None, seed: int = 0, tol: float = 1e-4) -> None:
         self.hidden, self.layers, self.dropout, self.lr = hidden, layers, dropout, lr
         self.weight_decay, self.epochs, self.patience, self.aggr = weight_decay, epochs, patience, aggr
-        self.monitor, self.threads, self.seed = monitor, threads, seed
+        self.monitor, self.threads, self.seed, self.tol = monitor, threads, seed, tol
 
     def get_params(self) -> dict:
         """Return the constructor parameters as a dict."""
@@ -172,6 +172,8 @@ class GraphSAGEClassifier:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if not (isinstance(self.lr, (int, float)) and self.lr > 0):
             raise ValueError(f"lr must be > 0, got {self.lr!r}")
+        if not (isinstance(self.tol, (int, float)) and self.tol >= 0):
+            raise ValueError(f"tol must be >= 0, got {self.tol!r}")
         if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
 
@@ -263,7 +265,11 @@ class GraphSAGEClassifier:
                     history["val_auroc"].append(v_auc)
                     score = v_auc if self.monitor == "auroc" else -v_loss
                     if best is None or score > best:
-                        best, best_epoch, stale = score, epoch, 0
+                        if best is None or score > best + self.tol:
+                            stale = 0  # a real improvement; smaller gains keep the best weights only
+                        else:
+                            stale += 1
+                        best, best_epoch = score, epoch
                         best_state = copy.deepcopy(model.state_dict())
                     else:
                         stale += 1
@@ -278,11 +284,18 @@ class GraphSAGEClassifier:
         self.val_auroc_ = history["val_auroc"][best_epoch]
         self.val_loss_ = history["val_loss"][best_epoch]
         self.n_nodes_ = n
-        self._x = xt
+        self._x, self._mu, self._sd = xt, mu, np.where(sd > 0, sd, 1.0)
         return self
 
-    def predict_proba(self) -> np.ndarray:
-        """P(y = 1) of every node of the fitted graph, in node order, as a float64 ``(n,)`` array."""
+    def predict_proba(self, x: np.ndarray | None = None, neighbors: np.ndarray | None = None,
+                      distances: np.ndarray | None = None) -> np.ndarray:
+        """P(y = 1) of every node, in node order, as a float64 ``(n,)`` array.
+
+        Without arguments: the nodes of the fitted graph (transductive). With ``x`` and ``neighbors``
+        (and ``distances``) of another graph — e.g. the training nodes plus new query patients — the
+        trained layers run once over that graph (inductive, as GraphSAGE was designed), with features
+        standardised by the training graph's mean and standard deviation.
+        """
         if not hasattr(self, "model_"):
             from sklearn.exceptions import NotFittedError
 
@@ -290,13 +303,31 @@ class GraphSAGEClassifier:
                                  "first")
         import torch
 
+        if x is None and neighbors is None:
+            xt, adj = self._x, self.adjacency_
+        elif x is None or neighbors is None:
+            raise ValueError("give both x and neighbors of the graph to predict on, or neither")
+        else:
+            x = _check_features(x)
+            if x.shape[1] != self._mu.shape[0]:
+                raise ValueError(f"x has {x.shape[1]} features; the model was fitted on {self._mu.shape[0]}")
+            nb = _check_neighbors(neighbors)
+            if nb.shape[0] != x.shape[0] or (nb >= x.shape[0]).any():
+                raise ValueError(f"neighbors must be ({x.shape[0]}, k) with indices < {x.shape[0]}, got "
+                                 f"shape {nb.shape}")
+            if distances is not None:
+                distances = _check_distances(distances, nb.shape)
+            adj = knn_adjacency(nb, distances, normalize=self.aggr == "mean")
+            if self.aggr == "max":
+                adj = _ones_like_csr(adj)
+            xt = torch.from_numpy(((x - self._mu) / self._sd).astype(np.float32))
         old_threads = torch.get_num_threads()
         try:
             if self.threads is not None:
                 torch.set_num_threads(int(self.threads))
             self.model_.eval()
             with torch.no_grad():
-                return torch.sigmoid(self.model_(self._x, self.adjacency_)).numpy().astype(np.float64)
+                return torch.sigmoid(self.model_(xt, adj)).numpy().astype(np.float64)
         finally:
             torch.set_num_threads(old_threads)
 

@@ -88,58 +88,48 @@ def _survival(
     return out
 
 
-def _gnn(
-    p: PredictionSection,
-    x_train,
-    x_twins,
-    x_hold,
-    y_train,
-    y_twins,
-    inner,
-    val,
-    ev_twins,
-    k: int,
-    client: Any,
-    seed: int,
-) -> tuple[np.ndarray, dict]:
-    """GraphSAGE over real training patients + twins + held-out queries (unlabelled)."""
+def _gnn(p: PredictionSection, x_train, x_twins, x_hold, y_train, y_twins, inner, val, ev_twins, k: int,
+         client: Any, seed: int) -> tuple[np.ndarray, dict]:
+    """GraphSAGE trained on the graph of real training patients + twins, then run over it + the queries.
+
+    Training is full batch on at most ``gnn_max_nodes`` labelled nodes (a seeded sample beyond it, at most a
+    fifth of it validation patients); prediction is one inductive pass over the training graph
+    extended by all held-out patients, so its cost stays linear in the cohort.
+    """
     from syntwin.synthesis.gnn import GraphSAGEClassifier, knn_graph_union
 
     gen = rng(seed, "gnn", "subsample")
-    n_q = len(x_hold)
-    keep_train, keep_twins = np.flatnonzero(inner | val), np.flatnonzero(ev_twins)
-    budget = p.gnn_max_nodes - n_q - int(val.sum())
-    labelled = int(inner.sum()) + len(keep_twins)
-    if labelled > max(budget, 0):
-        share = max(budget, 1_000) / labelled
-        keep_train = np.sort(
-            np.concatenate(
-                [
-                    np.flatnonzero(val),
-                    gen.choice(np.flatnonzero(inner), max(1, int(share * inner.sum())), replace=False),
-                ]
-            )
-        )
+    keep_inner, keep_twins, keep_val = np.flatnonzero(inner), np.flatnonzero(ev_twins), np.flatnonzero(val)
+    if len(keep_val) > p.gnn_max_nodes // 5:  # early stopping needs a fifth of the budget at most
+        keep_val = np.sort(gen.choice(keep_val, p.gnn_max_nodes // 5, replace=False))
+    budget = max(p.gnn_max_nodes - len(keep_val), 1_000)
+    if len(keep_inner) + len(keep_twins) > budget:
+        share = budget / (len(keep_inner) + len(keep_twins))
+        keep_inner = np.sort(gen.choice(keep_inner, max(1, int(share * len(keep_inner))), replace=False))
         keep_twins = np.sort(gen.choice(keep_twins, max(1, int(share * len(keep_twins))), replace=False))
-    blocks = [x_train[keep_train], x_twins[keep_twins], x_hold]
-    nbr, dist = knn_graph_union(blocks, k, client=client, seed=int_seed(seed, "gnn", "knn"))
+    keep_train = np.sort(np.concatenate([keep_inner, keep_val]))
+    x_nodes = np.vstack([x_train[keep_train], x_twins[keep_twins]])
     n_tr, n_tw = len(keep_train), len(keep_twins)
-    y = np.concatenate([y_train[keep_train], y_twins[keep_twins], np.full(n_q, -1)])
-    train_mask = np.concatenate([inner[keep_train], np.ones(n_tw, bool), np.zeros(n_q, bool)])
-    val_mask = np.concatenate([val[keep_train], np.zeros(n_tw + n_q, bool)])
-    weight = np.concatenate([np.ones(n_tr), np.full(n_tw, p.gnn_twin_weight), np.zeros(n_q)])
+    nbr, dist = knn_graph_union([x_nodes], k, client=client, seed=int_seed(seed, "gnn", "knn"))
+    y = np.concatenate([y_train[keep_train], y_twins[keep_twins]])
+    train_mask = np.concatenate([inner[keep_train], np.ones(n_tw, bool)])
+    val_mask = np.concatenate([val[keep_train], np.zeros(n_tw, bool)])
+    weight = np.concatenate([np.ones(n_tr), np.full(n_tw, p.gnn_twin_weight)])
     model = GraphSAGEClassifier(
         hidden=p.gnn_hidden, epochs=p.gnn_epochs, threads=GNN_THREADS, seed=int_seed(seed, "gnn")
     )
-    model.fit(np.vstack(blocks), nbr, dist, y, train_mask=train_mask, val_mask=val_mask, sample_weight=weight)
+    model.fit(x_nodes, nbr, dist, y, train_mask=train_mask, val_mask=val_mask, sample_weight=weight)
+    nbr, dist = knn_graph_union([x_nodes, x_hold], k, client=client, seed=int_seed(seed, "gnn", "knn"))
+    proba = model.predict_proba(np.vstack([x_nodes, x_hold]), nbr, dist)[len(x_nodes):]
     info = {
         "nodes": int(len(y)),
         "twin_nodes": n_tw,
+        "epochs": len(model.history_["val_auroc"]),
         "best_epoch": int(model.best_epoch_),
         "val_auroc": round(float(model.val_auroc_), 4),
         "k": int(nbr.shape[1]),
     }
-    return model.predict_proba()[n_tr + n_tw :], info
+    return proba, info
 
 
 def _syntwin_reference(

@@ -213,11 +213,12 @@ def prediction(run: RunDir) -> Section:
                      key=lambda k: (m[k].get("trained_on") != "synthetic", k))
     rows = [(k, m[k].get("trained_on", "–"), float(m[k]["auroc"]),
              f"{m[k]['ci_low']:.3f}–{m[k]['ci_high']:.3f}" if "ci_low" in m[k] else "–",
-             m[k].get("n", m.get("evaluated", "–")), m[k].get("k", "–"), m[k].get("coverage", "–"))
+             m[k].get("n", m.get("evaluated", "–")), m[k].get("k", "–"), m[k].get("coverage", "–"),
+             m[k].get("c_index", "–"))
             for k in methods]
     extra = ", ".join(f"{k.replace('_', ' ')} {fmt(v)}" for k, v in m.items()
                       if not isinstance(v, dict) and k != "seconds")
-    body = table(["method", "trained on", "AUROC", "95% CI", "n", "k", "coverage"], rows)
+    body = table(["method", "trained on", "AUROC", "95% CI", "n", "k", "coverage", "C-index"], rows)
     body += f'<p class="muted">{esc(extra)}</p>' if extra else ""
     figures = 0
     try:

@@ -102,8 +102,9 @@ class PredictionSection(Section):
     """GraphSAGE maximum epochs (early stopping on the validation patients)."""
     gnn_twin_weight: float = Field(0.5, ge=0.0, le=1.0)
     """Loss weight of a twin node relative to a real training patient."""
-    gnn_max_nodes: int = Field(600_000, ge=1_000)
-    """Largest GNN graph (full batch); labelled nodes are subsampled beyond it, queries never."""
+    gnn_max_nodes: int = Field(150_000, ge=1_000)
+    """Most labelled nodes (real + twins) the GNN trains on, full batch (a seeded sample beyond it);
+    the held-out patients are then scored in one inductive pass, whatever their number."""
     syntwin_sample: int = Field(2000, ge=50, le=30_000)
     """Held-out patients in SynTwin's all-pairs reference (O(n²) memory; the paper used 30,000)."""
     syntwin_twins: int = Field(20_000, ge=50, le=200_000)

@@ -123,6 +123,8 @@ def test_validation_errors(small):
         GraphSAGEClassifier(layers=0).fit(x, nb, d, y, train_mask=tr, val_mask=va)
     with pytest.raises(ValueError, match="dropout"):
         GraphSAGEClassifier(dropout=1.0).fit(x, nb, d, y, train_mask=tr, val_mask=va)
+    with pytest.raises(ValueError, match="tol"):
+        GraphSAGEClassifier(tol=-1.0).fit(x, nb, d, y, train_mask=tr, val_mask=va)
     with pytest.raises(ValueError) as err:  # sklearn's NotFittedError is a ValueError
         GraphSAGEClassifier().predict_proba()
     assert type(err.value).__name__ == "NotFittedError" and "not fitted" in str(err.value)
@@ -176,3 +178,21 @@ def test_repr_short_and_stable(small):
     x, nb, d, y, tr, va, _ = small
     assert repr(model.fit(x, nb, d, y, train_mask=tr, val_mask=va)) == text
     assert model.get_params()["hidden"] == 16
+
+
+def test_inductive_prediction_on_unseen_patients(graph):
+    """Trained on the labelled nodes' own graph, the model scores test nodes it never saw in one pass."""
+    x, _, _, y, tr, va, te = graph
+    seen = tr | va
+    nb, d = knn_graph_union([x[seen]], 10)
+    model = GraphSAGEClassifier(hidden=32, epochs=150, threads=1, seed=0)
+    model.fit(x[seen], nb, d, y[seen], train_mask=tr[seen], val_mask=va[seen])
+    # the same graph passed explicitly gives the transductive probabilities
+    np.testing.assert_allclose(model.predict_proba(x[seen], nb, d), model.predict_proba(), rtol=1e-6)
+    full_nb, full_d = knn_graph_union([x[seen], x[te]], 10)
+    p = model.predict_proba(np.vstack([x[seen], x[te]]), full_nb, full_d)[seen.sum():]
+    assert auroc(y[te], p) > 0.75
+    with pytest.raises(ValueError, match="both"):
+        model.predict_proba(x[te])
+    with pytest.raises(ValueError, match="features"):
+        model.predict_proba(x[te][:, :3], full_nb[: te.sum()] % te.sum())
