@@ -66,12 +66,19 @@ def auroc_ci(
     point = auroc(y, s)
     rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(0xB007,)))
     m = len(y) if frac == 1 else max(2, int(round(frac * len(y))))
+    # Each resample is a vector of counts per patient; the AUROC of the resample is the Mann–Whitney
+    # statistic over tie groups of the scores, sorted once: O(n) per resample instead of a sort.
+    groups, inverse = np.unique(s, return_inverse=True)
     stats = []
     for _ in range(int(n_boot)):
         idx = rng.integers(0, len(y), m) if frac == 1 else rng.choice(len(y), m, replace=False)
-        v = auroc(y[idx], s[idx])
-        if not np.isnan(v):
-            stats.append(v)
+        counts = np.bincount(idx, minlength=len(y)).astype(np.float64)
+        pos = np.bincount(inverse, weights=counts * y, minlength=len(groups))
+        neg = np.bincount(inverse, weights=counts * (1 - y), minlength=len(groups))
+        n1, n0 = pos.sum(), neg.sum()
+        if n1 > 0 and n0 > 0:
+            below = np.cumsum(neg) - neg  # negatives with a strictly lower score
+            stats.append(float((pos * (below + 0.5 * neg)).sum() / (n1 * n0)))
     lo, hi = (np.quantile(stats, [alpha / 2, 1 - alpha / 2]) if stats else (np.nan, np.nan))
     return {"auroc": point, "ci_low": float(lo), "ci_high": float(hi), "n": int(len(y))}
 

@@ -98,3 +98,19 @@ def test_baseline_gradient_boosting_learns_and_is_seeded():
     assert roc_auc_score(y[800:], p) > 0.62
     again = baseline_gradient_boosting(X[:800], y[:800], X[800:], seed=0, max_iter=50)
     np.testing.assert_array_equal(p, again)
+
+
+@pytest.mark.parametrize("frac", [1.0, 0.9])
+def test_bootstrap_ci_equals_the_naive_resample_loop(frac):
+    """The counting bootstrap gives the AUROC of each resample exactly as re-ranking it would (ties too)."""
+    from syntwin.synthesis.evaluate import auroc, auroc_ci
+
+    gen = np.random.default_rng(0)
+    y = gen.integers(0, 2, 1500)
+    s = np.round(y + gen.normal(0, 1.5, 1500), 1)  # many ties
+    got = auroc_ci(y, s, seed=3, frac=frac, n_boot=300)
+    rng = np.random.default_rng(np.random.SeedSequence(3, spawn_key=(0xB007,)))
+    m = 1500 if frac == 1 else 1350
+    naive = [auroc(y[i], s[i]) for i in (rng.integers(0, 1500, m) if frac == 1 else rng.choice(1500, m, replace=False)
+                                         for _ in range(300))]
+    assert [got["ci_low"], got["ci_high"]] == pytest.approx(list(np.quantile(naive, [0.025, 0.975])), abs=1e-12)
