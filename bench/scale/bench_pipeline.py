@@ -59,7 +59,7 @@ def main() -> None:
     for r in rows:
         print("| " + " | ".join(str(r[c]) for c in cols) + " |")
     if len(rows) >= 2:
-        a, b = rows[0], rows[-1]
+        a, b = min(rows, key=lambda r: r["workers"]), max(rows, key=lambda r: r["workers"])
         ratios = {c: round(a[c] / b[c], 2) if b[c] else None for c in ["wall", *STAGES]}
         print(f"\nratio {a['workers']} / {b['workers']} workers: {json.dumps(ratios)}")
         per_patient = b["wall"] / args.n

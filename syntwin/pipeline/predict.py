@@ -9,6 +9,9 @@ score, Harrell's C-index and time-dependent AUC at 1/3/5 years on all held-out p
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -51,6 +54,15 @@ DESIGN_TRAINED_ON = {
 }
 
 
+@contextmanager
+def _timed(seconds: dict[str, float], *names: str) -> Iterator[None]:
+    """Add the block's wall time to ``seconds[name]`` of each name (shared work counts for each)."""
+    start = time.perf_counter()
+    yield
+    for name in names:
+        seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
+
+
 def _stratified(labels: np.ndarray, share: float, gen: np.random.Generator) -> np.ndarray:
     mask = np.zeros(len(labels), dtype=bool)
     for value in np.unique(labels):
@@ -88,8 +100,20 @@ def _survival(
     return out
 
 
-def _gnn(p: PredictionSection, x_train, x_twins, x_hold, y_train, y_twins, inner, val, ev_twins, k: int,
-         client: Any, seed: int) -> tuple[np.ndarray, dict]:
+def _gnn(
+    p: PredictionSection,
+    x_train,
+    x_twins,
+    x_hold,
+    y_train,
+    y_twins,
+    inner,
+    val,
+    ev_twins,
+    k: int,
+    client: Any,
+    seed: int,
+) -> tuple[np.ndarray, dict]:
     """GraphSAGE trained on the graph of real training patients + twins, then run over it + the queries.
 
     Training is full batch on at most ``gnn_max_nodes`` labelled nodes (a seeded sample beyond it, at most a
@@ -120,7 +144,7 @@ def _gnn(p: PredictionSection, x_train, x_twins, x_hold, y_train, y_twins, inner
     )
     model.fit(x_nodes, nbr, dist, y, train_mask=train_mask, val_mask=val_mask, sample_weight=weight)
     nbr, dist = knn_graph_union([x_nodes, x_hold], k, client=client, seed=int_seed(seed, "gnn", "knn"))
-    proba = model.predict_proba(np.vstack([x_nodes, x_hold]), nbr, dist)[len(x_nodes):]
+    proba = model.predict_proba(np.vstack([x_nodes, x_hold]), nbr, dist)[len(x_nodes) :]
     info = {
         "nodes": int(len(y)),
         "twin_nodes": n_tw,
@@ -212,88 +236,103 @@ def run_prediction(
     feats = schema.features
     scores: dict[str, np.ndarray] = {}  # method -> score of every held-out patient
     tuned: dict[str, dict] = {}
+    seconds: dict[str, float] = {}  # wall time per part of the stage
 
     kmax = max(max(KS), p.k)
     knn_methods = {"real_knn", "twin_knn", "twin_knn_mix", "twin_ensemble"} & set(methods)
     if knn_methods:
         kseed = int_seed(seed, "prediction", "knn")
-        real_test = _neighbours(x_train[ev_tr], y_tr[ev_tr], x_hold, kmax, client, kseed)
-        twin_test = _neighbours(x_twins[ev_tw], y_tw[ev_tw], x_hold, kmax, client, kseed)
+        with _timed(seconds, "knn_search"):
+            real_test = _neighbours(x_train[ev_tr], y_tr[ev_tr], x_hold, kmax, client, kseed)
+            twin_test = _neighbours(x_twins[ev_tw], y_tw[ev_tw], x_hold, kmax, client, kseed)
         if "real_knn" in methods:
             scores["real_knn"] = mix_knn_proba(
                 real_test, None, k=min(p.k, real_test[0].shape[1]), alpha=1.0, weighting=p.weighting
             )
             tuned["real_knn"] = {"k": min(p.k, real_test[0].shape[1])}
         if knn_methods - {"real_knn"}:
-            real_val = _neighbours(x_train[inner], y_tr[inner], x_train[val], kmax, client, kseed)
-            twin_val = _neighbours(x_twins[ev_tw], y_tw[ev_tw], x_train[val], kmax, client, kseed)
-            ks = tuple(sorted(set(KS) | {p.k}))
-            for name, real_pair, alphas in (("twin_knn", None, (0.0,)), ("twin_knn_mix", real_val, ALPHAS)):
-                choice = tune_knn_mix(
-                    y_tr[val], real_pair, twin_val, ks=ks, alphas=alphas, weighting=p.weighting
-                )
-                tuned[name] = choice
-                scores[name] = mix_knn_proba(
-                    real_test if real_pair is not None else None,
-                    twin_test,
-                    k=choice["k"],
-                    alpha=choice["alpha"],
-                    weighting=p.weighting,
-                )
+            with _timed(seconds, "knn_search"):
+                real_val = _neighbours(x_train[inner], y_tr[inner], x_train[val], kmax, client, kseed)
+                twin_val = _neighbours(x_twins[ev_tw], y_tw[ev_tw], x_train[val], kmax, client, kseed)
+            with _timed(seconds, "knn_tuning"):
+                ks = tuple(sorted(set(KS) | {p.k}))
+                for name, real_pair, alphas in (
+                    ("twin_knn", None, (0.0,)),
+                    ("twin_knn_mix", real_val, ALPHAS),
+                ):
+                    choice = tune_knn_mix(
+                        y_tr[val], real_pair, twin_val, ks=ks, alphas=alphas, weighting=p.weighting
+                    )
+                    tuned[name] = choice
+                    scores[name] = mix_knn_proba(
+                        real_test if real_pair is not None else None,
+                        twin_test,
+                        k=choice["k"],
+                        alpha=choice["alpha"],
+                        weighting=p.weighting,
+                    )
 
     lseed = int_seed(seed, "logistic")
     if {"logistic", "twin_ensemble"} & set(methods):
-        scores["logistic"] = baseline_logistic(
-            train.loc[ev_tr, feats], y_tr[ev_tr], holdout[feats], seed=lseed
-        )
+        with _timed(seconds, "logistic"):
+            scores["logistic"] = baseline_logistic(
+                train.loc[ev_tr, feats], y_tr[ev_tr], holdout[feats], seed=lseed
+            )
     if "gradient_boosting" in methods:
-        scores["gradient_boosting"] = baseline_gradient_boosting(
-            train.loc[ev_tr, feats], y_tr[ev_tr], holdout[feats], seed=int_seed(seed, "gbm")
-        )
+        with _timed(seconds, "gradient_boosting"):
+            scores["gradient_boosting"] = baseline_gradient_boosting(
+                train.loc[ev_tr, feats], y_tr[ev_tr], holdout[feats], seed=int_seed(seed, "gbm")
+            )
     if "logistic_twins" in methods:
-        scores["logistic_twins"] = baseline_logistic(
-            twins.loc[ev_tw, feats], y_tw[ev_tw], holdout[feats], seed=lseed
-        )
+        with _timed(seconds, "logistic_twins"):
+            scores["logistic_twins"] = baseline_logistic(
+                twins.loc[ev_tw, feats], y_tw[ev_tw], holdout[feats], seed=lseed
+            )
     if "twin_ensemble" in methods:
-        # the blend weight is chosen on the validation patients with a logistic fit on the others
-        val_logistic = baseline_logistic(
-            train.loc[inner, feats], y_tr[inner], train.loc[val, feats], seed=lseed
-        )
-        mix = tuned["twin_knn_mix"]
-        val_mix = mix_knn_proba(real_val, twin_val, k=mix["k"], alpha=mix["alpha"], weighting=p.weighting)
-        fits = [(auroc(y_tr[val], rank_blend(val_logistic, val_mix, b)), -b, b) for b in BETAS]
-        best = max(fits)
-        tuned["twin_ensemble"] = {
-            "logistic_share": float(best[2]),
-            "val_auroc": round(float(best[0]), 4),
-            "k": mix["k"],
-            "alpha": mix["alpha"],
-        }
-        scores["twin_ensemble"] = rank_blend(scores["logistic"], scores["twin_knn_mix"], best[2])
+        with _timed(seconds, "twin_ensemble"):
+            # the blend weight is chosen on the validation patients with a logistic fit on the others
+            val_logistic = baseline_logistic(
+                train.loc[inner, feats], y_tr[inner], train.loc[val, feats], seed=lseed
+            )
+            mix = tuned["twin_knn_mix"]
+            val_mix = mix_knn_proba(real_val, twin_val, k=mix["k"], alpha=mix["alpha"], weighting=p.weighting)
+            fits = [(auroc(y_tr[val], rank_blend(val_logistic, val_mix, b)), -b, b) for b in BETAS]
+            best = max(fits)
+            tuned["twin_ensemble"] = {
+                "logistic_share": float(best[2]),
+                "val_auroc": round(float(best[0]), 4),
+                "k": mix["k"],
+                "alpha": mix["alpha"],
+            }
+            scores["twin_ensemble"] = rank_blend(scores["logistic"], scores["twin_knn_mix"], best[2])
     if "gnn" in methods:
-        scores["gnn"], tuned["gnn"] = _gnn(
-            p, x_train, x_twins, x_hold, y_tr, y_tw, inner, val, ev_tw, graph_k, client, seed
-        )
+        with _timed(seconds, "gnn"):
+            scores["gnn"], tuned["gnn"] = _gnn(
+                p, x_train, x_twins, x_hold, y_tr, y_tw, inner, val, ev_tw, graph_k, client, seed
+            )
 
     survival_rows = np.sort(
         rng(seed, "survival").choice(len(holdout), min(SURVIVAL_SAMPLE, len(holdout)), replace=False)
     )
-    for name in [n for n in TRAINED_ON if n in scores and n in methods]:
-        s = scores[name]
-        entry = auroc_ci(y_ho[ev_ho], s[ev_ho], seed=int_seed(seed, "boot", name))
-        entry.update(coverage=round(float(np.isfinite(s[ev_ho]).mean()), 4), trained_on=TRAINED_ON[name])
-        entry.update(
-            {k: (round(v, 4) if isinstance(v, float) else v) for k, v in tuned.get(name, {}).items()}
-        )
-        entry.update(_survival(holdout, train, schema, s, survival_rows))
-        m[name] = entry
+    with _timed(seconds, "evaluation"):
+        for name in [n for n in TRAINED_ON if n in scores and n in methods]:
+            s = scores[name]
+            entry = auroc_ci(y_ho[ev_ho], s[ev_ho], seed=int_seed(seed, "boot", name))
+            entry.update(coverage=round(float(np.isfinite(s[ev_ho]).mean()), 4), trained_on=TRAINED_ON[name])
+            entry.update(
+                {k: (round(v, 4) if isinstance(v, float) else v) for k, v in tuned.get(name, {}).items()}
+            )
+            entry.update(_survival(holdout, train, schema, s, survival_rows))
+            m[name] = entry
     if "syntwin_2024" in methods:
-        _syntwin_reference(p, ctx, x_hold, y_ho, ev_ho, x_twins, y_tw, ev_tw, scale, m)
+        with _timed(seconds, "syntwin_2024"):
+            _syntwin_reference(p, ctx, x_hold, y_ho, ev_ho, x_twins, y_tw, ev_tw, scale, m)
     m.update(
         evaluated=int(ev_ho.sum()),
         horizon_months=p.horizon_months,
         validation=int(val.sum()),
         survival_evaluated=int(len(survival_rows)),
+        seconds_by_part={k: round(v, 2) for k, v in seconds.items()},
     )
     table = pd.DataFrame(
         {
