@@ -37,6 +37,7 @@ def one_run(n: int, workers: int, generator: str, out: Path) -> dict:
     for method in ("logistic", "twin_knn", "twin_ensemble", "gnn", "syntwin_2024_D"):
         row[f"{method}_auroc"] = round(pred[method]["auroc"], 4) if method in pred else None
     row["recall_at_k"] = manifest["metrics"]["graph"].get("recall_at_k")
+    row["prediction_parts"] = pred.get("seconds_by_part")
     return row
 
 
