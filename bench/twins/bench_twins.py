@@ -47,7 +47,7 @@ from syntwin.synthesis.fidelity import quality_score
 from syntwin.synthesis.survival import km_sup_by_stratum
 from syntwin.synthesis.syntwin2024 import DESIGNS, syntwin_designs
 
-CSV = Path("/work/shared/data/seer_breast_cancer.csv")
+CSV = Path(__file__).resolve().parents[2].parent / "shared/data/seer_breast_cancer.csv"
 TIME, EVENT = "Survival Months", "Status"
 ROLES = dict(
     numeric=["Age", "Tumor Size", "Regional Node Examined", "Reginol Node Positive"],

@@ -6,7 +6,7 @@ import pytest
 
 from syntwin.agents.live import OccupancyForecaster, evaluate_forecast, per_minute, read_occupancy_stream
 
-UCI = Path("/work/shared/data/room_occupancy_uci.csv")
+UCI = Path(__file__).resolve().parents[2].parent / "shared/data/room_occupancy_uci.csv"
 
 
 def synthetic_stream(days=6, mu=1 / 30, seed=0):

@@ -16,7 +16,7 @@ from syntwin.cohort.readers import CREATED_ID_RULE, read_cohort
 from syntwin.errors import CohortError
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SHARED = Path("/work/shared/data/seer_breast_cancer.csv")
+SHARED = Path(__file__).resolve().parents[2].parent / "shared/data/seer_breast_cancer.csv"
 
 SMALL_YAML = """
 columns: {"ID": patient_id, "Age": age, "T Stage ": t_stage, "Marital": marital_status,

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-SEER = Path("/work/shared/data/seer_breast_cancer.csv")
+SEER = Path(__file__).resolve().parents[2].parent / "shared/data/seer_breast_cancer.csv"
 STAGES = ["I", "II", "III", "IV"]
 
 
