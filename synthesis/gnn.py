@@ -129,7 +129,8 @@ class GraphSAGEClassifier:
     Training minimises the (optionally ``sample_weight``-weighted) binary cross-entropy on the
     ``train_mask`` nodes with Adam; after every epoch the validation AUROC (``monitor="auroc"``) or loss
     on the ``val_mask`` nodes is measured, training stops after ``patience`` epochs without an
-    improvement larger than ``tol`` and the best epoch's weights are restored. Features are standardised over all nodes (no labels used).
+    improvement larger than ``tol`` and the best epoch's weights are restored. Features are standardised
+    over all nodes (no labels used).
     Runs are reproducible: the global torch RNG is forked and seeded from ``seed``, and torch's thread
     count is set to ``threads`` (when given) and restored afterwards.
 
@@ -140,7 +141,8 @@ class GraphSAGEClassifier:
 
     def __init__(self, *, hidden: int = 64, layers: int = 2, dropout: float = 0.2, lr: float = 0.01,
                  weight_decay: float = 5e-4, epochs: int = 200, patience: int = 20, aggr: str = "mean",
-                 monitor: str = "auroc", threads: int | None = None, seed: int = 0, tol: float = 1e-4) -> None:
+                 monitor: str = "auroc", threads: int | None = None, seed: int = 0,
+                 tol: float = 1e-4) -> None:
         self.hidden, self.layers, self.dropout, self.lr = hidden, layers, dropout, lr
         self.weight_decay, self.epochs, self.patience, self.aggr = weight_decay, epochs, patience, aggr
         self.monitor, self.threads, self.seed, self.tol = monitor, threads, seed, tol
@@ -227,9 +229,7 @@ class GraphSAGEClassifier:
         if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any() or w[tr].sum() <= 0:
             raise ValueError(f"sample_weight must be a finite non-negative ({n},) array with a positive sum "
                              "over the train_mask nodes")
-        adj = knn_adjacency(nb, distances, normalize=self.aggr == "mean")
-        if self.aggr == "max":
-            adj = _ones_like_csr(adj)
+        adj = self._adjacency(nb, distances)
         mu, sd = x.mean(axis=0), x.std(axis=0)
         xt = torch.from_numpy(((x - mu) / np.where(sd > 0, sd, 1.0)).astype(np.float32))
         yt = torch.from_numpy(y.astype(np.float32))
@@ -287,6 +287,11 @@ class GraphSAGEClassifier:
         self._x, self._mu, self._sd = xt, mu, np.where(sd > 0, sd, 1.0)
         return self
 
+    def _adjacency(self, neighbors: np.ndarray, distances: np.ndarray | None):
+        """Build the aggregation matrix of ``aggr``: weighted row-normalised ("mean"), 0/1 support ("max")."""
+        adj = knn_adjacency(neighbors, distances, normalize=self.aggr == "mean")
+        return _ones_like_csr(adj) if self.aggr == "max" else adj
+
     def predict_proba(self, x: np.ndarray | None = None, neighbors: np.ndarray | None = None,
                       distances: np.ndarray | None = None) -> np.ndarray:
         """P(y = 1) of every node, in node order, as a float64 ``(n,)`` array.
@@ -317,9 +322,7 @@ class GraphSAGEClassifier:
                                  f"shape {nb.shape}")
             if distances is not None:
                 distances = _check_distances(distances, nb.shape)
-            adj = knn_adjacency(nb, distances, normalize=self.aggr == "mean")
-            if self.aggr == "max":
-                adj = _ones_like_csr(adj)
+            adj = self._adjacency(nb, distances)
             xt = torch.from_numpy(((x - self._mu) / self._sd).astype(np.float32))
         old_threads = torch.get_num_threads()
         try:

@@ -32,4 +32,14 @@ def int_seed(seed: int, *keys: str | int) -> int:
     return int(seed_sequence(seed, *keys).generate_state(1, dtype=np.uint32)[0])
 
 
-__all__ = ["seed_sequence", "rng", "int_seed"]
+def stratified_mask(labels: np.ndarray, share: float, seed: int, *keys: str | int) -> np.ndarray:
+    """Boolean mask of ``round(share * n)`` rows of every label value, drawn from ``rng(seed, *keys)``."""
+    gen = rng(seed, *keys)
+    mask = np.zeros(len(labels), dtype=bool)
+    for value in np.unique(labels):
+        idx = np.flatnonzero(labels == value)
+        mask[gen.choice(idx, size=int(round(share * len(idx))), replace=False)] = True
+    return mask
+
+
+__all__ = ["seed_sequence", "rng", "int_seed", "stratified_mask"]

@@ -57,18 +57,8 @@ def main() -> None:
     parser.add_argument("run", type=Path, help="run directory of seer_breast_twins (any --set of n/seed)")
     args = parser.parse_args()
     manifest = json.loads((args.run / "manifest.json").read_text())
-    scenario = load_scenario(shipped_scenarios()["seer_breast_twins"])
-    scenario = scenario.model_copy(
-        update={
-            "cohort": scenario.cohort.model_copy(
-                update={
-                    "simulate": scenario.cohort.simulate.model_copy(
-                        update={"n": manifest["metrics"]["cohort"]["rows"]}
-                    )
-                }
-            )
-        }
-    )
+    n = manifest["metrics"]["cohort"]["rows"]
+    scenario = load_scenario(shipped_scenarios()["seer_breast_twins"], [f"cohort.simulate.n={n}"])
     seed, horizon = manifest["seed"], scenario.prediction.horizon_months
     cohort = load_cohort(scenario.cohort, source="<bench>", seed=seed)
     schema = cohort.schema

@@ -24,7 +24,7 @@ from syntwin.pipeline.predict import run_prediction
 from syntwin.privacy import ReleaseGate, enforce_table, evaluate_privacy
 from syntwin.privacy.gate import THRESHOLD_FIELDS
 from syntwin.scenario.cohort import CohortScenario, CohortSection
-from syntwin.seeding import int_seed, rng
+from syntwin.seeding import int_seed, stratified_mask
 from syntwin.synthesis import make_generator, synthesize
 from syntwin.synthesis.fidelity import quality_score
 from syntwin.synthesis.predict import outcome_labels
@@ -53,13 +53,7 @@ def load_cohort(section: CohortSection, *, source: str, seed: int) -> Cohort:
 
 def split_holdout(labels: np.ndarray, share: float, seed: int) -> np.ndarray:
     """Boolean mask of held-out rows, stratified by ``labels`` (seeded, order-independent of workers)."""
-    gen = rng(seed, "holdout")
-    mask = np.zeros(len(labels), dtype=bool)
-    for value in np.unique(labels):
-        idx = np.flatnonzero(labels == value)
-        take = int(round(share * len(idx)))
-        mask[gen.choice(idx, size=take, replace=False)] = True
-    return mask
+    return stratified_mask(labels, share, seed, "holdout")
 
 
 def cohort_encoder(schema: CohortSchema, weights: dict[str, float]) -> MixedEncoder:

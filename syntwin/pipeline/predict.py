@@ -22,7 +22,7 @@ from syntwin.cohort import CohortSchema
 from syntwin.graphs.knn import nearest
 from syntwin.pipeline.context import RunContext
 from syntwin.scenario.cohort import PredictionSection
-from syntwin.seeding import int_seed, rng
+from syntwin.seeding import int_seed, rng, stratified_mask
 from syntwin.synthesis.evaluate import auroc, auroc_ci, baseline_gradient_boosting, baseline_logistic
 from syntwin.synthesis.predict import mix_knn_proba, outcome_labels, rank_blend, tune_knn_mix
 from syntwin.synthesis.survival import concordance_index, cumulative_dynamic_auc
@@ -61,14 +61,6 @@ def _timed(seconds: dict[str, float], *names: str) -> Iterator[None]:
     yield
     for name in names:
         seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
-
-
-def _stratified(labels: np.ndarray, share: float, gen: np.random.Generator) -> np.ndarray:
-    mask = np.zeros(len(labels), dtype=bool)
-    for value in np.unique(labels):
-        idx = np.flatnonzero(labels == value)
-        mask[gen.choice(idx, size=int(round(share * len(idx))), replace=False)] = True
-    return mask
 
 
 def _labels(
@@ -231,7 +223,7 @@ def run_prediction(
     y_tr, ev_tr = _labels(train, schema, p.horizon_months)
     y_ho, ev_ho = _labels(holdout, schema, p.horizon_months)
     y_tw, ev_tw = _labels(twins, schema, p.horizon_months)
-    val = _stratified(np.where(ev_tr, y_tr, -1), p.validation, rng(seed, "validation")) & ev_tr
+    val = stratified_mask(np.where(ev_tr, y_tr, -1), p.validation, seed, "validation") & ev_tr
     inner = ev_tr & ~val
     feats = schema.features
     scores: dict[str, np.ndarray] = {}  # method -> score of every held-out patient
