@@ -104,6 +104,11 @@ def _synthesis_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFr
         raise StageError(str(exc), field="synthesis.generator", hint="see `syntwin schema`") from None
     n_twins = max(1, int(round(s.ratio * len(train))))
     groups = membership if s.per_community else None
+    dp = generator.guarantee(len(train)) if getattr(generator, "differentially_private", False) else None
+    if dp and s.per_community:
+        raise StageError(f"{s.generator} is differentially private only as one model of the whole cohort: the "
+                         "communities come from a graph of the real patients built without privacy budget",
+                         field="synthesis.per_community", hint="set synthesis.per_community: false")
     try:
         twins = synthesize(
             train[schema.modelled], generator, n_twins, groups=groups, client=ctx.client,
@@ -116,6 +121,8 @@ def _synthesis_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFr
                          hint="pip install 'syntwin[sdv]' or use generator: latent_class") from None
     m.update(generator=s.generator, rows=len(twins),
              groups=int(len(np.unique(groups))) if groups is not None else 1)
+    if dp:
+        m.update(dp=dp)
     return twins[schema.modelled].reset_index(drop=True)
 
 
@@ -203,7 +210,8 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
             ordinal={k: list(v) for k, v in schema.ordinal.items()}, categorical=list(schema.categorical),
             time=schema.time, event=schema.event, quasi_identifiers=list(schema.quasi_identifiers),
             secrets=pv.secrets, encoded=(x_twins, x_train, x_hold), gate=gate, n_attacks=pv.n_attacks,
-            client=client, seed=int_seed(seed, "privacy"),
+            client=client, seed=int_seed(seed, "privacy"), dp=ctx.metrics.get("synthesis", {}).get("dp"),
+            accept_dp=pv.accept_dp,
         )
         m.update(figures=result["figures"], gate=result["gate"], release=result["release"],
                  passed=result["passed"])

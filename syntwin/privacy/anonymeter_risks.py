@@ -15,7 +15,9 @@ both rates propagated into a 95 % interval. The control and training sets are co
   (``==`` for categories, ``<=``/``>=`` at the twin's value for numbers) that matches exactly one
   twin; success when it matches exactly one record of the attacked set.
 * **linkability**: the attacker knows columns ``A`` of a target in one place and ``B`` in another;
-  success when the ``n_neighbors`` nearest twins on ``A`` and on ``B`` share a twin.
+  success when the ``n_neighbors`` nearest twins on ``A`` and on ``B`` share a twin (as anonymeter,
+  default 10 neighbours; the twins are shuffled first, so ties are broken at random rather than by
+  row order).
 * **inference**: the attacker knows every column but ``secret``; the guess is the secret of the
   nearest twin on the known columns; success when equal (categories) or within a relative
   tolerance (numbers).
@@ -34,6 +36,7 @@ from syntwin.graphs.encode import MixedEncoder
 from syntwin.graphs.knn import nearest
 
 Z95 = 1.959964
+Z80 = 0.841621
 
 
 @dataclass(frozen=True)
@@ -50,9 +53,15 @@ class Risk:
     error: float = 1.0
     """Propagated 95 % half-width before clipping (what attack sizing aims to shrink)."""
 
+    @property
+    def detectable(self) -> float:
+        """Smallest risk this test detects with 80 % power at the 5 % level: ``(z_0.975 + z_0.8) se``."""
+        return (Z95 + Z80) * self.error / Z95
+
     def to_dict(self) -> dict[str, float]:
         """Return a rounded plain form."""
-        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+        out = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+        return out | {"detectable": round(self.detectable, 4)}
 
 
 def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
@@ -211,7 +220,7 @@ def linkability_risk(
     numeric: Sequence[str],
     rng: np.random.Generator,
     n_attacks: int = 2_000,
-    n_neighbors: int = 1,
+    n_neighbors: int = 10,
     client: Any = None,
 ) -> Risk:
     """Linkability risk of records split into columns ``aux_a`` and ``aux_b`` (disjoint)."""
@@ -220,11 +229,12 @@ def linkability_risk(
     num = set(numeric)
     tr, co = _targets(train, control, n_attacks, rng)
     targets = pd.concat([tr, co], ignore_index=True)
+    shuffled = twins.iloc[rng.permutation(len(twins))]  # random tie-breaking among equidistant twins
     nn = []
     for cols in (aux_a, aux_b):  # one search for both target sets: rows are searched independently
         enc = _encoder(cols, num, [twins, train, control])
         idx, _ = nearest(
-            enc.transform(twins), enc.transform(targets), min(n_neighbors, len(twins)), client=client
+            enc.transform(shuffled), enc.transform(targets), min(n_neighbors, len(twins)), client=client
         )
         nn.append(idx)
     linked = (nn[0][:, :, None] == nn[1][:, None, :]).any(axis=(1, 2))
@@ -249,9 +259,10 @@ def inference_risk(
         raise ValueError(f"inference needs known columns without the secret {secret!r}, got {list(aux)}")
     num = set(numeric)
     enc = _encoder(aux, num, [twins, train, control])
-    ref = enc.transform(twins)
-    truth_syn = twins[secret].to_numpy()
     tr, co = _targets(train, control, n_attacks, rng)
+    shuffled = twins.iloc[rng.permutation(len(twins))]  # the nearest of tied twins is a random one
+    ref = enc.transform(shuffled)
+    truth_syn = shuffled[secret].to_numpy()
     targets = pd.concat([tr, co], ignore_index=True)
     idx, _ = nearest(ref, enc.transform(targets), 1, client=client)
     guess, truth = truth_syn[idx[:, 0]], targets[secret].to_numpy()

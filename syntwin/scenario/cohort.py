@@ -114,10 +114,14 @@ class PredictionSection(Section):
 class PrivacySection(Section):
     """Release thresholds checked before anything is exported (defaults: the safe ones of issue 5)."""
 
-    max_exact_copies: int = Field(0, ge=0)
-    """Twins identical to a training patient left in the release (chance copies are dropped first)."""
+    max_exact_copies: int | None = Field(None, ge=0)
+    """Twins identical to a training patient, counted as generated (unset: not gated by count; the share and
+    the memorisation check judge copies against chance). The release drops them afterwards."""
     max_exact_copy_share: float = Field(0.01, ge=0.0, le=1.0)
-    """Share of twins that were exact copies of training patients (dropped, but a high share means leakage)."""
+    """Share of twins that are exact copies of training patients, counted as generated (then dropped)."""
+    max_memorisation_ratio: float = Field(1.1, ge=1.0)
+    """Near copies (QIs equal, <= 1 other column different) of training patients relative to those of as many
+    held-out patients; refused when significantly above, inconclusive when the test cannot rule out 1 %."""
     max_mia_auroc: float = Field(0.60, ge=0.5, le=1.0)
     """AUROC of the membership-inference attacks (distance-based and density-ratio)."""
     max_singling_out_risk: float = Field(0.10, ge=0.0, le=1.0)
@@ -133,9 +137,12 @@ class PrivacySection(Section):
     max_dcr_train_share: float = Field(0.60, gt=0.0, le=1.0)
     """Share of twins closer to a training patient than to an equally sized holdout set (0.5 is ideal)."""
     n_attacks: int = Field(2000, ge=100, le=100_000)
-    """Attacks per risk (more are run when the confidence interval is wider than ±0.05)."""
+    """Attacks per risk in the first round (more, up to the patients available, when the upper bound needs them)."""
     secrets: list[str] | None = None
-    """Columns the inference attack targets (default: the outcome columns)."""
+    """Columns the inference attack targets, each one attacked (default: the outcome columns)."""
+    accept_dp: bool = False
+    """With a differentially private generator (``mst``), let the release pass the attack-based checks on its
+    ε alone (they are still measured and shown); k-anonymity still applies."""
 
 
 class ExportSection(Section):

@@ -9,6 +9,7 @@ import pytest
 from syntwin.cohort.simulate import simulate_cohort
 
 N = 1500  # rows per set: train, holdout, independent twins
+N_HONEST = 4000  # enough control patients to bound every default risk (cancer_death needs ~3,500)
 
 
 @pytest.fixture(scope="session")
@@ -54,7 +55,22 @@ def results(cohort, kwargs):
         "copies": train[s.modelled].copy(),
         "jitter": jitter(train, list(s.numeric))[s.modelled],
     }
+    n10 = N // 10
+    twins["copies_10pct"] = pd.concat(
+        [cohort["independent"][s.modelled].iloc[n10:], train[s.modelled].iloc[:n10]], ignore_index=True)
     return {name: evaluate_privacy(t, train, hold, **kwargs) for name, t in twins.items()}
+
+
+@pytest.fixture(scope="session")
+def honest(kwargs):
+    """An independent sample of the true distribution, with train and holdout large enough to decide."""
+    from syntwin.privacy import evaluate_privacy
+
+    c = simulate_cohort(3 * N_HONEST, site="breast", seed=12)
+    df = c.data.compute().reset_index(drop=True)
+    train, hold, twins = (df.iloc[i * N_HONEST : (i + 1) * N_HONEST].reset_index(drop=True) for i in range(3))
+    return {"train": train, "holdout": hold, "twins": twins,
+            "result": evaluate_privacy(twins[c.schema.modelled], train, hold, **kwargs)}
 
 
 @pytest.fixture(scope="module")

@@ -142,10 +142,8 @@ def test_dcr_profile_and_share(results):
     assert abs(ind["dcr_train_share"] - 0.5) < 0.05 and cop["dcr_train_share"] > 0.99
     assert ind["near_copy_share"] < 0.03 and cop["near_copy_share"] == 1.0
     assert cop["nndr_p05_twins"] == 0.0 and ind["nndr_p05_twins"] > 0.1
-    assert cop["exact_copies_found"] == 1500 and cop["exact_copy_share"] == 1.0
-    assert (
-        ind["exact_copies_found"] == 0 and ind["exact_copies"] == cop["exact_copies"] == 0
-    )  # copies are dropped
+    assert cop["exact_copies"] == 1500 and cop["exact_copy_share"] == 1.0  # counted as generated
+    assert ind["exact_copies"] == 0 and ind["exact_copies_released"] == cop["exact_copies_released"] == 0
 
 
 # --------------------------------------------------------------------------- k-anonymity, l-diversity

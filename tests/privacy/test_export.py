@@ -54,9 +54,9 @@ def make_run(root: Path, cohort, result, twins: pd.DataFrame, *, site: str = "br
 
 
 @pytest.fixture()
-def honest_run(tmp_path, cohort, results):
+def honest_run(tmp_path, cohort, honest):
     s = cohort["schema"]
-    return make_run(tmp_path, cohort, results["independent"], cohort["independent"][s.columns])
+    return make_run(tmp_path, cohort, honest["result"], honest["twins"][s.columns])
 
 
 def test_releasable_drops_identifiers_extras_and_small_classes(cohort, results):
@@ -141,7 +141,7 @@ def test_aggregates_suppress_cells_below_11():
     assert t["suppressed"].sum() == 2
 
 
-def test_export_run_writes_every_format_and_a_checksummed_manifest(honest_run, cohort, results):
+def test_export_run_writes_every_format_and_a_checksummed_manifest(honest_run, cohort, honest):
     manifest = export_run(honest_run, ["parquet", "csv", "fhir", "aggregates"], fhir_validate=100)
     out = honest_run / "release"
     assert json.loads((out / "manifest.json").read_text()) == json.loads(json.dumps(manifest))
@@ -158,11 +158,12 @@ def test_export_run_writes_every_format_and_a_checksummed_manifest(honest_run, c
     gate = manifest["privacy"]["gate"]
     assert gate["mia_distance_auroc"]["threshold"] == 0.6 and gate["k_anonymity"]["op"] == ">="
     assert manifest["run"]["seed"] == 3 and manifest["run"]["config_sha256"] == "c0ffee"
-    assert manifest["fidelity"]["synthesis"] == {"rows": 1500, "quality": 0.9}
+    n = len(honest["twins"])
+    assert manifest["fidelity"]["synthesis"] == {"rows": n, "quality": 0.9}
     released = read_table(out / "twins.parquet")
     assert "patient_id" not in released.columns and "vital_status" not in released.columns
-    share = results["independent"]["figures"]["k_suppressed_share"]
-    assert manifest["rows"] == len(released) == 1500 - round(share * 1500)  # suppressed when the run exported
+    share = honest["result"]["figures"]["k_suppressed_share"]
+    assert manifest["rows"] == len(released) == n - round(share * n)  # suppressed when the run exported
     assert manifest["rows_suppressed"] == 0
     agg = pd.read_csv(out / "aggregates" / "sex_by_cancer_death.csv")
     assert (agg["count"].dropna() >= 11).all()
@@ -196,7 +197,7 @@ def test_failed_or_incomplete_gate_refuses_export(tmp_path, cohort, results):
         "dcr_train_share": {"value": 0.5, "threshold": 0.6, "op": "<=", "passed": True}
     }
     write_json(leaky / "manifest.json", m)
-    with pytest.raises(PrivacyGateError, match="exact_copies was not checked"):
+    with pytest.raises(PrivacyGateError, match="exact_copy_share was not checked"):
         export_run(leaky, ["csv"])
     with pytest.raises(StageError, match="not a run directory"):
         export_run(tmp_path / "nowhere", ["csv"])
@@ -249,15 +250,15 @@ def test_unknown_format(tmp_path, cohort):
 
 
 def test_chance_copies_are_dropped_from_the_release(cohort, kwargs):
-    """An honest generator that hits 5 training patients by chance passes; those 5 twins never leave."""
+    """Twins that hit 5 training patients: counted (and judged) as generated; those 5 twins never leave."""
     from syntwin.privacy import evaluate_privacy
 
     s, train = cohort["schema"], cohort["train"]
     twins = pd.concat([cohort["independent"][s.modelled], train[s.modelled].iloc[:5]], ignore_index=True)
     r = evaluate_privacy(twins, train, cohort["holdout"], **kwargs)
     f = r["figures"]
-    assert f["exact_copies_found"] == 5 and f["exact_copies"] == 0 and r["gate"]["exact_copies"]["passed"]
-    assert r["gate"]["exact_copy_share"]["passed"]
+    assert f["exact_copies"] == 5 and f["exact_copies_released"] == 0
+    assert r["gate"]["exact_copy_share"]["passed"] and r["gate"]["memorisation_ratio"]["status"] != "fail"
     released = releasable(twins, s, r["release"])
     merged = released.merge(train[s.modelled].iloc[:5], how="inner")
     assert merged.empty
@@ -268,9 +269,13 @@ def test_privacy_table_of_a_run(honest_run, tmp_path):
     from syntwin.privacy import privacy_table
 
     t = privacy_table(honest_run)
-    assert list(t.columns) == ["metric", "value", "op", "threshold", "passed"]
+    assert list(t.columns) == ["metric", "value", "op", "threshold", "status", "passed", "ci_low", "ci_high", "n",
+                               "baseline", "detectable"]
     row = t.set_index("metric").loc["mia_distance_auroc"]
-    assert row["op"] == "<=" and row["threshold"] == 0.6 and bool(row["passed"])
+    assert row["op"] == "<=" and row["threshold"] == 0.6 and bool(row["passed"]) and row["status"] == "pass"
+    assert row["ci_low"] < row["value"] < row["ci_high"] <= 0.6 and row["baseline"] == 0.5
+    inf = t.set_index("metric").loc["inference_risk"]
+    assert inf["n"] >= 2000 and 0 < inf["detectable"] < 0.2 and inf["baseline"] > 0.5
     assert pd.isna(t.set_index("metric").loc["holdout_copy_share", "threshold"])  # reported, not gated
     # the flat layout (figures beside the gate) reads too
     flat = tmp_path / "flat"

@@ -1,36 +1,96 @@
-"""The release gate on honest and leaking generators, through evaluate_privacy."""
+"""The release gate on honest and leaking generators, through evaluate_privacy: decided on bounds."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from syntwin.errors import PrivacyGateError
 from syntwin.privacy import DEFAULT_CHECKS, ReleaseGate, enforce_table, evaluate_privacy
+from syntwin.privacy.gate import FAIL, INCONCLUSIVE, PASS, WAIVED, decide
+from syntwin.privacy.memorisation import memorisation, near_copy_masks
+
+INTERVAL_CHECKS = ("mia_distance_auroc", "mia_density_auroc", "singling_out_risk", "linkability_risk",
+                   "inference_risk", "dcr_train_share")
 
 
-def test_honest_generator_passes(results):
-    r = results["independent"]
-    assert r["passed"], [k for k, v in r["gate"].items() if not v["passed"]]
+def test_honest_generator_passes_on_every_bound(honest):
+    r = honest["result"]
+    assert r["passed"], {k: v for k, v in r["gate"].items() if not v["passed"]}
     assert set(r["gate"]) == set(DEFAULT_CHECKS)
     enforce_table(r["gate"])  # does not raise
+    for name in INTERVAL_CHECKS:
+        row = r["gate"][name]
+        assert row["status"] == PASS and row["ci_high"] <= row["threshold"], (name, row)
+        assert row["ci_low"] <= row["value"] <= row["ci_high"] and row["n"] >= 1000 and "baseline" in row
+    for name in ("singling_out_risk", "linkability_risk", "inference_risk"):
+        row = r["gate"][name]
+        assert 0 < row["detectable"] < 0.2 and not row["capped"] and row["n"] == row["n_control"]
+    assert r["gate"]["memorisation_ratio"]["status"] == PASS
 
 
-@pytest.mark.parametrize("leak", ["copies", "jitter"])
+def test_inconclusive_attack_refuses_and_says_what_would_decide_it(results):
+    """1,500 control patients cannot bound inference of a secret with an 80 % majority value below 0.10."""
+    r = results["independent"]
+    row = r["gate"]["inference_risk"]
+    assert row["status"] == INCONCLUSIVE and not row["passed"] and not r["passed"]
+    assert row["value"] <= row["threshold"] < row["ci_high"]  # the estimate alone would have passed
+    assert row["capped"] and row["attacks_needed"] > row["n"] == 1500  # sizing says it was capped
+    assert "control patients" in row["decide"] and "accept_dp" in row["decide"]
+    with pytest.raises(PrivacyGateError, match="inconclusive") as err:
+        enforce_table(r["gate"])
+    assert "differentially private" in err.value.hint
+    # a looser threshold set by the user decides it
+    loose = evaluate_privacy(**_args(results), gate=ReleaseGate.default(max_inference_risk=0.2))
+    assert loose["gate"]["inference_risk"]["status"] == PASS
+
+
+def _args(results):
+    return results["_args"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remember_args(results, cohort, kwargs):
+    s = cohort["schema"]
+    results["_args"] = dict(twins=cohort["independent"][s.modelled], train=cohort["train"],
+                            holdout=cohort["holdout"], **kwargs)
+    yield
+    results.pop("_args", None)
+
+
+@pytest.mark.parametrize("leak", ["copies", "jitter", "copies_10pct"])
 def test_leaking_generator_is_refused_with_checks_named(results, leak):
     r = results[leak]
     assert not r["passed"]
     with pytest.raises(PrivacyGateError) as err:
         enforce_table(r["gate"])
     failed = {f.split(" = ")[0] for f in err.value.failures}
-    named = ["mia_distance_auroc", "mia_density_auroc", "inference_risk", "dcr_train_share"]
-    named += ["exact_copy_share", "singling_out_risk", "linkability_risk"] if leak == "copies" else []
+    named = {
+        "copies": ["mia_distance_auroc", "mia_density_auroc", "inference_risk", "dcr_train_share",
+                   "exact_copy_share", "singling_out_risk", "linkability_risk", "memorisation_ratio"],
+        "jitter": ["mia_distance_auroc", "mia_density_auroc", "inference_risk", "dcr_train_share"],
+        "copies_10pct": ["exact_copy_share", "memorisation_ratio", "mia_distance_auroc"],
+    }[leak]
     for name in named:
-        assert name in failed
+        assert name in failed, (name, failed)
         assert name in str(err.value)
-    # each failure shows its figure and threshold
-    assert any("(must be <= 0.6)" in f for f in err.value.failures)
+    assert any("(must be <= " in f for f in err.value.failures)
+    if leak != "jitter":
+        assert r["gate"]["memorisation_ratio"]["status"] == FAIL
+
+
+def test_max_exact_copies_fails_on_copies_counted_before_the_drop(results, cohort, kwargs):
+    f = results["copies"]["figures"]
+    assert f["exact_copies"] == 1500 and f["exact_copy_share"] == 1.0
+    assert f["exact_copies_released"] == 0  # the export drops them afterwards
+    s = cohort["schema"]
+    r = evaluate_privacy(cohort["train"][s.modelled], cohort["train"], cohort["holdout"], **kwargs,
+                         gate=ReleaseGate.default(max_exact_copies=0))
+    assert r["gate"]["exact_copies"] == {**r["gate"]["exact_copies"], "value": 1500, "passed": False}
+    assert results["independent"]["figures"]["exact_copies"] == 0
 
 
 def test_figures_carry_thresholds(results):
@@ -40,11 +100,59 @@ def test_figures_carry_thresholds(results):
         assert check["value"] == results["copies"]["figures"][name]
 
 
+def test_decide_on_the_upper_bound():
+    assert decide("<=", 0.1, 0.02, 0.08) == PASS
+    assert decide("<=", 0.1, 0.02, 0.15) == INCONCLUSIVE
+    assert decide("<=", 0.1, 0.12, 0.15) == FAIL
+    assert decide("<=", 0.1, 0.05) == PASS and decide(">=", 5, 4) == FAIL
+    assert decide("<=", 0.1, math.nan, 0.0) == FAIL and decide("<=", 0.1, 0.0, math.nan) == FAIL
+
+
+def test_dp_release_passes_on_epsilon_only_when_accepted(results):
+    gate = ReleaseGate.default()
+    figures = results["independent"]["figures"]
+    bounds = results["independent"]["bounds"]
+    plain = gate.evaluate(figures, bounds, dp={"epsilon": 1.0, "delta": 1e-7})
+    assert not all(v["passed"] for v in plain.values()) and plain["differential_privacy"]["value"] == 1.0
+    ok = gate.evaluate(figures, bounds, dp={"epsilon": 1.0, "delta": 1e-7}, accept_dp=True)
+    assert all(v["passed"] for v in ok.values()) and ok["inference_risk"]["status"] == WAIVED
+    assert ok["k_anonymity"]["status"] == PASS  # k-anonymity is never waived
+    with_k = gate.evaluate({**figures, "k_anonymity": 2}, bounds, dp={"epsilon": 1.0}, accept_dp=True)
+    assert not with_k["k_anonymity"]["passed"]
+    # without a DP generator, accept_dp changes nothing
+    assert gate.evaluate(figures, bounds, accept_dp=True) == gate.evaluate(figures, bounds)
+
+
+def test_near_copies_by_hand():
+    ref = pd.DataFrame({"age": [50, 60], "a": ["x", "y"], "b": [1.0, 2.0], "c": ["p", "q"]})
+    q = pd.DataFrame({"age": [50, 50, 50, 61, 60], "a": ["x", "x", "z", "y", "y"],
+                      "b": [1.0, 9.0, 9.0, 2.0, 2.0], "c": ["p", "p", "p", "q", "q"]})
+    exact, near = near_copy_masks(q, ref, ["age", "a", "b", "c"], quasi=["age"])
+    assert exact.tolist() == [True, False, False, False, True]
+    assert near.tolist() == [True, True, False, False, True]  # 2 differences; a QI differs
+
+
+def test_memorisation_decides_against_chance():
+    rng = np.random.default_rng(0)
+    pop = pd.DataFrame({"q": rng.integers(0, 6, 9000), **{f"v{j}": rng.integers(0, 6, 9000) for j in range(7)}})
+    train, hold, fresh = pop.iloc[:3000], pop.iloc[3000:6000], pop.iloc[6000:]
+    cols = list(pop.columns)
+    honest = memorisation(fresh, train, hold, cols, quasi=["q"], rng=np.random.default_rng(1))
+    assert honest["status"] == PASS and 0.8 < honest["ratio"] < 1.2 and honest["near_copies_holdout"] > 50
+    copied = memorisation(pd.concat([fresh.iloc[300:], train.iloc[:300]]), train, hold, cols, quasi=["q"],
+                          rng=np.random.default_rng(1))
+    assert copied["status"] == FAIL and copied["ci_low"] > 0
+    few = memorisation(fresh.iloc[:20], train, hold, cols, quasi=["q"], rng=np.random.default_rng(1))
+    assert few["status"] == INCONCLUSIVE and "twins" in few["decide"]
+
+
 def test_gate_defaults_and_overrides():
     g = ReleaseGate.default(max_mia_auroc=0.55, min_k_anonymity=10, max_singling_out_risk=None)
     assert g.checks["mia_distance_auroc"] == ("<=", 0.55) and g.checks["mia_density_auroc"] == ("<=", 0.55)
     assert g.checks["k_anonymity"] == (">=", 10)
     assert g.checks["singling_out_risk"] == ("<=", 0.10)
+    assert "exact_copies" not in g.checks and ReleaseGate.default(max_exact_copies=0).checks["exact_copies"] == (
+        "<=", 0)
     with pytest.raises(ValueError, match="unknown privacy threshold"):
         ReleaseGate.default(max_typo=1)
 
