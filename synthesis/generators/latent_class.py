@@ -10,9 +10,16 @@ as a mixture of ``K`` classes within which the columns are independent:
 (Dunson & Xing, JASA 2009; SynTwin, Moore et al., PSB 2024, used K=30 fitted by Gibbs sampling).
 Here the parameters are the MAP estimate by EM with a Dirichlet prior shrinking each class towards
 the column marginals, ``θ_kjl = (N_kjl + α m_jl) / (N_k + α)``, which is fast and deterministic.
-Sampling draws a class, then each code; a bin code becomes a value drawn from the training values in
-that bin (a joint survival cell gives a training time with that event status in that time bin), so
-times are never negative and events never fall outside the observed follow-up pattern.
+Sampling draws a class, then each code; a bin code becomes a value drawn from a *smoothed* distribution
+of that bin — a Gaussian kernel density of the bin's training values (Silverman's bandwidth per bin),
+reflected into the bin's range, so a twin value is not a training patient's value; it is rounded when the
+column only holds integers. A joint survival cell (time bin, event) is smoothed the same way, so times
+stay within their bin (never negative) and events keep the observed follow-up pattern.
+
+The number of classes ``K`` (``n_components="auto"``, the default) is chosen by held-out likelihood:
+each candidate is fitted on 80 % of the rows and scored by the mean log-likelihood of the other 20 %;
+the best is refitted on all rows. Too many classes for the rows at hand make classes that describe a
+handful of patients, whose twins then reproduce them: held-out likelihood penalises exactly that.
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ class _BinnedValues:
         counts = np.bincount(self.codes, minlength=len(self.cells))
         self.start = np.concatenate([[0], np.cumsum(counts)[:-1]])
         self.count = counts
+        self.integer = bool(ok.any()) and bool(np.all(x[ok] == np.round(x[ok])))
 
     def _raw_code(self, x: np.ndarray, n_value_bins: int) -> np.ndarray:
         ok = ~np.isnan(x)
@@ -73,34 +81,63 @@ class _BinnedValues:
             out[i] = np.searchsorted(self.sorted_values[a:a + n], h, side="right") / n
         return out
 
+    def _bandwidths(self) -> None:
+        """Per cell, Silverman's bandwidth ``0.9 min(sd, IQR/1.34) n^(-1/5)`` and the cell's value range."""
+        self.bandwidth = np.zeros(len(self.cells))
+        self.low, self.high = np.full(len(self.cells), np.nan), np.full(len(self.cells), np.nan)
+        for i, (a, n) in enumerate(zip(self.start, self.count)):
+            v = self.sorted_values[a:a + n]
+            v = v[~np.isnan(v)]
+            if len(v) < 2:
+                continue
+            q1, q3 = np.quantile(v, [0.25, 0.75])
+            spread = min(float(np.std(v)), (q3 - q1) / 1.34) or float(np.std(v))
+            self.bandwidth[i] = 0.9 * spread * len(v) ** -0.2
+            self.low[i], self.high[i] = v[0], v[-1]
+
     def draw(self, codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """One training value from the bin of each code."""
+        """One value per code from a Gaussian kernel density of the bin, reflected into the bin's range.
+
+        A training value of the bin plus ``N(0, h_b)`` noise (the smoothed bootstrap: a draw from the
+        kernel density estimate), folded back into ``[min_b, max_b]``; rounded for integer columns.
+        """
+        if not hasattr(self, "bandwidth"):
+            self._bandwidths()
         pick = self.start[codes] + np.floor(rng.random(len(codes)) * self.count[codes]).astype(np.int64)
-        return self.sorted_values[pick]
+        value = self.sorted_values[pick] + rng.standard_normal(len(codes)) * self.bandwidth[codes]
+        lo, hi = self.low[codes], self.high[codes]
+        width = np.where(hi > lo, hi - lo, 1.0)
+        folded = np.abs(np.mod(value - lo, 2 * width) - width)  # reflection at both ends
+        value = np.where(hi > lo, hi - folded, value)
+        return np.round(value) if self.integer else value
 
 
 class LatentClassGenerator(Generator):
     """Mixture of product multinomials over discretised columns (see the module docstring).
 
     Args:
-        n_components: Number of latent classes ``K`` (SynTwin: 30).
+        n_components: Number of latent classes ``K``, or ``"auto"`` (default): the candidate of
+            ``candidates`` with the best held-out log-likelihood (SynTwin used 30).
         n_bins: Quantile bins per numeric column (columns with fewer distinct values keep them all).
         n_time_bins: Quantile bins of the survival time (joint with the event); default ``n_bins``.
         alpha: Dirichlet prior strength pulling each class towards the column marginals.
         max_iter: Maximum EM iterations.
         tol: Stop when the mean log-likelihood improves by less than this.
         n_init: EM restarts from different random starts; the best log-likelihood wins.
+        candidates: ``K`` tried by ``"auto"`` (those leaving at least 20 rows per class).
 
     Attributes:
         weights_: Class weights ``π`` (K,).
         probs_: Per column, class-conditional code probabilities ``θ`` (K, L_j).
         log_likelihood_: Mean log-likelihood per row of the retained fit.
         n_iter_: EM iterations of the retained fit.
+        n_components_: The number of classes fitted.
+        selection_: ``K`` -> held-out mean log-likelihood (``"auto"`` only).
     """
 
     def __init__(
         self,
-        n_components: int = 30,
+        n_components: int | str = "auto",
         *,
         n_bins: int = 10,
         n_time_bins: int | None = None,
@@ -108,8 +145,10 @@ class LatentClassGenerator(Generator):
         max_iter: int = 300,
         tol: float = 1e-6,
         n_init: int = 1,
+        candidates: tuple[int, ...] = (1, 2, 4, 8, 16, 30),
     ) -> None:
         self.n_components = n_components
+        self.candidates = candidates
         self.n_bins = n_bins
         self.n_time_bins = n_time_bins
         self.alpha = alpha
@@ -161,8 +200,8 @@ class LatentClassGenerator(Generator):
         w = (Nk + 1.0) / (Nk.sum() + len(Nk))
         return np.log(w), np.log(np.maximum(theta, 1e-300))
 
-    def _em(self, H, marg, bounds, rng) -> tuple:
-        K, (n, D) = int(self.n_components), H.shape
+    def _em(self, H, marg, bounds, rng, K: int) -> tuple:
+        n, D = H.shape
         # start: each class's θ drawn around the marginals (breaks the symmetry of equal classes)
         log_theta = np.empty((K, D))
         for a, b in bounds:
@@ -180,21 +219,40 @@ class LatentClassGenerator(Generator):
             prev = ll
         return ll, it, log_w, log_theta
 
+    def _best_of_inits(self, H, bounds, seed: int, K: int, *key: int) -> tuple:
+        marg = np.asarray(H.sum(axis=0)).ravel() / H.shape[0]
+        best = None
+        for i in range(max(1, int(self.n_init))):
+            res = self._em(H, marg, bounds, seed_rng(seed, 1, *key, i), K)
+            if best is None or res[0] > best[0]:
+                best = res
+        return best
+
+    def _select_k(self, H, bounds, seed: int) -> int:
+        """``K`` with the best mean held-out log-likelihood (fit on 80 % of the rows, score the rest)."""
+        n = H.shape[0]
+        ks = sorted({int(k) for k in self.candidates if int(k) >= 1 and int(k) * 20 <= 0.8 * n} or {1})
+        rows = seed_rng(seed, 3).permutation(n)
+        fit_rows, test_rows = np.sort(rows[: int(0.8 * n)]), np.sort(rows[int(0.8 * n):])
+        H_fit, H_test = H[fit_rows], H[test_rows]
+        self.selection_ = {}
+        for k in ks:
+            _, _, log_w, log_theta = self._best_of_inits(H_fit, bounds, seed, k, 3, k)
+            self.selection_[k] = round(float(logsumexp(H_test @ log_theta.T + log_w, axis=1).mean()), 5)
+        return max(self.selection_, key=self.selection_.get)
+
     def _fit(self, codes: dict[str, np.ndarray], df: pd.DataFrame, seed: int) -> None:
-        if int(self.n_components) < 1:
-            raise ValueError(f"n_components must be >= 1, got {self.n_components}")
+        auto = self.n_components == "auto"
+        if not auto and (isinstance(self.n_components, str) or int(self.n_components) < 1):
+            raise ValueError(f"n_components must be >= 1 or 'auto', got {self.n_components!r}")
         if int(self.n_bins) < 1 or float(self.alpha) < 0:
             raise ValueError(f"n_bins must be >= 1 and alpha >= 0, got {self.n_bins}, {self.alpha}")
         self._discretise(codes)
         H = self._onehot(self._X)
         ends = np.cumsum(self.n_codes_)
         bounds = list(zip(np.concatenate([[0], ends[:-1]]), ends))
-        marg = np.asarray(H.sum(axis=0)).ravel() / H.shape[0]
-        best = None
-        for i in range(max(1, int(self.n_init))):
-            res = self._em(H, marg, bounds, seed_rng(seed, 1, i))
-            if best is None or res[0] > best[0]:
-                best = res
+        self.n_components_ = self._select_k(H, bounds, seed) if auto else int(self.n_components)
+        best = self._best_of_inits(H, bounds, seed, self.n_components_)
         ll, it, log_w, log_theta = best
         self.log_likelihood_, self.n_iter_ = ll, it
         self.weights_ = np.exp(log_w)

@@ -94,6 +94,33 @@ def export_twins(
     return written
 
 
+def write_release_manifest(
+    folder: Path, *, privacy: Mapping[str, Any], rows: int, rows_generated: int, columns: Sequence[str],
+    dp: Mapping[str, Any] | None = None, min_cell: int = MIN_CELL,
+) -> dict[str, Any]:
+    """Write ``folder/manifest.json``: what was released, the gate's result, ε/δ, and every file's SHA-256.
+
+    Only files under ``folder`` are listed; the manifest is written last, so a folder with a manifest
+    is a complete release.
+    """
+    folder = Path(folder)
+    check_no_models(folder)
+    files = {str(p.relative_to(folder)): {"sha256": sha256_file(p), "bytes": p.stat().st_size}
+             for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "manifest.json"}
+    manifest = {
+        "format": "syntwin-release/1",
+        "rows": int(rows),
+        "rows_withheld": int(rows_generated - rows),
+        "columns": list(columns),
+        "gate": {"passed": bool(privacy.get("passed", False)), "checks": privacy.get("gate", {})},
+        "differential_privacy": dict(dp) if dp else None,
+        "min_cell": min_cell,
+        "files": files,
+    }
+    write_json(folder / "manifest.json", manifest)
+    return manifest
+
+
 def check_no_models(folder: Path) -> None:
     """Refuse a folder holding a pickled model or SDV metadata (``METADATA_SPEC_VERSION``, ``sdtype``)."""
     for path in Path(folder).rglob("*"):
@@ -252,4 +279,4 @@ def export_run(
     return manifest
 
 
-__all__ = ["export_run", "export_twins", "check_no_models", "FORMATS"]
+__all__ = ["export_run", "export_twins", "check_no_models", "write_release_manifest", "FORMATS"]

@@ -15,6 +15,8 @@ import pandas as pd
 from syntwin.cohort import Cohort, CohortSchema
 from syntwin.errors import CohortError, StageError
 from syntwin.export import export_twins, releasable
+from syntwin.export.aggregate import curve_points_safe
+from syntwin.export.run import write_release_manifest
 from syntwin.graphs.communities import community_stats, leiden, modularity
 from syntwin.graphs.encode import MixedEncoder
 from syntwin.graphs.knn import build_graph
@@ -148,6 +150,9 @@ def _fidelity_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFra
             if len(part) < KM_MIN_STRATUM:
                 continue  # no curve of a small group: it would describe few real patients
             times, surv = kaplan_meier(part[schema.time], part[schema.event])
+            if side == "real":  # small-cell rule: no real-patient point with fewer than 11 at risk
+                keep = curve_points_safe(times, part[schema.time].to_numpy())
+                times, surv = np.asarray(times)[keep], np.asarray(surv)[keep]
             name = side if label == "all" else f"{side}: {strata} {label}"
             curves.append(pd.DataFrame({"group": name, "time": times, "survival": surv}))
     pd.concat(curves, ignore_index=True).to_parquet(ctx.path("cohort/km.parquet"), index=False)
@@ -224,8 +229,11 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
         for fmt, path in written.items():
             ctx.record_output(f"twins_{fmt}" if fmt in ("parquet", "csv") else fmt,
                               str(path.relative_to(ctx.work)))
-        m.update(rows=len(releasable(twins, schema, result["release"])), rows_generated=len(twins),
-                 formats=list(written))
+        released = releasable(twins, schema, result["release"])
+        m.update(rows=len(released), rows_generated=len(twins), formats=list(written))
+        write_release_manifest(ctx.path("export"), privacy=result, rows=len(released), rows_generated=len(twins),
+                               columns=list(released.columns), dp=ctx.metrics.get("synthesis", {}).get("dp"))
+        ctx.record_output("release_manifest", "export/manifest.json")
 
 
 __all__ = ["run_cohort", "load_cohort", "split_holdout", "similarity_graph", "cohort_encoder"]

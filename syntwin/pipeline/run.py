@@ -20,6 +20,7 @@ from distributed import Client
 from syntwin.errors import OutputError, SyntwinError
 from syntwin.io import to_json, write_json
 from syntwin.pipeline.context import CHECKPOINTS, RunContext
+from syntwin.privacy.files import owner_only_umask, restrict_tree
 from syntwin.runtime import dask_client
 
 #: Scenario kind -> "module:function" running it (imported lazily).
@@ -146,6 +147,7 @@ def run_scenario(
     if seed != scenario.seed:
         scenario = scenario.model_copy(update={"seed": seed})
     config_hash = config_sha256(scenario)
+    previous_umask = owner_only_umask()  # patient-level files: 0600 in 0700 folders
     work = _prepare_out(out, overwrite, resume, config_hash)
     try:
         with contextlib.ExitStack() as stack:
@@ -173,11 +175,14 @@ def run_scenario(
         _publish(work, out)
     except SyntwinError:
         shutil.rmtree(work, ignore_errors=True)
+        os.umask(previous_umask)
         raise
     if report:
         from syntwin.report import render_report
 
         render_report(out)  # a view of the manifest and artifacts, not itself an output
+    restrict_tree(out)
+    os.umask(previous_umask)
     return manifest
 
 

@@ -137,8 +137,10 @@ def test_aggregates_suppress_cells_below_11():
     )
     t = aggregate_counts(df, ["stage", "dead"])
     got = {(r.stage, r.dead): (None if pd.isna(r.count) else int(r.count)) for r in t.itertuples()}
-    assert got == {("I", 0): 20, ("I", 1): None, ("II", 0): 11, ("IV", 0): None}
-    assert t["suppressed"].sum() == 2
+    # zero cells are listed and withheld like small ones; (I, 0) and (II, 0) close the subtraction
+    assert got == {("I", 0): None, ("I", 1): None, ("II", 0): None, ("II", 1): None, ("IV", 0): None,
+                   ("IV", 1): None}
+    assert (t["suppressed"] == "small").sum() == 4
 
 
 def test_export_run_writes_every_format_and_a_checksummed_manifest(honest_run, cohort, honest):

@@ -104,7 +104,10 @@ def real_run(tmp_path_factory) -> Path:
     proc = subprocess.run([exe, "run", "seer_breast_twins", "--out", str(out),
                            "--set", "cohort.simulate.n=1500", "--set", "synthesis.generator=latent_class",
                            # a small cohort puts more twins in groups smaller than k
-                           "--set", "privacy.max_k_suppressed_share=0.3"],
+                           "--set", "privacy.max_k_suppressed_share=0.3",
+                           # 375 control patients cannot bound the default risks below 0.10
+                           "--set", "privacy.max_inference_risk=0.5", "--set", "privacy.max_singling_out_risk=0.3",
+                           "--set", "privacy.max_linkability_risk=0.3"],
                           capture_output=True, text=True, timeout=300, env={**os.environ, "NO_COLOR": "1"})
     if proc.returncode != 0:
         pytest.fail(f"syntwin run failed ({proc.returncode}): {proc.stderr[-2000:]}")

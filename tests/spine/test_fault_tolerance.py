@@ -19,7 +19,8 @@ from syntwin.pipeline import run as run_module
 from syntwin.pipeline.run import partial_dir, run_scenario
 from syntwin.scenario.load import load_scenario, shipped_scenarios
 
-SMALL = ["cohort.simulate.n=3000", "synthesis.min_group_size=300", "privacy.max_k_suppressed_share=0.25"]
+SMALL = ["cohort.simulate.n=3000", "synthesis.min_group_size=300", "privacy.max_k_suppressed_share=0.25",
+         "privacy.max_inference_risk=0.5", "privacy.max_singling_out_risk=0.3", "privacy.max_linkability_risk=0.3"]
 
 
 @pytest.fixture(scope="module")

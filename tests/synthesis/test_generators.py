@@ -118,11 +118,35 @@ def test_latent_class_fidelity(table, roles):
 def test_latent_class_survival_pairs_are_observed(table, roles):
     g = LatentClassGenerator(5).fit(table, seed=0, **roles)
     syn = g.sample(2000, seed=0)
-    real_pairs = set(zip(table["months"], table["dead"]))
-    assert set(zip(syn["months"], syn["dead"])) <= real_pairs  # times drawn with their event status
+    for dead in (0, 1):  # times drawn inside the range of their event status, never negative
+        real, twin = table.loc[table["dead"] == dead, "months"], syn.loc[syn["dead"] == dead, "months"]
+        assert real.min() <= twin.min() and twin.max() <= real.max()
+    assert set(syn["dead"]) <= {0, 1}
     assert g.n_iter_ >= 2 and np.isfinite(g.log_likelihood_)
     assert np.isclose(g.weights_.sum(), 1.0) and len(g.weights_) == 5
     assert all(np.allclose(p.sum(axis=1), 1.0) for p in g.probs_)
+
+
+def test_latent_class_values_are_smoothed_not_resampled(table, roles):
+    """Continuous columns get values between training values; integer-valued ones stay integer-valued."""
+    g = LatentClassGenerator(5).fit(table, seed=0, **roles)
+    syn = g.sample(3000, seed=0)
+    assert (table["tumor_size"] != table["tumor_size"].round()).any()  # a continuous column
+    assert syn["tumor_size"].isin(set(table["tumor_size"])).mean() < 0.05  # a resampler gives 1.0
+    for c in ("age", "months"):
+        assert (table[c] == table[c].round()).all() and (syn[c] == syn[c].round()).all()
+    assert abs(syn["tumor_size"].median() - table["tumor_size"].median()) < 3
+
+
+def test_number_of_classes_by_held_out_likelihood(table, roles):
+    auto = LatentClassGenerator(max_iter=100).fit(table, seed=0, **roles)
+    assert auto.n_components_ == max(auto.selection_, key=auto.selection_.get) == len(auto.weights_)
+    assert set(auto.selection_) == {1, 2, 4, 8, 16, 30} & {k for k in auto.selection_}
+    assert auto.n_components_ > 1  # the table has structure (stage drives nodes and death)
+    few = LatentClassGenerator(max_iter=100).fit(table.iloc[:120], seed=0, **roles)
+    assert max(few.selection_) <= 4  # at least 20 rows per class in the 80 % fitting part
+    with pytest.raises(ValueError, match="'auto'"):
+        LatentClassGenerator("many").fit(table, seed=0, **roles)
 
 
 def test_latent_class_more_classes_fit_better(table, roles):
@@ -241,6 +265,6 @@ def test_latent_class_golden_summary():
     g = LatentClassGenerator(3, max_iter=50).fit(make_table(300, 0), seed=0, **ROLES)
     s = g.sample(1000, seed=0)
     assert g.n_iter_ == 50 and g.log_likelihood_ == pytest.approx(-11.545487, abs=1e-6)
-    assert (s["age"].sum(), s["dead"].sum(), s["months"].sum()) == (60505, 453, 44486.0)
-    assert s["tumor_size"].sum() == pytest.approx(29987.8)
-    assert s["stage"].value_counts().sort_index().tolist() == [265, 331, 265, 139]
+    assert (s["age"].sum(), s["dead"].sum(), s["months"].sum()) == (60514, 460, 41304.0)
+    assert s["tumor_size"].sum() == pytest.approx(29720.816823)
+    assert s["stage"].value_counts().sort_index().tolist() == [272, 325, 246, 157]
