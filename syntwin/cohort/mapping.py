@@ -21,13 +21,15 @@ Source headers are matched after stripping whitespace, so ``"T Stage "`` in a fi
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from syntwin.cohort.schema import CohortSchema
 
 DEFAULT_MISSING = ["", "NA", "N/A", "NaN", "nan", "null", "NULL"]
+#: Months per unit of follow-up time (a month is 365.25 / 12 = 30.4375 days).
+MONTHS_PER = {"days": 12 / 365.25, "weeks": 7 * 12 / 365.25, "months": 1.0, "years": 12.0}
 
 
 def _to_text(value: object) -> object:
@@ -90,7 +92,17 @@ class SchemaMapping(BaseModel):
         default_factory=dict, description="Ordered features: column -> levels, lowest first."
     )
     categorical: list[str] = Field(default_factory=list, description="Unordered features (text).")
-    time: str | None = Field(default=None, description="Follow-up time in months (float, >= 0, required).")
+    time: str | None = Field(default=None, description="Follow-up time (float, >= 0, required), in `time_unit`.")
+    time_unit: Literal["days", "weeks", "months", "years"] = Field(
+        default="months",
+        description="Unit of the source's follow-up time; converted once to months when read "
+        "(1 month = 30.4375 days = 365.25/12; the report says so). Horizons are always in months.",
+    )
+    missing_outcome: Literal["error", "drop"] = Field(
+        default="error",
+        description="Rows without a follow-up time or event: `error` stops the read naming the first row and "
+        "the count; `drop` leaves them out and counts them in the report.",
+    )
     event: EventSpec | None = Field(
         default=None, description="Event column and its positive/negative values."
     )
@@ -209,4 +221,4 @@ class SchemaMapping(BaseModel):
         )
 
 
-__all__ = ["SchemaMapping", "EventSpec", "DEFAULT_MISSING"]
+__all__ = ["SchemaMapping", "EventSpec", "DEFAULT_MISSING", "MONTHS_PER"]

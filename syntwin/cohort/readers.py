@@ -36,7 +36,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from syntwin.cohort.cohort import CleaningReport, Cohort
-from syntwin.cohort.mapping import SchemaMapping
+from syntwin.cohort.mapping import MONTHS_PER, SchemaMapping
 from syntwin.cohort.presets import resolve_mapping
 from syntwin.errors import CohortError
 
@@ -410,7 +410,8 @@ def _convert(col: str, c: _Column, rows: np.ndarray, plan: _Plan, issues: _Issue
     role = plan.role(col)
     vals = c.values
     missing_u = [v is None for v in vals]
-    required = col in m.required or col in (m.time, m.event and m.event.column) or col in m.identifiers
+    outcome = col in (m.time, m.event and m.event.column)
+    required = col in m.required or (outcome and m.missing_outcome == "error") or col in m.identifiers
     if required and (c.counts[missing_u] > 0).any():
         issues.add("missing", col, rows[c.rows_of(missing_u)], [""], priority=1, field=src,
                    message=f"{{count}} {{rows}} {{have}} no value in required {where}",
@@ -435,7 +436,11 @@ def _convert(col: str, c: _Column, rows: np.ndarray, plan: _Plan, issues: _Issue
         if col == m.time:
             flag("negative", list(num < 0),
                  f"{{count}} {{rows}} in {where} {{have}} a negative survival time; first: {{value}}",
-                 "survival times must be >= 0 months")
+                 "survival times must be >= 0")
+            if m.time_unit != "months":
+                num = num * MONTHS_PER[m.time_unit]
+                report.count(f"{col}: converted from {m.time_unit} to months (x {MONTHS_PER[m.time_unit]:.6g})",
+                             int(c.counts[~np.asarray(missing_u)].sum()))
         return num[c.codes]
     if role == "ordinal":
         levels = set(m.ordinal[col])
@@ -461,15 +466,23 @@ def _clean_chunk(raw: pd.DataFrame, plan: _Plan, issues: _Issues, report: Cleani
     rows = raw["_row"].to_numpy()
     out = {}
     schema = plan.mapping.to_schema(absent=[c for c in plan.mapping.optional if c not in plan.present])
+    drop = np.zeros(len(raw), dtype=bool)
     for col in schema.columns:
         if col == plan.created_id:
             out[col] = rows.astype("int64")
             continue
         cleaned = _clean_text(col, raw[plan.present[col]], plan, report)
         out[col] = _convert(col, cleaned, rows, plan, issues, report)
+        if col in schema.outcomes and plan.mapping.missing_outcome == "drop":
+            drop |= cleaned.rows_of([v is None for v in cleaned.values])
         if col in schema.identifiers:
             ids.append(pd.DataFrame({"id": out[col], "row": rows, "col": col}))
-    return pd.DataFrame(out, index=raw.index)
+    frame = pd.DataFrame(out, index=raw.index)
+    if drop.any():
+        report.count("rows dropped: no follow-up time or event (missing_outcome: drop)", int(drop.sum()))
+        report.rows_dropped += int(drop.sum())
+        frame = frame[~drop]
+    return frame
 
 
 def _check_ids(ids: list[pd.DataFrame], plan: _Plan, issues: _Issues) -> None:
@@ -584,6 +597,13 @@ def read_cohort(
     absent = [c for c in mapping.optional if c not in plan.present and c != plan.created_id]
     schema = mapping.to_schema(absent=absent)
     df = pd.concat(parts, ignore_index=True)
+    if df.empty:
+        raise CohortError("no patient left: every row lacks a follow-up time or event", file=file,
+                          hint="map the outcome columns, or set missing_outcome: error to see the first row")
+    report.rows_read = n = len(df)
+    report.missing = {c: int(k) for c in schema.features if (k := df[c].isna().sum())}
+    for c, k in report.missing.items():
+        report.count(f"{c}: {k} missing value(s) kept as missing (twins reproduce the share)", k)
     data = dd.from_pandas(df, npartitions=max(1, math.ceil(n / rows_per_partition)), sort=True)
     return Cohort(data=data, schema=schema, report=report)
 
