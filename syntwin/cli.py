@@ -181,13 +181,15 @@ def validate(
     scenarios: Annotated[list[str], typer.Argument(help="Scenario files (or shipped names).")],
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a field: --set graph.k=30.")] = None,
 ) -> None:
-    """Validate scenario files without running them."""
-    from syntwin.scenario.load import load_scenario
+    """Validate scenario files without running them (and a cohort file's header against its mapping)."""
+    from syntwin.cohort.header import check_scenario
 
     for name in scenarios:
         path = _resolve_scenario(name)
-        model = load_scenario(path, set_)
+        model, notes = check_scenario(path, set_)
         out_console.print(f"[green]ok[/green] {path} ({model.kind}: {model.name})")
+        for note in notes:
+            out_console.print(f"  note: {note}", highlight=False)
 
 
 @app.command()
