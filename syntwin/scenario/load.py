@@ -198,7 +198,7 @@ def scenario_json_schema() -> dict[str, Any]:
 def shipped_scenarios() -> dict[str, Path]:
     """Scenario files shipped with the package, by stem."""
     folder = Path(__file__).resolve().parent.parent / "scenarios"
-    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+    return {p.stem: p for p in [*sorted(folder.glob("*.yaml")), *sorted(folder.glob("examples/*.yaml"))]}
 
 
 __all__ = ["load_scenario", "apply_overrides", "parse_scenario", "scenario_json_schema", "shipped_scenarios", "SCENARIO_KINDS"]
