@@ -19,7 +19,7 @@ from syntwin.graphs.communities import community_stats, leiden, modularity
 from syntwin.graphs.encode import MixedEncoder
 from syntwin.graphs.knn import build_graph
 from syntwin.graphs.store import SimilarityGraph
-from syntwin.pipeline.context import RunContext
+from syntwin.pipeline.context import ARRAY, FRAME, JSON, Artifact, RunContext
 from syntwin.pipeline.predict import run_prediction
 from syntwin.privacy import ReleaseGate, enforce_table, evaluate_privacy
 from syntwin.privacy.gate import THRESHOLD_FIELDS
@@ -33,6 +33,7 @@ from syntwin.synthesis.survival import kaplan_meier, km_sup_by_stratum
 MIN_COMMUNITY = 10  # SynTwin keeps communities of >= 10 patients
 KM_MIN_STRATUM = 20  # Kaplan–Meier curves only for groups at least this large (real and twins)
 RECALL_SAMPLE = 2000  # graph recall@k is estimated against exact kNN on this many patients
+SCHEMA = Artifact(".json", lambda schema, path: schema.save(path), CohortSchema.load)  # as a stage artifact
 
 
 def load_cohort(section: CohortSection, *, source: str, seed: int) -> Cohort:
@@ -151,7 +152,7 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
     """Run a cohort scenario into ``ctx`` (see the module docstring for the stages)."""
     seed, client = ctx.seed, ctx.client
 
-    with ctx.stage("cohort") as m:
+    def cohort_stage(m: dict) -> dict:
         cohort = load_cohort(scenario.cohort, source=ctx.source, seed=seed)
         schema = cohort.schema
         if not schema.time or not schema.event:
@@ -170,32 +171,34 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
                  cleaning=cohort.report.to_dict())
         schema.save(ctx.path("cohort/schema.json"))
         ctx.record_output("schema", "cohort/schema.json")
+        return {"data": df, "hold": hold, "schema": schema}
+
+    # every stage is checkpointed (RunContext.checkpointed): --resume skips the finished ones
+    got = ctx.checkpointed("cohort", cohort_stage, data=FRAME, hold=ARRAY, schema=SCHEMA)
+    df, hold, schema = got["data"], got["hold"], got["schema"]
+    train, holdout = df[~hold].reset_index(drop=True), df[hold].reset_index(drop=True)
 
     encoder = cohort_encoder(schema, scenario.graph.weights).fit(df[schema.features])
     x_train = encoder.transform(train)
-    if ctx.resumed("graph"):
-        membership = SimilarityGraph.load(ctx.path("graph")).membership
-    else:
-        with ctx.stage("graph") as m:
-            membership = _graph_stage(scenario, ctx, x_train, encoder.scale_, m)
+    membership = ctx.checkpointed(
+        "graph", lambda m: {"membership": _graph_stage(scenario, ctx, x_train, encoder.scale_, m)},
+        membership=ARRAY)["membership"]
 
-    if ctx.resumed("synthesis"):
-        twins = pd.read_parquet(ctx.scratch("twins.parquet"))
-    else:
-        with ctx.stage("synthesis") as m:
-            twins = _synthesis_stage(scenario, ctx, train, schema, membership, m)
-            twins.to_parquet(ctx.scratch("twins.parquet"), index=False)
+    twins = ctx.checkpointed(
+        "synthesis", lambda m: {"twins": _synthesis_stage(scenario, ctx, train, schema, membership, m)},
+        twins=FRAME)["twins"]
 
-    with ctx.stage("fidelity") as m:
-        _fidelity_stage(scenario, ctx, train, twins, schema, m)
+    ctx.checkpointed("fidelity", lambda m: _fidelity_stage(scenario, ctx, train, twins, schema, m))
 
     x_hold, x_twins = encoder.transform(holdout), encoder.transform(twins)
-    with ctx.stage("prediction") as m:
+    def prediction_stage(m: dict) -> None:
         run_prediction(scenario.prediction, ctx, schema=schema, train=train, holdout=holdout, twins=twins,
                        x_train=x_train, x_hold=x_hold, x_twins=x_twins, graph_k=scenario.graph.k,
                        scale=encoder.scale_, m=m)
 
-    with ctx.stage("privacy") as m:
+    ctx.checkpointed("prediction", prediction_stage)
+
+    def privacy_stage(m: dict) -> dict:
         pv = scenario.privacy
         gate = ReleaseGate.default(**{f: getattr(pv, f) for f in THRESHOLD_FIELDS})
         result = evaluate_privacy(
@@ -208,16 +211,21 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
         m.update(figures=result["figures"], gate=result["gate"], release=result["release"],
                  passed=result["passed"])
         enforce_table(result["gate"])
+        return {"release": result["release"]}
 
-    with ctx.stage("export") as m:
+    release = ctx.checkpointed("privacy", privacy_stage, release=JSON)["release"]
+
+    def export_stage(m: dict) -> None:
         site = scenario.cohort.simulate.site if scenario.cohort.simulate else None
         written = export_twins(twins, schema, ctx.path("export"), list(scenario.export.formats),
-                               release=result["release"], site=site)
+                               release=release, site=site)
         for fmt, path in written.items():
             ctx.record_output(f"twins_{fmt}" if fmt in ("parquet", "csv") else fmt,
                               str(path.relative_to(ctx.work)))
-        m.update(rows=len(releasable(twins, schema, result["release"])), rows_generated=len(twins),
+        m.update(rows=len(releasable(twins, schema, release)), rows_generated=len(twins),
                  formats=list(written))
+
+    ctx.checkpointed("export", export_stage)
 
 
 __all__ = ["run_cohort", "load_cohort", "split_holdout", "similarity_graph", "cohort_encoder"]
