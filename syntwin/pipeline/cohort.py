@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from syntwin.cohort import Cohort, CohortSchema
+from syntwin.cohort.checks import check_outcome
 from syntwin.errors import CohortError, StageError
 from syntwin.export import export_twins, releasable
 from syntwin.graphs.communities import community_stats, leiden, modularity
@@ -21,12 +22,13 @@ from syntwin.graphs.knn import build_graph
 from syntwin.graphs.store import SimilarityGraph
 from syntwin.pipeline.context import ARRAY, FRAME, JSON, Artifact, RunContext
 from syntwin.pipeline.predict import run_prediction
-from syntwin.privacy import ReleaseGate, enforce_table, evaluate_privacy
-from syntwin.privacy.gate import THRESHOLD_FIELDS
+from syntwin.privacy import ReleaseGate, evaluate_privacy
+from syntwin.privacy.gate import THRESHOLD_FIELDS, failures
 from syntwin.scenario.cohort import CohortScenario, CohortSection
 from syntwin.seeding import int_seed, stratified_mask
 from syntwin.synthesis import make_generator, synthesize
 from syntwin.synthesis.fidelity import quality_score
+from syntwin.synthesis.generators.missingness import with_missingness
 from syntwin.synthesis.predict import outcome_labels
 from syntwin.synthesis.survival import kaplan_meier, km_sup_by_stratum
 
@@ -57,13 +59,14 @@ def split_holdout(labels: np.ndarray, share: float, seed: int) -> np.ndarray:
     return stratified_mask(labels, share, seed, "holdout")
 
 
-def cohort_encoder(schema: CohortSchema, weights: dict[str, float]) -> MixedEncoder:
+def cohort_encoder(schema: CohortSchema, weights: dict[str, float],
+                   missing: dict[str, str] | None = None) -> MixedEncoder:
     unknown = sorted(set(weights) - set(schema.features))
     if unknown:
         raise CohortError(f"graph.weights names columns that are not features: {unknown}", field="graph.weights",
                           hint=f"features are: {', '.join(schema.features)}")
     return MixedEncoder(numeric=schema.numeric, ordinal={k: list(v) for k, v in schema.ordinal.items()},
-                        categorical=schema.categorical, weights=weights or None)
+                        categorical=schema.categorical, weights=weights or None, missing=missing)
 
 
 def similarity_graph(x: np.ndarray, *, k: int, method: str, resolution: float, scale: float, client: Any,
@@ -100,7 +103,7 @@ def _synthesis_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFr
     """Twins of the training patients, one generator per community (or one global one)."""
     s = scenario.synthesis
     try:
-        generator = make_generator(s.generator, **s.params)
+        generator = with_missingness(make_generator(s.generator, **s.params))  # twins keep missing values
     except (ValueError, TypeError) as exc:
         raise StageError(str(exc), field="synthesis.generator", hint="see `syntwin schema`") from None
     n_twins = max(1, int(round(s.ratio * len(train))))
@@ -148,6 +151,24 @@ def _fidelity_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFra
     ctx.record_output("km_curves", "cohort/km.parquet")
 
 
+def _check_outcome(scenario: CohortScenario, ctx: RunContext, df: pd.DataFrame, schema: CohortSchema,
+                   label: np.ndarray, evaluable: np.ndarray, hold: np.ndarray, source: str,
+                   m: dict) -> CohortScenario:
+    """Degenerate outcomes stop here (one clear error); methods that cannot run are dropped with a reason."""
+    p = scenario.prediction
+    val = np.zeros(len(df), dtype=bool)  # the validation rows run_prediction will draw from the training rows
+    ev_tr, y_tr = evaluable[~hold], label[~hold]
+    val[~hold] = stratified_mask(np.where(ev_tr, y_tr, -1), p.validation, ctx.seed, "validation") & ev_tr
+    found = check_outcome(df[schema.time].to_numpy(), df[schema.event].to_numpy(), label, evaluable, hold, val,
+                          horizon=p.horizon_months, methods=p.methods, source=source)
+    m["outcome"] = found.to_dict()
+    if not found.skipped:
+        return scenario
+    ctx.metrics.setdefault("prediction", {})["skipped"] = dict(found.skipped)
+    kept = [x for x in p.methods if x not in found.skipped]
+    return scenario.model_copy(update={"prediction": p.model_copy(update={"methods": kept})})
+
+
 def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
     """Run a cohort scenario into ``ctx`` (see the module docstring for the stages)."""
     seed, client = ctx.seed, ctx.client
@@ -159,12 +180,10 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
             raise CohortError("the cohort has no outcome (time and event columns)", field="cohort.mapping",
                               hint="map the survival time and the event indicator")
         df = cohort.data.compute().reset_index(drop=True)
-        if len(df) < 50:
-            raise CohortError(f"the cohort has {len(df)} patients; at least 50 are needed", file=cohort.report.source,
-                              hint="use a larger cohort")
         horizon = scenario.prediction.horizon_months
         label, evaluable = outcome_labels(df[schema.time].to_numpy(), df[schema.event].to_numpy(), horizon)
         hold = split_holdout(np.where(evaluable, label, -1), scenario.cohort.holdout, seed)
+        scenario = _check_outcome(scenario, ctx, df, schema, label, evaluable, hold, cohort.report.source, m)
         train, holdout = df[~hold].reset_index(drop=True), df[hold].reset_index(drop=True)
         m.update(rows=len(df), train=len(train), holdout=len(holdout), features=len(schema.features),
                  events=int(df[schema.event].sum()), evaluable=int(evaluable.sum()),
@@ -178,7 +197,8 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
     df, hold, schema = got["data"], got["hold"], got["schema"]
     train, holdout = df[~hold].reset_index(drop=True), df[hold].reset_index(drop=True)
 
-    encoder = cohort_encoder(schema, scenario.graph.weights).fit(df[schema.features])
+    encoder = cohort_encoder(schema, scenario.graph.weights, scenario.cohort.missing.model_dump()).fit(
+        df[schema.features])
     x_train = encoder.transform(train)
     membership = ctx.checkpointed(
         "graph", lambda m: {"membership": _graph_stage(scenario, ctx, x_train, encoder.scale_, m)},
@@ -210,10 +230,14 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
         )
         m.update(figures=result["figures"], gate=result["gate"], release=result["release"],
                  passed=result["passed"])
-        enforce_table(result["gate"])
-        return {"release": result["release"]}
+        if not result["passed"]:  # a refusal is published with its reasons, and nothing is exported
+            m["reasons"] = failures(result["gate"]) or ["the privacy gate did not pass"]
+        return {"release": result["release"], "passed": bool(result["passed"])}
 
-    release = ctx.checkpointed("privacy", privacy_stage, release=JSON)["release"]
+    privacy = ctx.checkpointed("privacy", privacy_stage, release=JSON, passed=JSON)
+    if not privacy["passed"]:
+        return
+    release = privacy["release"]
 
     def export_stage(m: dict) -> None:
         site = scenario.cohort.simulate.site if scenario.cohort.simulate else None
