@@ -153,8 +153,8 @@ def _fidelity_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFra
 
 def _check_outcome(scenario: CohortScenario, ctx: RunContext, df: pd.DataFrame, schema: CohortSchema,
                    label: np.ndarray, evaluable: np.ndarray, hold: np.ndarray, source: str,
-                   m: dict) -> CohortScenario:
-    """Degenerate outcomes stop here (one clear error); methods that cannot run are dropped with a reason."""
+                   m: dict) -> dict[str, str]:
+    """Degenerate outcomes stop here (one clear error); returns the methods that cannot run, with a reason."""
     p = scenario.prediction
     val = np.zeros(len(df), dtype=bool)  # the validation rows run_prediction will draw from the training rows
     ev_tr, y_tr = evaluable[~hold], label[~hold]
@@ -162,10 +162,16 @@ def _check_outcome(scenario: CohortScenario, ctx: RunContext, df: pd.DataFrame, 
     found = check_outcome(df[schema.time].to_numpy(), df[schema.event].to_numpy(), label, evaluable, hold, val,
                           horizon=p.horizon_months, methods=p.methods, source=source)
     m["outcome"] = found.to_dict()
-    if not found.skipped:
+    return dict(found.skipped)
+
+
+def _without_skipped_methods(scenario: CohortScenario, ctx: RunContext, skipped: dict[str, str]) -> CohortScenario:
+    """The scenario with the prediction methods the outcome check dropped removed (reasons in the manifest)."""
+    if not skipped:
         return scenario
-    ctx.metrics.setdefault("prediction", {})["skipped"] = dict(found.skipped)
-    kept = [x for x in p.methods if x not in found.skipped]
+    ctx.metrics.setdefault("prediction", {})["skipped"] = dict(skipped)
+    p = scenario.prediction
+    kept = [x for x in p.methods if x not in skipped]
     return scenario.model_copy(update={"prediction": p.model_copy(update={"methods": kept})})
 
 
@@ -183,18 +189,19 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
         horizon = scenario.prediction.horizon_months
         label, evaluable = outcome_labels(df[schema.time].to_numpy(), df[schema.event].to_numpy(), horizon)
         hold = split_holdout(np.where(evaluable, label, -1), scenario.cohort.holdout, seed)
-        scenario = _check_outcome(scenario, ctx, df, schema, label, evaluable, hold, cohort.report.source, m)
+        skipped = _check_outcome(scenario, ctx, df, schema, label, evaluable, hold, cohort.report.source, m)
         train, holdout = df[~hold].reset_index(drop=True), df[hold].reset_index(drop=True)
         m.update(rows=len(df), train=len(train), holdout=len(holdout), features=len(schema.features),
                  events=int(df[schema.event].sum()), evaluable=int(evaluable.sum()),
                  cleaning=cohort.report.to_dict())
         schema.save(ctx.path("cohort/schema.json"))
         ctx.record_output("schema", "cohort/schema.json")
-        return {"data": df, "hold": hold, "schema": schema}
+        return {"data": df, "hold": hold, "schema": schema, "skipped": skipped}
 
     # every stage is checkpointed (RunContext.checkpointed): --resume skips the finished ones
-    got = ctx.checkpointed("cohort", cohort_stage, data=FRAME, hold=ARRAY, schema=SCHEMA)
+    got = ctx.checkpointed("cohort", cohort_stage, data=FRAME, hold=ARRAY, schema=SCHEMA, skipped=JSON)
     df, hold, schema = got["data"], got["hold"], got["schema"]
+    scenario = _without_skipped_methods(scenario, ctx, got["skipped"])
     train, holdout = df[~hold].reset_index(drop=True), df[hold].reset_index(drop=True)
 
     encoder = cohort_encoder(schema, scenario.graph.weights, scenario.cohort.missing.model_dump()).fit(
