@@ -47,7 +47,7 @@ wheel-check: setup
 # The API reference from the docstrings; --strict turns a broken docstring or link into an error.
 docs: setup
 	$(BIN)/pip install --quiet -e ".[docs]"
-	$(BIN)/mkdocs build --strict --site-dir build/site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 clean:
 	rm -rf $(VENV) build dist runs *.egg-info
