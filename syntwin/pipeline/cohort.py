@@ -108,12 +108,13 @@ def _synthesis_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFr
         raise StageError(str(exc), field="synthesis.generator", hint="see `syntwin schema`") from None
     n_twins = max(1, int(round(s.ratio * len(train))))
     groups = membership if s.per_community else None
+    ctx.step("communities" if s.per_community else "generator")
     try:
         twins = synthesize(
             train[schema.modelled], generator, n_twins, groups=groups, client=ctx.client,
             seed=int_seed(ctx.seed, "synthesis"), min_group_size=s.min_group_size,
             numeric=list(schema.numeric), ordinal={k: list(v) for k, v in schema.ordinal.items()},
-            categorical=list(schema.categorical), time=schema.time, event=schema.event,
+            categorical=list(schema.categorical), time=schema.time, event=schema.event, on_done=ctx.on_done,
         )
     except ImportError as exc:
         raise StageError(str(exc), field="synthesis.generator",
@@ -228,12 +229,13 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
     def privacy_stage(m: dict) -> dict:
         pv = scenario.privacy
         gate = ReleaseGate.default(**{f: getattr(pv, f) for f in THRESHOLD_FIELDS})
+        ctx.step("attacks and checks")
         result = evaluate_privacy(
             twins, train, holdout, numeric=list(schema.numeric),
             ordinal={k: list(v) for k, v in schema.ordinal.items()}, categorical=list(schema.categorical),
             time=schema.time, event=schema.event, quasi_identifiers=list(schema.quasi_identifiers),
             secrets=pv.secrets, encoded=(x_twins, x_train, x_hold), gate=gate, n_attacks=pv.n_attacks,
-            client=client, seed=int_seed(seed, "privacy"),
+            client=client, seed=int_seed(seed, "privacy"), on_part=lambda part: ctx.advance(),
         )
         m.update(figures=result["figures"], gate=result["gate"], release=result["release"],
                  passed=result["passed"])

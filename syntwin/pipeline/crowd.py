@@ -39,9 +39,11 @@ def run_crowd(scenario: CrowdScenario, ctx: RunContext) -> None:
     start_min = clock_seconds(scenario.simulation.start) / 60.0
 
     def crowd_stage(m: dict) -> None:
+        ctx.step("sweep runs", len(arms) * scenario.replicates)
         try:
             res = run_sweep(config, arms, replicates=scenario.replicates,
-                            seed=seed_sequence(ctx.seed, "crowd"), client=ctx.client, keep_series=keep)
+                            seed=seed_sequence(ctx.seed, "crowd"), client=ctx.client, keep_series=keep,
+                            on_done=ctx.on_done)
         except ValueError as exc:
             raise StageError(f"crowd simulation failed: {exc}", file=ctx.source) from None
         _write(ctx, "crowd_summary", "crowd/summary.parquet", res.summary)
