@@ -25,9 +25,11 @@ from syntwin.agents.config import CrowdConfig, Interventions
 from syntwin.agents.exposure import WellsRileyRoom, infection_probability
 from syntwin.agents.floorplan import thin_seats
 from syntwin.agents.people import (
+    BALKED,
     INSIDE,
     INSIDE_MASK,
     LEAVING,
+    NO_SLOT,
     PENDING,
     PRESENT_MASK,
     QUEUE,
@@ -68,8 +70,10 @@ class CrowdModel(mesa.Model):
                               scale=iv.arrival_scale)
         self.n_arrivals = len(arr)
         u = np.random.default_rng(child[2]).random((len(arr), 8))
+        booked = np.ones(len(arr), bool)
         if iv.time_slots is not None:
-            arr = apply_time_slots(arr, iv.time_slots, np.random.default_rng(child[3]))
+            arr, booked = apply_time_slots(arr, iv.time_slots, np.random.default_rng(child[3]),
+                                           duration_s=config.duration_s)
         # seats, doors, lanes
         self.seats = plan.seats
         self.seat_free = np.ones(len(self.seats), bool)
@@ -98,7 +102,9 @@ class CrowdModel(mesa.Model):
         z = stats.norm.ppf(u[:, 1])
         self.dwell_s[: len(arr)] = 60 * vp.dwell_mean_min * np.exp(np.sqrt(s2) * z - s2 / 2)
         self.service_z[: len(arr)] = stats.gamma.ppf(u[:, 2], 4.0, scale=0.25)
-        self.order = np.argsort(arr, kind="stable")
+        self.state[: len(arr)][~booked] = NO_SLOT  # time slots full until the end: not admitted
+        self.no_slot = int((~booked).sum())
+        self.order = np.flatnonzero(booked)[np.argsort(arr[booked], kind="stable")]
         self._next = 0
         self.outside: deque[int] = deque()
         for k, p in enumerate(staff_pos):
@@ -112,7 +118,8 @@ class CrowdModel(mesa.Model):
         self.contacts.ensure(n)
         self.heatmap = HeatMap(plan.width, plan.depth, config.heatmap_cell_m)
         self._zone_rects = [z.rect for z in plan.zones]
-        self.entered = self.left = self.gave_up = 0
+        self.entered = self.left = self.gave_up = self.balked = 0
+        self.peak_outside = 0
         self._minute_pairs = self._minute_counterflow = 0.0
         self.counterflow_pair_s = 0.0
         self.peak_occupancy = 0
@@ -126,6 +133,11 @@ class CrowdModel(mesa.Model):
         self._update_minute_figures(0.0, 0.0)
 
     # ---- construction helpers -------------------------------------------------------------------
+    _TIMES = ("t_arrive", "t_door", "t_enter", "t_join", "t_service", "t_seated", "t_leave", "t_left",
+              "t_wait_seat")
+    _ARRAYS = ("pos", "target", "state", "speed", "dwell_s", "service_z", "u", "dose", "gave_up_flag",
+               "seat_of", "lane_of", *_TIMES)
+
     def _alloc(self, n: int) -> None:
         self.pos = np.zeros((n, 2))
         self.target = np.zeros((n, 2))
@@ -135,10 +147,10 @@ class CrowdModel(mesa.Model):
         self.service_z = np.ones(n)
         self.u = np.full((n, 8), 0.5)
         self.dose = np.zeros(n)
+        self.gave_up_flag = np.zeros(n, bool)
         self.seat_of = np.full(n, -1)
         self.lane_of = np.full(n, -1)
-        for name in ("t_arrive", "t_enter", "t_join", "t_service", "t_seated", "t_leave", "t_left",
-                     "t_wait_seat"):
+        for name in self._TIMES:
             setattr(self, name, np.full(n, np.nan))
 
     def _doors(self, one_way: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -236,11 +248,17 @@ class CrowdModel(mesa.Model):
         for i in new:
             Visitor(self, i)
             self.state[i] = WAIT_OUT
+            self.t_door[i] = t
             self.outside.append(i)
         room = np.inf if iv.capacity_limit is None else iv.capacity_limit - self.inside_visitors
         while self.outside and room > 0:
             self.people[self.outside.popleft()].enter()
             room -= 1
+        limit = self.config.visitors.max_outside_wait_s
+        if limit is not None:  # the deque is in arrival order: the longest waits are at its head
+            while self.outside and t - self.t_door[self.outside[0]] >= limit:
+                self.people[self.outside.popleft()].balk()
+        self.peak_outside = max(self.peak_outside, len(self.outside))
 
     def _queues(self, t: float) -> None:
         """Serve queue heads, chaining services at exact times.
@@ -362,9 +380,7 @@ class CrowdModel(mesa.Model):
         """Add ``n`` visitors at uniform random places, each walking to a random seat (benchmarks)."""
         rng = self.rng
         start = len(self.state)
-        old = {k: getattr(self, k) for k in ("pos", "target", "state", "speed", "dwell_s", "service_z", "u",
-                                                "dose", "seat_of", "lane_of", "t_arrive", "t_enter", "t_join",
-                                                "t_service", "t_seated", "t_leave", "t_left", "t_wait_seat")}
+        old = {k: getattr(self, k) for k in self._ARRAYS}
         self._alloc(start + n)
         for k, v in old.items():
             getattr(self, k)[:start] = v
@@ -394,4 +410,4 @@ class CrowdModel(mesa.Model):
                 f"t={self.time_s:g}s)")
 
 
-__all__ = ["CrowdModel", "Visitor", "Staff", "STATE_NAMES", "INSIDE"]
+__all__ = ["CrowdModel", "Visitor", "Staff", "STATE_NAMES", "INSIDE", "BALKED", "NO_SLOT"]

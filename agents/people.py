@@ -11,14 +11,14 @@ if TYPE_CHECKING:
     from syntwin.agents.model import CrowdModel
 
 # person states
-PENDING, WAIT_OUT, QUEUE, TO_SEAT, WAIT_SEAT, SEATED, LEAVING, GONE, STAFF = range(9)
+PENDING, WAIT_OUT, QUEUE, TO_SEAT, WAIT_SEAT, SEATED, LEAVING, GONE, STAFF, NO_SLOT, BALKED = range(11)
 INSIDE = (QUEUE, TO_SEAT, WAIT_SEAT, SEATED, LEAVING)
-INSIDE_MASK = np.zeros(9, bool)
+INSIDE_MASK = np.zeros(11, bool)
 INSIDE_MASK[list(INSIDE)] = True  # state -> inside the room (visitors)
 PRESENT_MASK = INSIDE_MASK.copy()
 PRESENT_MASK[STAFF] = True  # state -> in the room (visitors and staff)
 STATE_NAMES = ("pending", "waiting_outside", "queue", "to_seat", "waiting_seat", "seated", "leaving", "gone",
-               "staff")
+               "staff", "no_slot", "balked")
 
 
 class Visitor(mesa.Agent):
@@ -77,6 +77,7 @@ class Visitor(mesa.Agent):
                 m.pos[self.idx] = m.target[self.idx] = spot
             elif m.time_s - m.t_wait_seat[self.idx] >= m.config.visitors.max_seat_wait_s:
                 m.gave_up += 1
+                m.gave_up_flag[self.idx] = True
                 self.leave()
             return
         seat = int(free[int(m.u[self.idx, 5] * len(free))])
@@ -95,12 +96,20 @@ class Visitor(mesa.Agent):
         m.target[self.idx] = m.exits[int(np.argmin(d))]
         m.state[self.idx] = LEAVING
 
+    def balk(self) -> None:
+        """Give up waiting outside (turned away at the door by a capacity limit): leave the model."""
+        self.model.balked += 1
+        self._depart(BALKED)
+
     def exit(self) -> None:
         """Pass the door: leave the room and the model."""
+        self.model.left += 1
+        self._depart(GONE)
+
+    def _depart(self, state: int) -> None:
         m = self.model
-        m.state[self.idx] = GONE
+        m.state[self.idx] = state
         m.t_left[self.idx] = m.time_s
-        m.left += 1
         del m.people[self.idx]
         self.remove()
 
