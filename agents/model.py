@@ -114,6 +114,7 @@ class CrowdModel(mesa.Model):
         # sensors and exposure
         ex = config.exposure
         self.air = WellsRileyRoom(plan.volume, iv.ach if iv.ach is not None else ex.ach, ex.loss_per_h)
+        self.exposure_integral = 0.0  # ∫C dt since the start (quanta·s/m³): what someone present all along got
         self.contacts = ContactSensor(config.contact_radius_m, self.dt, track_pairs=config.track_pairs)
         self.contacts.ensure(n)
         self.heatmap = HeatMap(plan.width, plan.depth, config.heatmap_cell_m)
@@ -333,6 +334,7 @@ class CrowdModel(mesa.Model):
             emit[worn], inhale[worn] = masks.emission_factor, masks.inhalation_factor
         emission = ex.prevalence * ex.quanta_per_h * emit.sum()
         integral = self.air.step(emission, self.dt)
+        self.exposure_integral += integral
         self.dose[present] += ex.breathing_m3_per_h / 3600.0 * inhale * integral
 
     def _minute(self) -> None:
