@@ -21,8 +21,9 @@ def _clock(minutes: np.ndarray, start_min: float) -> list[str]:
 
 
 def plot_heatmaps(heatmaps: Mapping[str, np.ndarray], plan: FloorPlan, path: str | Path, *,
-                  cell: float = 1.0, max_arms: int = 8) -> Path:
-    """One panel per arm: person-minutes per ``cell``-metre cell, with tables, counters and doors drawn."""
+                  cell: float = 1.0, max_arms: int = 8, label: str = "person-minutes per cell") -> Path:
+    """One panel per arm: a per-cell figure (``cell``-metre cells from the room's corner, so aligned to the
+    plan), with walls, tables, seats, counters and doors drawn."""
     names = list(heatmaps)[:max_arms]
     cols = min(len(names), 4)
     rows = int(np.ceil(len(names) / cols))
@@ -47,7 +48,7 @@ def plot_heatmaps(heatmaps: Mapping[str, np.ndarray], plan: FloorPlan, path: str
         ax.set_title(name[:40], fontsize=8)
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.colorbar(im, ax=fig.axes, shrink=0.9, label="person-minutes per cell")
+    fig.colorbar(im, ax=fig.axes, shrink=0.9, label=label)
     fig.savefig(path, dpi=110)
     return Path(path)
 

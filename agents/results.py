@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -35,7 +35,9 @@ class CrowdResult:
         minutes: One row per simulated minute (occupancy, queue, close pairs, quanta, infections).
         zones: One row per minute and zone (count, density per m²).
         visitors: One row per arrival (times, outcome, waits, contact minutes, dose, infection probability).
-        heatmap: Person-minutes per cell (x cells, y cells).
+        heatmap: Person-minutes per cell (x cells, y cells), cells of ``heatmap_cell_m`` metres.
+        contact_heatmap: Contact minutes per cell (same grid), empty without the ``contact_heatmap`` sensor.
+        heatmap_cell_m: Cell size of both maps (aligned to the plan: no two seats share a cell).
     """
 
     summary: dict[str, float]
@@ -43,6 +45,8 @@ class CrowdResult:
     zones: pd.DataFrame
     visitors: pd.DataFrame
     heatmap: np.ndarray
+    contact_heatmap: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    heatmap_cell_m: float = 1.0
 
     def __repr__(self) -> str:
         return f"CrowdResult(minutes={len(self.minutes)}, visitors={len(self.visitors)})"
@@ -107,7 +111,12 @@ def collect(model: CrowdModel) -> CrowdResult:
         "infection_risk_per_visitor": infections / len(entered) if len(entered) else 0.0,
         "infections_per_1000_visitors": 1000.0 * infections / len(entered) if len(entered) else 0.0,
     }
-    return CrowdResult(summary, minutes, zones, visitors, model.heatmap.person_minutes.copy())
+    occ = model.sensors.get("occupancy_heatmap")
+    contact = model.sensors.get("contact_heatmap")
+    return CrowdResult(summary, minutes, zones, visitors,
+                       occ.map.person_minutes.copy() if occ else np.zeros((0, 0)),
+                       contact.map.person_minutes.copy() if contact else np.zeros((0, 0)),
+                       (occ or contact).map.cell if (occ or contact) else cfg.heatmap_cell_m)
 
 
 def outside_wait_s(model: CrowdModel) -> np.ndarray:

@@ -65,8 +65,12 @@ def run_crowd(scenario: CrowdScenario, ctx: RunContext) -> None:
                 for r in rows.itertuples()} if arm != cb["reference"].iloc[0] else "reference"
         if scenario.export.plots:
             plot_heatmaps(res.heatmaps, config.plan, ctx.path("crowd/occupancy_heatmap.png"),
-                          cell=config.heatmap_cell_m)
+                          cell=res.heatmap_cell_m)
             ctx.record_output("crowd_heatmap", "crowd/occupancy_heatmap.png")
+            if any(v.size for v in res.contact_heatmaps.values()):
+                plot_heatmaps(res.contact_heatmaps, config.plan, ctx.path("crowd/contact_heatmap.png"),
+                              cell=res.heatmap_cell_m, label="contact minutes per cell")
+                ctx.record_output("crowd_contact_heatmap", "crowd/contact_heatmap.png")
             plot_series(res.minutes, ctx.path("crowd/metric_series.png"), start_min=start_min)
             ctx.record_output("crowd_series", "crowd/metric_series.png")
             if len(arms) > 1:
