@@ -27,6 +27,15 @@ app.add_typer(graph_app, name="graph")
 cluster_app = typer.Typer(help="Dask clusters: a local one, SLURM/PBS through dask-jobqueue.", no_args_is_help=True)
 app.add_typer(cluster_app, name="cluster")
 
+
+
+def _flag_type(self, ctx):  # noqa: ANN001 - typer labels every flag "<bool>", but a flag takes no value
+    return None if getattr(self, "is_flag", False) else _typer_type_label(self, ctx)
+
+
+_typer_type_label = typer.core.TyperOption.display_type_rich
+typer.core.TyperOption.display_type_rich = _flag_type
+
 err_console = Console(stderr=True, soft_wrap=True)
 out_console = Console(soft_wrap=True)
 _state = {"debug": False}
@@ -71,28 +80,37 @@ def run(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing run directory.")] = False,
     resume: Annotated[bool, typer.Option(help="Finish an interrupted run, skipping its finished stages.")] = False,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a field: --set graph.k=30.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary: print the run directory.")] = (
+        False
+    ),
+    progress_mode: Annotated[str, typer.Option("--progress", help="rich (stage k/N and bars), json (one JSON "
+                                               "object per line on stdout, for batch systems) or none.")] = "rich",
 ) -> None:
     """Run a scenario file end to end and write its run directory."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    import time
 
+    from syntwin.errors import ScenarioError
     from syntwin.pipeline.run import refused, run_scenario
+    from syntwin.progress import make_reporter, planned_stages
     from syntwin.scenario.load import load_scenario
 
+    if progress_mode not in ("rich", "json", "none"):
+        raise ScenarioError(f"unknown --progress {progress_mode!r}", field="--progress", hint="use rich, json or none")
+    mode = "none" if quiet else progress_mode
     path = _resolve_scenario(scenario)
     model = load_scenario(path, set_)
     out = out or Path("runs") / model.name
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=err_console, transient=True) as bar:
-        task = bar.add_task(f"{model.name}: starting Dask", total=None)
-
-        def progress(stage: str) -> None:
-            bar.update(task, description=f"{model.name}: {stage}")
-
-        manifest = run_scenario(model, out, source=str(path), workers=workers, scheduler=scheduler, seed=seed,
-                                overwrite=overwrite, resume=resume, progress=progress)
-    reasons = refused(manifest)
-    out_console.print(f"[{'yellow]refused' if reasons else 'green]done'}[/] {model.name} -> {out}")
-    _print_summary(manifest)
+    start = time.perf_counter()
+    with make_reporter(mode, planned_stages(model), console=err_console, title=model.name) as progress:
+        try:
+            manifest = run_scenario(model, out, source=str(path), workers=workers, scheduler=scheduler, seed=seed,
+                                    overwrite=overwrite, resume=resume, progress=progress)
+        except BaseException:
+            progress.finish("failed")
+            raise
+        reasons = refused(manifest)
+        progress.finish("refused" if reasons else "done")
+    _print_summary(manifest, out, mode, time.perf_counter() - start)
     if reasons:
         from syntwin.errors import PrivacyGateError
 
@@ -141,27 +159,51 @@ def batch(
         raise typer.Exit(2)
 
 
-def _print_summary(manifest: dict) -> None:
-    """Metrics per stage; the cleaning report and the privacy gate as their own tables."""
+def _print_summary(manifest: dict, out: Path, mode: str, seconds: float) -> None:
+    """The end-of-run summary (at most ten lines; ``syntwin show`` has every figure)."""
+    from syntwin.summary import run_summary
+
+    lines = run_summary(manifest, out, wall_seconds=seconds)
+    if mode == "json":
+        sys.stdout.write(json.dumps({"event": "summary", "run_dir": str(out), "lines": lines}) + "\n")
+    elif mode == "none":
+        sys.stdout.write(f"{out}\n")
+    else:
+        out_console.print(f"[bold]{lines[0]}[/bold]", highlight=False)
+        for line in lines[1:]:
+            out_console.print(f"  {line}", highlight=False, markup=False)
+
+
+@app.command()
+def show(run_dir: Annotated[Path, typer.Argument(help="A run directory (with manifest.json).")]) -> None:
+    """Print every figure of a run: metrics per stage, the cleaning report, the privacy gate."""
     from rich.table import Table
 
-    table = Table("stage", "figure", "value", title="metrics")
+    from syntwin.errors import StageError
+    from syntwin.summary import fmt
+
+    try:
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise StageError(f"cannot read the run's manifest: {exc}", file=str(run_dir / "manifest.json"),
+                         hint="pass the --out folder of a finished run") from None
+    table = Table("stage", "figure", "value", title=f"metrics of {run_dir}")
     for stage, figures in manifest["metrics"].items():
         shown = {k: v for k, v in figures.items() if k not in ("cleaning", "gate", "release")}
         for key, value in _flatten(shown):
-            table.add_row(stage, key, f"{value:.4g}" if isinstance(value, float) else str(value))
+            table.add_row(stage, key, fmt(value))
     out_console.print(table)
     cleaning = manifest["metrics"].get("cohort", {}).get("cleaning", {})
     if cleaning.get("rules"):
         rules = Table("rule", "rows", title=f"cleaning of {cleaning.get('source')}")
         for rule, count in cleaning["rules"].items():
-            rules.add_row(rule, str(count))
+            rules.add_row(rule, fmt(count))
         out_console.print(rules)
     gate = manifest["metrics"].get("privacy", {}).get("gate", {})
     if gate:
         checks = Table("check", "value", "threshold", "passed", title="privacy gate")
         for name, c in gate.items():
-            checks.add_row(name, str(c["value"]), f"{c['op']} {c['threshold']}", "yes" if c["passed"] else "NO")
+            checks.add_row(name, fmt(c["value"]), f"{c['op']} {fmt(c['threshold'])}", "yes" if c["passed"] else "NO")
         out_console.print(checks)
 
 
@@ -371,6 +413,7 @@ def privacy(run_dir: Annotated[Path, typer.Argument(help="A run directory (with 
 
     from syntwin.errors import StageError
     from syntwin.privacy import privacy_table
+    from syntwin.summary import fmt
 
     try:
         table = privacy_table(run_dir)
@@ -378,9 +421,9 @@ def privacy(run_dir: Annotated[Path, typer.Argument(help="A run directory (with 
         raise StageError(str(exc), file=str(run_dir), hint="pass the --out folder of a finished cohort run") from None
     out = Table("metric", "value", "threshold", "passed", title=f"privacy of {run_dir}")
     for row in table.itertuples():
-        threshold = "" if row.op is None else f"{row.op} {row.threshold}"
+        threshold = "" if row.op is None else f"{row.op} {fmt(row.threshold)}"
         passed = "" if row.passed is None else ("yes" if row.passed else "NO")
-        out.add_row(str(row.metric), str(row.value), threshold, passed)
+        out.add_row(str(row.metric), fmt(row.value), threshold, passed)
     out_console.print(out)
 
 

@@ -24,8 +24,14 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
 
 
 def sha256_tree(path: str | Path) -> str:
-    """SHA-256 of a file, or of a directory's files (relative names and contents, sorted)."""
+    """SHA-256 of a file, or of a directory's files (relative names and contents, sorted).
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist (a missing output is never hashed as empty).
+    """
     path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"cannot checksum a missing path: {path}")
     if path.is_file():
         return sha256_file(path)
     h = hashlib.sha256()

@@ -20,7 +20,7 @@ from syntwin.graphs.communities import community_stats, leiden, modularity
 from syntwin.graphs.encode import MixedEncoder
 from syntwin.graphs.knn import build_graph
 from syntwin.graphs.store import SimilarityGraph
-from syntwin.pipeline.context import RunContext
+from syntwin.pipeline.context import ARRAY, FRAME, JSON, Artifact, RunContext
 from syntwin.pipeline.predict import run_prediction
 from syntwin.privacy import ReleaseGate, evaluate_privacy
 from syntwin.privacy.gate import THRESHOLD_FIELDS, failures
@@ -35,6 +35,7 @@ from syntwin.synthesis.survival import kaplan_meier, km_sup_by_stratum
 MIN_COMMUNITY = 10  # SynTwin keeps communities of >= 10 patients
 KM_MIN_STRATUM = 20  # Kaplan–Meier curves only for groups at least this large (real and twins)
 RECALL_SAMPLE = 2000  # graph recall@k is estimated against exact kNN on this many patients
+SCHEMA = Artifact(".json", lambda schema, path: schema.save(path), CohortSchema.load)  # as a stage artifact
 
 
 def load_cohort(section: CohortSection, *, source: str, seed: int) -> Cohort:
@@ -107,12 +108,13 @@ def _synthesis_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFr
         raise StageError(str(exc), field="synthesis.generator", hint="see `syntwin schema`") from None
     n_twins = max(1, int(round(s.ratio * len(train))))
     groups = membership if s.per_community else None
+    ctx.step("communities" if s.per_community else "generator")
     try:
         twins = synthesize(
             train[schema.modelled], generator, n_twins, groups=groups, client=ctx.client,
             seed=int_seed(ctx.seed, "synthesis"), min_group_size=s.min_group_size,
             numeric=list(schema.numeric), ordinal={k: list(v) for k, v in schema.ordinal.items()},
-            categorical=list(schema.categorical), time=schema.time, event=schema.event,
+            categorical=list(schema.categorical), time=schema.time, event=schema.event, on_done=ctx.on_done,
         )
     except ImportError as exc:
         raise StageError(str(exc), field="synthesis.generator",
@@ -152,8 +154,8 @@ def _fidelity_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFra
 
 def _check_outcome(scenario: CohortScenario, ctx: RunContext, df: pd.DataFrame, schema: CohortSchema,
                    label: np.ndarray, evaluable: np.ndarray, hold: np.ndarray, source: str,
-                   m: dict) -> CohortScenario:
-    """Degenerate outcomes stop here (one clear error); methods that cannot run are dropped with a reason."""
+                   m: dict) -> dict[str, str]:
+    """Degenerate outcomes stop here (one clear error); returns the methods that cannot run, with a reason."""
     p = scenario.prediction
     val = np.zeros(len(df), dtype=bool)  # the validation rows run_prediction will draw from the training rows
     ev_tr, y_tr = evaluable[~hold], label[~hold]
@@ -161,10 +163,16 @@ def _check_outcome(scenario: CohortScenario, ctx: RunContext, df: pd.DataFrame, 
     found = check_outcome(df[schema.time].to_numpy(), df[schema.event].to_numpy(), label, evaluable, hold, val,
                           horizon=p.horizon_months, methods=p.methods, source=source)
     m["outcome"] = found.to_dict()
-    if not found.skipped:
+    return dict(found.skipped)
+
+
+def _without_skipped_methods(scenario: CohortScenario, ctx: RunContext, skipped: dict[str, str]) -> CohortScenario:
+    """The scenario with the prediction methods the outcome check dropped removed (reasons in the manifest)."""
+    if not skipped:
         return scenario
-    ctx.metrics.setdefault("prediction", {})["skipped"] = dict(found.skipped)
-    kept = [x for x in p.methods if x not in found.skipped]
+    ctx.metrics.setdefault("prediction", {})["skipped"] = dict(skipped)
+    p = scenario.prediction
+    kept = [x for x in p.methods if x not in skipped]
     return scenario.model_copy(update={"prediction": p.model_copy(update={"methods": kept})})
 
 
@@ -172,7 +180,7 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
     """Run a cohort scenario into ``ctx`` (see the module docstring for the stages)."""
     seed, client = ctx.seed, ctx.client
 
-    with ctx.stage("cohort") as m:
+    def cohort_stage(m: dict) -> dict:
         cohort = load_cohort(scenario.cohort, source=ctx.source, seed=seed)
         schema = cohort.schema
         if not schema.time or not schema.event:
@@ -182,64 +190,75 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
         horizon = scenario.prediction.horizon_months
         label, evaluable = outcome_labels(df[schema.time].to_numpy(), df[schema.event].to_numpy(), horizon)
         hold = split_holdout(np.where(evaluable, label, -1), scenario.cohort.holdout, seed)
-        scenario = _check_outcome(scenario, ctx, df, schema, label, evaluable, hold, cohort.report.source, m)
+        skipped = _check_outcome(scenario, ctx, df, schema, label, evaluable, hold, cohort.report.source, m)
         train, holdout = df[~hold].reset_index(drop=True), df[hold].reset_index(drop=True)
         m.update(rows=len(df), train=len(train), holdout=len(holdout), features=len(schema.features),
                  events=int(df[schema.event].sum()), evaluable=int(evaluable.sum()),
                  cleaning=cohort.report.to_dict())
         schema.save(ctx.path("cohort/schema.json"))
         ctx.record_output("schema", "cohort/schema.json")
+        return {"data": df, "hold": hold, "schema": schema, "skipped": skipped}
+
+    # every stage is checkpointed (RunContext.checkpointed): --resume skips the finished ones
+    got = ctx.checkpointed("cohort", cohort_stage, data=FRAME, hold=ARRAY, schema=SCHEMA, skipped=JSON)
+    df, hold, schema = got["data"], got["hold"], got["schema"]
+    scenario = _without_skipped_methods(scenario, ctx, got["skipped"])
+    train, holdout = df[~hold].reset_index(drop=True), df[hold].reset_index(drop=True)
 
     encoder = cohort_encoder(schema, scenario.graph.weights, scenario.cohort.missing.model_dump()).fit(
         df[schema.features])
     x_train = encoder.transform(train)
-    if ctx.resumed("graph"):
-        membership = SimilarityGraph.load(ctx.path("graph")).membership
-    else:
-        with ctx.stage("graph") as m:
-            membership = _graph_stage(scenario, ctx, x_train, encoder.scale_, m)
+    membership = ctx.checkpointed(
+        "graph", lambda m: {"membership": _graph_stage(scenario, ctx, x_train, encoder.scale_, m)},
+        membership=ARRAY)["membership"]
 
-    if ctx.resumed("synthesis"):
-        twins = pd.read_parquet(ctx.scratch("twins.parquet"))
-    else:
-        with ctx.stage("synthesis") as m:
-            twins = _synthesis_stage(scenario, ctx, train, schema, membership, m)
-            twins.to_parquet(ctx.scratch("twins.parquet"), index=False)
+    twins = ctx.checkpointed(
+        "synthesis", lambda m: {"twins": _synthesis_stage(scenario, ctx, train, schema, membership, m)},
+        twins=FRAME)["twins"]
 
-    with ctx.stage("fidelity") as m:
-        _fidelity_stage(scenario, ctx, train, twins, schema, m)
+    ctx.checkpointed("fidelity", lambda m: _fidelity_stage(scenario, ctx, train, twins, schema, m))
 
     x_hold, x_twins = encoder.transform(holdout), encoder.transform(twins)
-    with ctx.stage("prediction") as m:
+    def prediction_stage(m: dict) -> None:
         run_prediction(scenario.prediction, ctx, schema=schema, train=train, holdout=holdout, twins=twins,
                        x_train=x_train, x_hold=x_hold, x_twins=x_twins, graph_k=scenario.graph.k,
                        scale=encoder.scale_, m=m)
 
-    with ctx.stage("privacy") as m:
+    ctx.checkpointed("prediction", prediction_stage)
+
+    def privacy_stage(m: dict) -> dict:
         pv = scenario.privacy
         gate = ReleaseGate.default(**{f: getattr(pv, f) for f in THRESHOLD_FIELDS})
+        ctx.step("attacks and checks")
         result = evaluate_privacy(
             twins, train, holdout, numeric=list(schema.numeric),
             ordinal={k: list(v) for k, v in schema.ordinal.items()}, categorical=list(schema.categorical),
             time=schema.time, event=schema.event, quasi_identifiers=list(schema.quasi_identifiers),
             secrets=pv.secrets, encoded=(x_twins, x_train, x_hold), gate=gate, n_attacks=pv.n_attacks,
-            client=client, seed=int_seed(seed, "privacy"),
+            client=client, seed=int_seed(seed, "privacy"), on_part=lambda part: ctx.advance(),
         )
         m.update(figures=result["figures"], gate=result["gate"], release=result["release"],
                  passed=result["passed"])
         if not result["passed"]:  # a refusal is published with its reasons, and nothing is exported
             m["reasons"] = failures(result["gate"]) or ["the privacy gate did not pass"]
-            return
+        return {"release": result["release"], "passed": bool(result["passed"])}
 
-    with ctx.stage("export") as m:
+    privacy = ctx.checkpointed("privacy", privacy_stage, release=JSON, passed=JSON)
+    if not privacy["passed"]:
+        return
+    release = privacy["release"]
+
+    def export_stage(m: dict) -> None:
         site = scenario.cohort.simulate.site if scenario.cohort.simulate else None
         written = export_twins(twins, schema, ctx.path("export"), list(scenario.export.formats),
-                               release=result["release"], site=site)
+                               release=release, site=site)
         for fmt, path in written.items():
             ctx.record_output(f"twins_{fmt}" if fmt in ("parquet", "csv") else fmt,
                               str(path.relative_to(ctx.work)))
-        m.update(rows=len(releasable(twins, schema, result["release"])), rows_generated=len(twins),
+        m.update(rows=len(releasable(twins, schema, release)), rows_generated=len(twins),
                  formats=list(written))
+
+    ctx.checkpointed("export", export_stage)
 
 
 __all__ = ["run_cohort", "load_cohort", "split_holdout", "similarity_graph", "cohort_encoder"]

@@ -229,6 +229,13 @@ def run_prediction(
     scores: dict[str, np.ndarray] = {}  # method -> score of every held-out patient
     tuned: dict[str, dict] = {}
     seconds: dict[str, float] = {}  # wall time per part of the stage
+    ctx.step("methods", len(methods))
+    scored: set[str] = set()
+
+    def progressed() -> None:  # advance the methods bar by the methods scored since the last call
+        new = (set(scores) & set(methods)) - scored
+        scored.update(new)
+        ctx.advance(len(new))
 
     kmax = max(max(KS), p.k)
     knn_methods = {"real_knn", "twin_knn", "twin_knn_mix", "twin_ensemble"} & set(methods)
@@ -242,6 +249,7 @@ def run_prediction(
                 real_test, None, k=min(p.k, real_test[0].shape[1]), alpha=1.0, weighting=p.weighting
             )
             tuned["real_knn"] = {"k": min(p.k, real_test[0].shape[1])}
+            progressed()
         if knn_methods - {"real_knn"}:
             with _timed(seconds, "knn_search"):
                 real_val = _neighbours(x_train[inner], y_tr[inner], x_train[val], kmax, client, kseed)
@@ -263,6 +271,7 @@ def run_prediction(
                         alpha=choice["alpha"],
                         weighting=p.weighting,
                     )
+                    progressed()
 
     lseed = int_seed(seed, "logistic")
     if {"logistic", "twin_ensemble"} & set(methods):
@@ -270,16 +279,19 @@ def run_prediction(
             scores["logistic"] = baseline_logistic(
                 train.loc[ev_tr, feats], y_tr[ev_tr], holdout[feats], seed=lseed
             )
+            progressed()
     if "gradient_boosting" in methods:
         with _timed(seconds, "gradient_boosting"):
             scores["gradient_boosting"] = baseline_gradient_boosting(
                 train.loc[ev_tr, feats], y_tr[ev_tr], holdout[feats], seed=int_seed(seed, "gbm")
             )
+            progressed()
     if "logistic_twins" in methods:
         with _timed(seconds, "logistic_twins"):
             scores["logistic_twins"] = baseline_logistic(
                 twins.loc[ev_tw, feats], y_tw[ev_tw], holdout[feats], seed=lseed
             )
+            progressed()
     if "twin_ensemble" in methods:
         with _timed(seconds, "twin_ensemble"):
             # the blend weight is chosen on the validation patients with a logistic fit on the others
@@ -297,11 +309,13 @@ def run_prediction(
                 "alpha": mix["alpha"],
             }
             scores["twin_ensemble"] = rank_blend(scores["logistic"], scores["twin_knn_mix"], best[2])
+            progressed()
     if "gnn" in methods:
         with _timed(seconds, "gnn"):
             scores["gnn"], tuned["gnn"] = _gnn(
                 p, x_train, x_twins, x_hold, y_tr, y_tw, inner, val, ev_tw, graph_k, client, seed
             )
+            progressed()
 
     survival_rows = np.sort(
         rng(seed, "survival").choice(len(holdout), min(SURVIVAL_SAMPLE, len(holdout)), replace=False)
@@ -319,6 +333,7 @@ def run_prediction(
     if "syntwin_2024" in methods:
         with _timed(seconds, "syntwin_2024"):
             _syntwin_reference(p, ctx, x_hold, y_ho, ev_ho, x_twins, y_tw, ev_tw, scale, m)
+        ctx.advance()
     m.update(
         evaluated=int(ev_ho.sum()),
         horizon_months=p.horizon_months,

@@ -20,6 +20,7 @@ from distributed import Client
 from syntwin.errors import OutputError
 from syntwin.io import explain_undefined, to_json, write_json
 from syntwin.pipeline.context import CHECKPOINTS, RunContext
+from syntwin.pipeline.lock import run_lock
 from syntwin.runtime import dask_client
 
 #: Scenario kind -> "module:function" running it (imported lazily).
@@ -155,11 +156,20 @@ def run_scenario(
         report: Render ``report.html`` into the run directory.
     """
     out = Path(out).absolute()
-    runtime = scenario.runtime
     seed = scenario.seed if seed is None else seed
     if seed != scenario.seed:
         scenario = scenario.model_copy(update={"seed": seed})
     config_hash = config_sha256(scenario)
+    with run_lock(out):  # a second run into a live ``out`` is refused, naming the holder
+        return _locked_run(scenario, out, config_hash, source=source, workers=workers, scheduler=scheduler,
+                           seed=seed, overwrite=overwrite, resume=resume, client=client, progress=progress,
+                           report=report)
+
+
+def _locked_run(scenario: BaseModel, out: Path, config_hash: str, *, source: str, workers: int | None,
+                scheduler: str | None, seed: int, overwrite: bool, resume: bool, client: Client | None,
+                progress: Any, report: bool) -> dict[str, Any]:
+    runtime = scenario.runtime
     work = _prepare_out(out, overwrite, resume, config_hash)
     try:
         with contextlib.ExitStack() as stack:
@@ -181,6 +191,7 @@ def run_scenario(
             "config_sha256": config_hash,
             "versions": package_versions(),
             "metrics": explain_undefined(ctx.metrics),
+            "resumed": ctx.resumed_stages,
             "outputs": ctx.output_entries(),
         }
         write_json(work / "manifest.json", manifest)

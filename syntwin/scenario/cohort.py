@@ -131,7 +131,7 @@ class PredictionSection(Section):
 
 
 class PrivacySection(Section):
-    """Release thresholds checked before anything is exported (defaults: the safe ones of issue 5)."""
+    """Release thresholds checked before anything is exported (defaults: the safe ones)."""
 
     max_exact_copies: int = Field(0, ge=0)
     """Twins identical to a training patient left in the release (chance copies are dropped first)."""
