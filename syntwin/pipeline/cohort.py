@@ -20,7 +20,7 @@ from syntwin.graphs.encode import MixedEncoder
 from syntwin.graphs.knn import build_graph
 from syntwin.graphs.store import SimilarityGraph
 from syntwin.pipeline.context import RunContext
-from syntwin.pipeline.predict import run_prediction
+from syntwin.pipeline.predict import run_prediction, validation_mask
 from syntwin.privacy import ReleaseGate, enforce_table, evaluate_privacy
 from syntwin.privacy.gate import THRESHOLD_FIELDS
 from syntwin.scenario.cohort import CohortScenario, CohortSection
@@ -95,7 +95,7 @@ def _graph_stage(scenario: CohortScenario, ctx: RunContext, x_train: np.ndarray,
 
 
 def _synthesis_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFrame, schema: CohortSchema,
-                     membership: np.ndarray, m: dict) -> pd.DataFrame:
+                     membership: np.ndarray, m: dict, key: str = "synthesis") -> pd.DataFrame:
     """Twins of the training patients, one generator per community (or one global one)."""
     s = scenario.synthesis
     try:
@@ -107,7 +107,7 @@ def _synthesis_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFr
     try:
         twins = synthesize(
             train[schema.modelled], generator, n_twins, groups=groups, client=ctx.client,
-            seed=int_seed(ctx.seed, "synthesis"), min_group_size=s.min_group_size,
+            seed=int_seed(ctx.seed, key), min_group_size=s.min_group_size,
             numeric=list(schema.numeric), ordinal={k: list(v) for k, v in schema.ordinal.items()},
             categorical=list(schema.categorical), time=schema.time, event=schema.event,
         )
@@ -171,7 +171,7 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
         schema.save(ctx.path("cohort/schema.json"))
         ctx.record_output("schema", "cohort/schema.json")
 
-    encoder = cohort_encoder(schema, scenario.graph.weights).fit(df[schema.features])
+    encoder = cohort_encoder(schema, scenario.graph.weights).fit(train[schema.features])  # held-out rows unseen
     x_train = encoder.transform(train)
     if ctx.resumed("graph"):
         membership = SimilarityGraph.load(ctx.path("graph")).membership
@@ -191,8 +191,13 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
 
     x_hold, x_twins = encoder.transform(holdout), encoder.transform(twins)
     with ctx.stage("prediction") as m:
+        # tuning twins: the same generator fitted on the inner training rows only (validation rows unseen)
+        inner = ~validation_mask(train, schema, scenario.prediction, seed)
+        tuning = _synthesis_stage(scenario, ctx, train[inner].reset_index(drop=True), schema, membership[inner],
+                                  {}, key="tuning-synthesis")
         run_prediction(scenario.prediction, ctx, schema=schema, train=train, holdout=holdout, twins=twins,
-                       x_train=x_train, x_hold=x_hold, x_twins=x_twins, graph_k=scenario.graph.k,
+                       tuning_twins=tuning, x_train=x_train, x_hold=x_hold, x_twins=x_twins,
+                       x_tuning_twins=encoder.transform(tuning), graph_k=scenario.graph.k,
                        scale=encoder.scale_, m=m)
 
     with ctx.stage("privacy") as m:
