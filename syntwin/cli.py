@@ -144,6 +144,8 @@ def _print_summary(manifest: dict) -> None:
         for key, value in _flatten(shown):
             table.add_row(stage, key, f"{value:.4g}" if isinstance(value, float) else str(value))
     out_console.print(table)
+    for warning in manifest["metrics"].get("fidelity", {}).get("warnings", []):
+        err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     cleaning = manifest["metrics"].get("cohort", {}).get("cleaning", {})
     if cleaning.get("rules"):
         rules = Table("rule", "rows", title=f"cleaning of {cleaning.get('source')}")

@@ -20,18 +20,16 @@ from syntwin.graphs.encode import MixedEncoder
 from syntwin.graphs.knn import build_graph
 from syntwin.graphs.store import SimilarityGraph
 from syntwin.pipeline.context import RunContext
+from syntwin.pipeline.fidelity import fidelity_stage, scenario_constraints
 from syntwin.pipeline.predict import run_prediction, validation_mask
 from syntwin.privacy import ReleaseGate, enforce_table, evaluate_privacy
 from syntwin.privacy.gate import THRESHOLD_FIELDS
 from syntwin.scenario.cohort import CohortScenario, CohortSection
 from syntwin.seeding import int_seed, stratified_mask
 from syntwin.synthesis import make_generator, synthesize
-from syntwin.synthesis.fidelity import quality_score
 from syntwin.synthesis.predict import outcome_labels
-from syntwin.synthesis.survival import kaplan_meier, km_sup_by_stratum
 
 MIN_COMMUNITY = 10  # SynTwin keeps communities of >= 10 patients
-KM_MIN_STRATUM = 20  # Kaplan–Meier curves only for groups at least this large (real and twins)
 RECALL_SAMPLE = 2000  # graph recall@k is estimated against exact kNN on this many patients
 
 
@@ -110,41 +108,14 @@ def _synthesis_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFr
             seed=int_seed(ctx.seed, key), min_group_size=s.min_group_size,
             numeric=list(schema.numeric), ordinal={k: list(v) for k, v in schema.ordinal.items()},
             categorical=list(schema.categorical), time=schema.time, event=schema.event,
+            constraints=scenario_constraints(scenario, schema),
         )
     except ImportError as exc:
         raise StageError(str(exc), field="synthesis.generator",
                          hint="pip install 'syntwin[sdv]' or use generator: latent_class") from None
-    m.update(generator=s.generator, rows=len(twins),
+    m.update(generator=s.generator, rows=len(twins), rejected_by_constraints=int(twins.attrs.get("rejected", 0)),
              groups=int(len(np.unique(groups))) if groups is not None else 1)
     return twins[schema.modelled].reset_index(drop=True)
-
-
-def _fidelity_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFrame, twins: pd.DataFrame,
-                    schema: CohortSchema, m: dict) -> None:
-    """How faithful the twins are: quality score, and Kaplan–Meier real vs twins per stratum."""
-    strata = scenario.synthesis.strata or next(iter(schema.ordinal), None)
-    if strata is not None and strata not in schema.features:
-        raise CohortError(f"synthesis.strata names {strata!r}, which is not a feature", field="synthesis.strata",
-                          hint=f"features are: {', '.join(schema.features)}")
-    roles = dict(numeric=list(schema.numeric), ordinal={k: list(v) for k, v in schema.ordinal.items()},
-                 categorical=list(schema.categorical), time=schema.time, event=schema.event)
-    quality = quality_score(train[schema.modelled], twins, **roles)
-    km = km_sup_by_stratum(train, twins, time=schema.time, event=schema.event, by=strata, min_size=KM_MIN_STRATUM)
-    m.update(quality=round(float(quality["score"]), 4), strata=strata,
-             km_sup={str(k): round(float(v), 4) for k, v in km.items()})
-    curves = []
-    groups = [("all", slice(None))] if strata is None else [("all", slice(None))] + [
-        (str(level), level) for level in sorted(set(train[strata]) & set(twins[strata]))]
-    for label, level in groups:
-        for side, table in (("real", train), ("synthetic twins", twins)):
-            part = table if label == "all" else table[table[strata] == level]
-            if len(part) < KM_MIN_STRATUM:
-                continue  # no curve of a small group: it would describe few real patients
-            times, surv = kaplan_meier(part[schema.time], part[schema.event])
-            name = side if label == "all" else f"{side}: {strata} {label}"
-            curves.append(pd.DataFrame({"group": name, "time": times, "survival": surv}))
-    pd.concat(curves, ignore_index=True).to_parquet(ctx.path("cohort/km.parquet"), index=False)
-    ctx.record_output("km_curves", "cohort/km.parquet")
 
 
 def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
@@ -187,7 +158,7 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
             twins.to_parquet(ctx.scratch("twins.parquet"), index=False)
 
     with ctx.stage("fidelity") as m:
-        _fidelity_stage(scenario, ctx, train, twins, schema, m)
+        fidelity_stage(scenario, ctx, train, twins, schema, m)
 
     x_hold, x_twins = encoder.transform(holdout), encoder.transform(twins)
     with ctx.stage("prediction") as m:
