@@ -97,8 +97,8 @@ def run_sweep(config: CrowdConfig, arms: Mapping[str, Interventions], *, replica
     if client is None:
         results = [_run_one(config, iv, s, keep_series) for iv, s in zip(ivs, seeds)]
     else:
-        cfg = client.scatter(config, broadcast=True, hash=False)  # a fresh key: no race with a release
-        futures = client.map(_run_one, [cfg] * len(keys), ivs, seeds, [keep_series] * len(keys),
+        # the (small) config travels inside each task, not scattered: a lost worker's runs are redone elsewhere
+        futures = client.map(_run_one, [config] * len(keys), ivs, seeds, [keep_series] * len(keys),
                              pure=False, workers=workers)
         results = client.gather(futures)
     rows, minutes, zones = [], [], []

@@ -75,7 +75,7 @@ def run(
     """Run a scenario file end to end and write its run directory."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from syntwin.pipeline.run import run_scenario
+    from syntwin.pipeline.run import refused, run_scenario
     from syntwin.scenario.load import load_scenario
 
     path = _resolve_scenario(scenario)
@@ -90,8 +90,15 @@ def run(
 
         manifest = run_scenario(model, out, source=str(path), workers=workers, scheduler=scheduler, seed=seed,
                                 overwrite=overwrite, resume=resume, progress=progress)
-    out_console.print(f"[green]done[/green] {model.name} -> {out}")
+    reasons = refused(manifest)
+    out_console.print(f"[{'yellow]refused' if reasons else 'green]done'}[/] {model.name} -> {out}")
     _print_summary(manifest)
+    if reasons:
+        from syntwin.errors import PrivacyGateError
+
+        raise PrivacyGateError(reasons, file=str(out / "report.html"),
+                               hint="the run and its report are published without export/; "
+                                    "see the gate table, change the generator or settings")
 
 
 @app.command()

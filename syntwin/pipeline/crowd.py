@@ -37,7 +37,8 @@ def run_crowd(scenario: CrowdScenario, ctx: RunContext) -> None:
     arms = scenario.arms()
     keep = scenario.export.series or scenario.export.plots
     start_min = clock_seconds(scenario.simulation.start) / 60.0
-    with ctx.stage("crowd") as m:
+
+    def crowd_stage(m: dict) -> None:
         try:
             res = run_sweep(config, arms, replicates=scenario.replicates,
                             seed=seed_sequence(ctx.seed, "crowd"), client=ctx.client, keep_series=keep)
@@ -57,6 +58,8 @@ def run_crowd(scenario: CrowdScenario, ctx: RunContext) -> None:
             ctx.record_output("crowd_heatmap", "crowd/occupancy_heatmap.png")
             plot_series(res.minutes, ctx.path("crowd/metric_series.png"), start_min=start_min)
             ctx.record_output("crowd_series", "crowd/metric_series.png")
+
+    ctx.checkpointed("crowd", crowd_stage)
     ctx.metrics["sweep"] = {
         "arms": len(arms), "replicates": scenario.replicates, "runs": len(arms) * scenario.replicates,
         "workers": len(ctx.client.nthreads()) if ctx.client is not None else 0,
@@ -81,7 +84,8 @@ def _run_live(scenario: CrowdScenario, ctx: RunContext) -> None:
 
     live = scenario.live
     path = _stream_path(scenario, ctx)
-    with ctx.stage("live") as m:
+
+    def live_stage(m: dict) -> None:
         try:
             stream = read_occupancy_stream(path)
         except ValueError as exc:
@@ -103,6 +107,8 @@ def _run_live(scenario: CrowdScenario, ctx: RunContext) -> None:
             plot_forecast(ev.table, ctx.path("live/forecast.png"))
             ctx.record_output("live_plot", "live/forecast.png")
         m.update({"zone": zone, **_finite(ev.metrics)})
+
+    ctx.checkpointed("live", live_stage)
 
 
 def _finite(d: dict[str, Any]) -> dict[str, Any]:
