@@ -193,6 +193,8 @@ def show(run_dir: Annotated[Path, typer.Argument(help="A run directory (with man
         for key, value in _flatten(shown):
             table.add_row(stage, key, fmt(value))
     out_console.print(table)
+    for warning in manifest["metrics"].get("fidelity", {}).get("warnings", []):
+        err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     cleaning = manifest["metrics"].get("cohort", {}).get("cleaning", {})
     if cleaning.get("rules"):
         rules = Table("rule", "rows", title=f"cleaning of {cleaning.get('source')}")
