@@ -86,6 +86,7 @@ def evaluate_privacy(
     seed: int = 0,
     dp: Mapping[str, float] | None = None,
     accept_dp: bool = False,
+    on_part: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Measure copies, DCR/NNDR, membership attacks, WP29 risks, k-anonymity of ``twins``; judge them.
 
@@ -117,6 +118,7 @@ def evaluate_privacy(
         seed: seed; the figures depend on it only, not on the number of workers.
         dp: ``{"epsilon", "delta"}`` when the twins come from a differentially private generator.
         accept_dp: let the gate pass the attack-based checks on ε alone (needs ``dp``).
+        on_part: called with each part's name when it finishes (copies, dcr, ..., k_anonymity).
 
     Returns:
         ``figures`` (flat numbers, the gate's input), ``gate`` (per check: value, threshold, op,
@@ -154,6 +156,8 @@ def evaluate_privacy(
         now = _time.perf_counter()
         seconds[name] = round(now - clock, 3)
         clock = now
+        if on_part:
+            on_part(name)
 
     # copies are counted on the twins as generated: the gate judges these, the export then drops them
     copies = copy_mask(twins, train, columns)
