@@ -78,8 +78,9 @@ def _one(n: int, workers: int, seed: int) -> dict:
         "figures": {
             k: f[k]
             for k in (
-                "exact_copies_found",
                 "exact_copies",
+                "exact_copies_released",
+                "memorisation_ratio",
                 "dcr_train_share",
                 "mia_distance_auroc",
                 "mia_density_auroc",

@@ -32,7 +32,7 @@ for kind in ("honest", "leaky"):
     so = SinglingOutEvaluator(ori=train, syn=syn, control=control, n_attacks=n_attacks, n_cols=spec["n_cols"])
     so.evaluate(mode="multivariate")
     li = LinkabilityEvaluator(ori=train, syn=syn, control=control, n_attacks=n_attacks,
-                              aux_cols=(spec["aux_a"], spec["aux_b"]), n_neighbors=1)
+                              aux_cols=(spec["aux_a"], spec["aux_b"]), n_neighbors=10)
     li.evaluate(n_jobs=1)
     res = {"singling_out": so.risk(), "linkability": li.risk()}
     for secret in spec["secrets"]:
@@ -107,6 +107,7 @@ def main() -> None:
                 numeric=num,
                 rng=np.random.default_rng(2),
                 n_attacks=a.attacks,
+                n_neighbors=10,
             ),
         }
         for sec in secrets:

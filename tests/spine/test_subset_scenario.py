@@ -21,7 +21,9 @@ def test_seer_subset_file_scenario_reads_all_rows_and_reports_cleaning(tmp_path)
     proc = subprocess.run([str(exe), "run", str(shipped_scenarios()["seer_subset_file"]), "--out", str(out),
                            "--set", f"cohort.file={DATA}", "--workers", "2"],
                           capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr
+    # 1,006 control patients cannot bound every attack risk below 0.10: the gate may refuse (exit 3), and a
+    # refused run is still published with its manifest
+    assert proc.returncode in (0, 3), proc.stderr
     cohort = json.loads((out / "manifest.json").read_text())["metrics"]["cohort"]
     assert cohort["rows"] == 4024 and cohort["events"] == 616
     assert cohort["cleaning"]["rules"]["grade: ' anaplastic; Grade IV' -> 'IV'"] == 19
