@@ -104,13 +104,17 @@ def batch(
     workers: Annotated[int, typer.Option(min=1, help="LocalCluster worker processes.")] = 2,
     scheduler: Annotated[Optional[str], typer.Option(help="Existing Dask scheduler address.")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a field in every scenario.")] = None,
+    parallel: Annotated[int, typer.Option(min=1, help="Runs at once on the same cluster.")] = 1,
 ) -> None:
-    """Run many scenarios (or seeds) on one cluster; finished runs are skipped, interrupted ones resumed."""
+    """Run many scenarios (or seeds) on one cluster; finished runs are skipped, interrupted ones resumed.
+
+    Writes OUT/summary.csv: mean and SD across seeds of every numeric metric, per scenario.
+    """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     from syntwin.errors import ScenarioError
-    from syntwin.pipeline.batch import plan_batch, run_batch
+    from syntwin.pipeline.batch import batch_summary, headline_summary, plan_batch, run_batch
     from syntwin.runtime import dask_client
 
     try:
@@ -122,16 +126,33 @@ def batch(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=True
     ) as bar:
         task = bar.add_task("batch", total=None)
-        run_batch(items, client, progress=lambda text: bar.update(task, description=text))
+        run_batch(items, client, parallel=parallel, progress=lambda text: bar.update(task, description=text))
     table = Table("run", "seed", "status", "seconds", "headline / error", title=f"batch -> {out}")
     for item in items:
         table.add_row(item.out.name, str(item.seed), item.status, f"{item.seconds:g}", item.error or item.headline)
     out_console.print(table)
+    _print_batch_summary(batch_summary(items), headline_summary, out)
     failed = [i for i in items if i.status == "failed"]
     if failed:
         err_console.print(f"[bold red]error:[/bold red] {len(failed)} of {len(items)} runs failed: "
                           + "; ".join(i.error for i in failed), markup=True)
         raise typer.Exit(2)
+
+
+def _print_batch_summary(summary, headline, out: Path) -> None:
+    """Write the across-seeds summary to OUT/summary.csv and print its headline rows."""
+    from rich.table import Table
+
+    if summary.empty:
+        return
+    from syntwin.io import atomic_write
+
+    atomic_write(out / "summary.csv", lambda p: summary.to_csv(p, index=False))
+    table = Table("scenario", "metric", "runs", "mean", "SD", title=f"across seeds (all metrics: {out}/summary.csv)")
+    for row in headline(summary).itertuples():
+        sd = "" if row.sd != row.sd else f"{row.sd:.4g}"
+        table.add_row(row.scenario, row.metric, str(row.runs), f"{row.mean:.4g}", sd)
+    out_console.print(table)
 
 
 def _print_summary(manifest: dict) -> None:
@@ -299,14 +320,15 @@ def cluster_script(
 @cluster_app.command("jobqueue")
 def cluster_jobqueue(
     system: Annotated[str, typer.Argument(help="slurm or pbs.")] = "slurm",
-    jobs: Annotated[int, typer.Option(min=1, help="Worker jobs to submit.")] = 1,
+    jobs: Annotated[int, typer.Option(min=1, help="Worker jobs kept at least (retired ones are replaced).")] = 1,
+    maximum_jobs: Annotated[Optional[int], typer.Option(min=1, help="Worker jobs at most (default --jobs).")] = None,
     config: Annotated[Optional[Path], typer.Option(help="jobqueue YAML on top of Dask's config.")] = None,
     scheduler_file: Annotated[Optional[Path], typer.Option(help="Write the address here (JSON).")] = None,
 ) -> None:
-    """Start a dask-jobqueue cluster, submit worker jobs, serve until Ctrl-C."""
+    """Start an adaptive dask-jobqueue cluster (jobs..maximum-jobs worker jobs), serve until Ctrl-C."""
     from syntwin.cluster import serve_jobqueue
 
-    serve_jobqueue(system, jobs=jobs, config_file=config, scheduler_file=scheduler_file)
+    serve_jobqueue(system, jobs=jobs, maximum_jobs=maximum_jobs, config_file=config, scheduler_file=scheduler_file)
 
 
 @app.command()
