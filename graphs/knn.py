@@ -399,7 +399,8 @@ def build_graph(X: np.ndarray, k: int = 15, *, metric: str = "l1", method: str =
         multiplicity: optional patients per row, stored on the graph.
         recall_sample: when > 0, :func:`estimate_recall` on that many rows goes to ``meta["recall_at_k"]``
             (with ``meta["seconds_recall"]``); ``meta["seconds_knn"]`` is always recorded.
-        Others: as in :func:`nearest`.
+
+    The other arguments are those of :func:`nearest`.
     """
     X = check_matrix(X)
     if not (isinstance(scale, (int, float)) and np.isfinite(scale) and scale > 0):

@@ -16,7 +16,7 @@ import pandas as pd
 from distributed import Client
 
 from syntwin.errors import ScenarioError, SyntwinError
-from syntwin.pipeline.run import config_sha256, partial_dir, run_scenario
+from syntwin.pipeline.run import config_sha256, partial_dir, refused, run_scenario
 from syntwin.scenario.load import load_scenario
 
 
@@ -96,7 +96,9 @@ def _run_item(item: BatchItem, progress: Any = None, **connect: Any) -> BatchIte
             progress=(lambda stage, it=item: progress(f"{it.out.name}: {stage}")) if progress else None,
             **connect,
         )
-        item.status, item.headline, item.manifest = "done", _headline(manifest), manifest
+        reasons = refused(manifest)
+        item.status, item.headline = ("refused", "; ".join(reasons)) if reasons else ("done", _headline(manifest))
+        item.manifest = manifest
     except SyntwinError as exc:
         item.status, item.error = "failed", str(exc)
     except Exception as exc:  # an unexpected failure of one run is recorded; the batch goes on
