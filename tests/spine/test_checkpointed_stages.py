@@ -52,8 +52,8 @@ def test_undeclared_artifacts_and_failed_stages_leave_no_checkpoint(tmp_path):
     assert not ctx.resumed("t")
 
 
-class Interrupted(Exception):
-    """Stands for a crash: not a SyntwinError, so the working directory stays for --resume."""
+class Interrupted(KeyboardInterrupt):
+    """Stands for an interrupted run (Ctrl-C): the working directory is kept for --resume."""
 
 
 @pytest.fixture(scope="module")

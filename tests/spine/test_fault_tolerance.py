@@ -120,8 +120,8 @@ def test_killed_client_resumes_skipping_finished_stages_to_identical_outputs(ref
     assert not partial_dir(out).exists() and not (out / ".checkpoints").exists()
 
 
-class Interrupted(Exception):
-    """Stands for a crash (not a SyntwinError: the working directory is kept for --resume)."""
+class Interrupted(KeyboardInterrupt):
+    """Stands for an interrupted run (Ctrl-C): the working directory is kept for --resume."""
 
 
 def _stop_at(stage: str):
