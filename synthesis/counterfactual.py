@@ -17,7 +17,7 @@ so a twin used by many queries counts once per replicate (matching variability i
 **Library estimator.** :func:`cox_interaction_effects`: a lifelines Cox model with the
 treatment and treatment × modifier interactions (baseline stratified by ``strata``);
 intervals by drawing coefficients from their asymptotic normal law (King, Tomz & Wittenberg,
-AJPS 2000). :func:`forest_effects`: EconML's ``CausalForestDML`` on the horizon outcome with
+AJPS 2000). :func:`synthesis.causal_forest.forest_effects`: EconML's ``CausalForestDML`` on the horizon outcome with
 inverse-probability-of-censoring weights (extra ``causal``).
 
 **Assumption** (:data:`ASSUMPTION`): no unmeasured confounding given the features, positivity
@@ -84,6 +84,15 @@ def newcombe(p1, l1, u1, p0, l0, u0) -> tuple[np.ndarray, np.ndarray]:
     lo = p1 - p0 - np.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2)
     hi = p1 - p0 + np.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2)
     return lo, hi
+
+
+def _scopes(n: int, groups: np.ndarray | None) -> list[tuple[str, np.ndarray]]:
+    """("all", every row) and (value, rows of that value) for each value of ``groups``."""
+    out = [("all", np.ones(n, bool))]
+    if groups is not None:
+        groups = np.asarray(groups)
+        out += [(f"{g}", groups == g) for g in sorted(pd.unique(groups), key=str)]
+    return out
 
 
 # --------------------------------------------------------------------------- the twin method
@@ -161,19 +170,20 @@ def twin_effects(x_ref: np.ndarray, time, event, treated, x_query: np.ndarray, h
     twins = match_twins(x_ref, treated, x_query, k, exact_ref=exact_ref, exact_query=exact_query,
                         query_ids=query_ids, seed=seed, client=client)
     out: dict[str, np.ndarray] = {}
+    shifts = {0: np.zeros(len(x_query)), 1: np.zeros(len(x_query))}
     for option, name in ((0, "No"), (1, "Yes")):
         idx = twins[option]
         s, var, left = km_rows(time[idx], event[idx], horizon)
         lo, hi = wilson(s, effective_n(s, var, left, np.full(len(s), float(k))))
         if outcome_ref is not None:
-            shift = np.asarray(outcome_query[option]) - np.asarray(outcome_ref[option])[idx].mean(axis=1)
-            s, lo, hi = (np.clip(v + shift, 0.0, 1.0) for v in (s, lo, hi))
+            shifts[option] = np.asarray(outcome_query[option]) - np.asarray(outcome_ref[option])[idx].mean(axis=1)
+            s, lo, hi = (np.clip(v + shifts[option], 0.0, 1.0) for v in (s, lo, hi))
         out.update({f"surv_{name}": s, f"surv_{name}_lo": lo, f"surv_{name}_hi": hi})
     out["effect"] = out["surv_Yes"] - out["surv_No"]
     out["effect_lo"], out["effect_hi"] = newcombe(out["surv_Yes"], out["surv_Yes_lo"], out["surv_Yes_hi"],
                                                   out["surv_No"], out["surv_No_lo"], out["surv_No_hi"])
     frame = pd.DataFrame(out)
-    frame.attrs["twins"] = twins
+    frame.attrs["twins"], frame.attrs["shifts"] = twins, shifts
     return frame
 
 
@@ -189,10 +199,7 @@ def twin_average_effects(frame: pd.DataFrame, time, event, horizon: float, group
     twins = frame.attrs["twins"]
     rng = np.random.default_rng(seed)
     n_ref = len(time)
-    scopes = [("all", np.ones(len(frame), bool))]
-    if groups is not None:
-        groups = np.asarray(groups)
-        scopes += [(f"{g}", groups == g) for g in sorted(pd.unique(groups), key=str)]
+    scopes = _scopes(len(frame), groups)
     reps = np.empty((n_boot, len(scopes)))
     for b in range(n_boot):
         w_ref = rng.poisson(1.0, n_ref).astype(float)
@@ -201,7 +208,7 @@ def twin_average_effects(frame: pd.DataFrame, time, event, horizon: float, group
         for option in (0, 1):
             idx = twins[option]
             s, _, _ = km_rows(time[idx], event[idx], horizon, weights=w_ref[idx])
-            est.append(s)
+            est.append(np.clip(s + frame.attrs["shifts"][option], 0.0, 1.0))
         eff = est[1] - est[0]
         for j, (_, mask) in enumerate(scopes):
             w = w_q[mask]
@@ -217,10 +224,7 @@ def twin_average_effects(frame: pd.DataFrame, time, event, horizon: float, group
 def naive_difference(time, event, treated, horizon: float, groups: np.ndarray | None = None) -> pd.DataFrame:
     """Kaplan–Meier at ``horizon`` of the treated minus the untreated (confounded), Greenwood intervals."""
     time, event, treated = np.asarray(time, float), np.asarray(event, float), np.asarray(treated, int)
-    scopes = [("all", np.ones(len(time), bool))]
-    if groups is not None:
-        groups = np.asarray(groups)
-        scopes += [(f"{g}", groups == g) for g in sorted(pd.unique(groups), key=str)]
+    scopes = _scopes(len(time), groups)
     rows = []
     for name, mask in scopes:
         est = []
@@ -346,10 +350,7 @@ def draws_average_effects(frame: pd.DataFrame, groups: np.ndarray | None = None,
         rows = np.asarray(rows, bool)
         draws, frame = draws[:, rows], frame[rows].reset_index(drop=True)
         groups = None if groups is None else np.asarray(groups)[rows]
-    scopes = [("all", np.ones(len(frame), bool))]
-    if groups is not None:
-        groups = np.asarray(groups)
-        scopes += [(f"{g}", groups == g) for g in sorted(pd.unique(groups), key=str)]
+    scopes = _scopes(len(frame), groups)
     rows = []
     for name, mask in scopes:
         lo, hi = np.quantile(draws[:, mask].mean(axis=1), [0.025, 0.975])
@@ -359,111 +360,7 @@ def draws_average_effects(frame: pd.DataFrame, groups: np.ndarray | None = None,
 
 
 __all__ = ["ASSUMPTION", "km_rows", "wilson", "newcombe", "match_twins", "twin_effects", "twin_average_effects",
-           "naive_difference", "cox_interaction_effects", "draws_average_effects"]
+           "naive_difference", "cox_interaction_effects", "draws_average_effects", "prognostic_survival",
+           "nearest_in_pool"]
 
 
-def score_coordinates(features: pd.DataFrame, time, event, treated, *, numeric: Sequence[str],
-                      categorical: Sequence[str], fit_rows: np.ndarray | None = None,
-                      weight: float = 1.0) -> np.ndarray:
-    """Propensity and prognostic scores as two extra matching coordinates (n, 2).
-
-    Propensity: logit of a logistic regression of the treatment on the features (sklearn);
-    prognostic: the linear predictor of a Cox model fitted on the *untreated* (lifelines;
-    Hansen, Biometrika 2008;95:481-8). Both standardised and multiplied by ``weight`` (one unit
-    = one categorical mismatch in the Gower encoding). Joint propensity + prognostic matching
-    follows Leacy & Stuart, Stat Med 2014;33:3488-508. ``fit_rows`` (bool) selects the rows the
-    models are fitted on (the reference patients); scores are computed for every row.
-    """
-    from lifelines import CoxPHFitter
-    from sklearn.linear_model import LogisticRegression
-
-    d = _design(features, numeric, categorical)
-    fit = np.ones(len(d), bool) if fit_rows is None else np.asarray(fit_rows, bool)
-    a = np.asarray(treated, int)
-    prop = LogisticRegression(C=1.0, max_iter=2000).fit(d[fit], a[fit]).decision_function(d)
-    untreated = fit & (a == 0)
-    surv = d[untreated].assign(__T=np.asarray(time, float)[untreated] + 1e-3,
-                               __E=np.asarray(event, float)[untreated])
-    cph = CoxPHFitter(penalizer=0.01).fit(surv, duration_col="__T", event_col="__E")
-    prog = d.to_numpy() @ cph.params_.reindex(d.columns).fillna(0.0).to_numpy()
-    scores = np.column_stack([prop, prog])
-    return (weight * (scores - scores[fit].mean(0)) / scores[fit].std(0)).astype(np.float32)
-
-
-# --------------------------------------------------------------------------- EconML (extra ``causal``)
-def ipcw_outcome(design: pd.DataFrame, time, event, horizon: float,
-                 fit_rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Survival past ``horizon`` (1/0) and inverse-probability-of-censoring weights.
-
-    Censoring (loss, study cutoff, death from other causes) is modelled by a Cox model on the
-    features (lifelines); ``w_i = 1 / Ĝ(min(T_i, h)− | x_i)`` for patients whose status at ``h``
-    is known, 0 for those censored before ``h`` (Robins & Rotnitzky 1992; Bang & Tsiatis,
-    Biometrika 2000;87:329-43). Weights are capped at 20.
-    """
-    from lifelines import CoxPHFitter
-
-    t, e = np.asarray(time, float), np.asarray(event, float)
-    fit = np.ones(len(t), bool) if fit_rows is None else np.asarray(fit_rows, bool)
-    cens = design[fit].assign(__T=t[fit] + 1e-3, __E=1.0 - e[fit])
-    cph = CoxPHFitter(penalizer=0.01).fit(cens, duration_col="__T", event_col="__E")
-    base = cph.baseline_cumulative_hazard_.iloc[:, 0]
-    at = np.minimum(t, horizon) - 1e-6
-    pos = np.searchsorted(base.index.to_numpy(), at, side="right") - 1
-    h0 = np.where(pos >= 0, base.to_numpy()[np.maximum(pos, 0)], 0.0)
-    lp = (design.to_numpy() - cph._norm_mean.to_numpy()) @ cph.params_.to_numpy()
-    g = np.exp(-h0 * np.exp(lp))
-    known = (t >= horizon) | (e == 1)
-    y = (t >= horizon).astype(float)
-    return y, np.where(known, np.minimum(1.0 / np.maximum(g, 1e-9), 20.0), 0.0)
-
-
-def forest_effects(features: pd.DataFrame, time, event, treated, horizon: float, *, numeric: Sequence[str],
-                   categorical: Sequence[str], fit_rows: np.ndarray | None = None, query: np.ndarray | None = None,
-                   n_estimators: int = 200, seed: int = 0) -> pd.DataFrame:
-    """EconML ``CausalForestDML`` (Athey, Tibshirani & Wager, Ann Stat 2019) on survival past
-    ``horizon`` with IPCW weights: per-patient effect S_Yes − S_No and its 95 % interval.
-
-    Needs ``pip install 'syntwin[causal]'``. Returns ``effect, effect_lo, effect_hi`` for the
-    ``query`` rows and the average effect per query in ``attrs["ate"]`` (with its interval).
-    """
-    try:
-        from econml.dml import CausalForestDML
-    except ImportError as exc:  # pragma: no cover - depends on the extra
-        raise ImportError("the causal forest needs EconML: pip install 'syntwin[causal]'") from exc
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-
-    d = _design(features, numeric, categorical)
-    fit = np.ones(len(d), bool) if fit_rows is None else np.asarray(fit_rows, bool)
-    y, w = ipcw_outcome(d, time, event, horizon, fit_rows=fit)
-    use = fit & (w > 0)
-    est = CausalForestDML(model_y=HistGradientBoostingRegressor(max_iter=150, random_state=seed),
-                          model_t=HistGradientBoostingClassifier(max_iter=150, random_state=seed),
-                          discrete_treatment=True, n_estimators=n_estimators, min_samples_leaf=20,
-                          cv=3, random_state=seed)
-    est.fit(y[use], np.asarray(treated, int)[use], X=d.to_numpy()[use], sample_weight=w[use])
-    rows = np.arange(len(d)) if query is None else np.asarray(query)
-    if rows.dtype == bool:
-        rows = np.flatnonzero(rows)
-    xq = d.to_numpy()[rows]
-    lo, hi = est.effect_interval(xq, alpha=0.05)
-    frame = pd.DataFrame({"effect": est.effect(xq), "effect_lo": lo, "effect_hi": hi})
-    frame.attrs["estimator"] = est
-    return frame
-
-
-def forest_average_effects(frame: pd.DataFrame, features_query: pd.DataFrame, numeric: Sequence[str],
-                           categorical: Sequence[str], design_columns, groups: np.ndarray | None = None
-                           ) -> pd.DataFrame:
-    """Average effect (all, per group) of a :func:`forest_effects` fit, EconML's ``ate_interval``."""
-    est = frame.attrs["estimator"]
-    d = _design(features_query, numeric, categorical).reindex(columns=design_columns, fill_value=0.0).to_numpy()
-    scopes = [("all", np.ones(len(frame), bool))]
-    if groups is not None:
-        groups = np.asarray(groups)
-        scopes += [(f"{g}", groups == g) for g in sorted(pd.unique(groups), key=str)]
-    rows = []
-    for name, mask in scopes:
-        lo, hi = est.ate_interval(d[mask], alpha=0.05)
-        rows.append({"scope": name, "n": int(mask.sum()), "effect": float(frame["effect"][mask].mean()),
-                     "lo": float(lo), "hi": float(hi)})
-    return pd.DataFrame(rows)

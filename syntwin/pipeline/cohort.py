@@ -20,6 +20,7 @@ from syntwin.graphs.encode import MixedEncoder
 from syntwin.graphs.knn import build_graph
 from syntwin.graphs.store import SimilarityGraph
 from syntwin.pipeline.context import RunContext
+from syntwin.pipeline.counterfactual import check_counterfactual, run_counterfactual
 from syntwin.pipeline.predict import run_prediction
 from syntwin.privacy import ReleaseGate, enforce_table, evaluate_privacy
 from syntwin.privacy.gate import THRESHOLD_FIELDS
@@ -168,6 +169,7 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
         m.update(rows=len(df), train=len(train), holdout=len(holdout), features=len(schema.features),
                  events=int(df[schema.event].sum()), evaluable=int(evaluable.sum()),
                  cleaning=cohort.report.to_dict())
+        check_counterfactual(scenario.counterfactual, schema, df, len(holdout))
         schema.save(ctx.path("cohort/schema.json"))
         ctx.record_output("schema", "cohort/schema.json")
 
@@ -194,6 +196,11 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
         run_prediction(scenario.prediction, ctx, schema=schema, train=train, holdout=holdout, twins=twins,
                        x_train=x_train, x_hold=x_hold, x_twins=x_twins, graph_k=scenario.graph.k,
                        scale=encoder.scale_, m=m)
+
+    if scenario.counterfactual is not None:
+        with ctx.stage("counterfactual") as m:
+            run_counterfactual(scenario.counterfactual, ctx, schema=schema, train=train, holdout=holdout,
+                               weights=scenario.graph.weights, m=m)
 
     with ctx.stage("privacy") as m:
         pv = scenario.privacy

@@ -13,6 +13,7 @@ from syntwin.cohort.simulate import simulate_cohort
 from syntwin.cohort.truth import potential_outcomes, true_log_hazard_ratios
 from syntwin.graphs.encode import MixedEncoder
 from syntwin.synthesis import counterfactual as cf
+from syntwin.synthesis.causal_forest import forest_effects
 from syntwin.synthesis.control_arm import virtual_control_arm
 
 N, SEED, H = 20_000, 7, 60.0
@@ -97,7 +98,8 @@ def test_twin_method_recovers_the_true_effects(sim):
     # subgroup averages with the Poisson bootstrap: the interval brackets the estimate
     avg = cf.twin_average_effects(tw, t[~h], e[~h], H, groups=st[h], n_boot=40)
     assert list(avg["scope"]) == ["all", "I", "II", "III", "IV"]
-    assert (avg["lo"] <= avg["effect"] + 0.02).all() and (avg["effect"] - 0.02 <= avg["hi"]).all()
+    assert avg["lo"].iloc[0] <= ate <= avg["hi"].iloc[0]
+    assert ((avg["lo"] <= avg["effect"]) & (avg["effect"] <= avg["hi"])).all()
     cavg = cf.draws_average_effects(cox, groups=st, rows=h)
     assert cavg["n"].iloc[0] == h.sum() and cavg["lo"].iloc[0] <= ate <= cavg["hi"].iloc[0]
 
@@ -147,7 +149,7 @@ def test_causal_forest_runs_and_covers(sim):
     fit[np.flatnonzero(fit)[8000:]] = False
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fo = cf.forest_effects(sim["df"], sim["t"], sim["e"], sim["a"], H, numeric=sim["num"],
+        fo = forest_effects(sim["df"], sim["t"], sim["e"], sim["a"], H, numeric=sim["num"],
                                categorical=sim["cat"], fit_rows=fit, query=rows, n_estimators=100)
     true = (sim["truth"]["css_Yes"] - sim["truth"]["css_No"]).to_numpy()[rows]
     cover = ((fo["effect_lo"] <= true) & (true <= fo["effect_hi"])).mean()
