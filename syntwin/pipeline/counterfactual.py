@@ -51,6 +51,10 @@ def check_counterfactual(section: CounterfactualSection | None, schema: CohortSc
     if section.treatment not in choices:
         raise CohortError(f"treatment column {section.treatment!r} is not a categorical feature of the cohort",
                           field=f"{FIELD}.treatment", hint=f"use one of: {', '.join(choices)}")
+    gaps = [c for c in schema.features if df[c].isna().any()]
+    if gaps:
+        raise CohortError(f"features {gaps[:5]} have missing values; the counterfactual stage needs complete "
+                          "features", field=FIELD, hint="impute them or make 'missing' a category level")
     seen = sorted(map(str, pd.unique(df[section.treatment].dropna())))
     if len(seen) < 2:
         raise CohortError(f"treatment column {section.treatment!r} has one option only ({seen}); "
@@ -120,7 +124,7 @@ def run_counterfactual(section: CounterfactualSection, ctx: RunContext, *, schem
     encoder = MixedEncoder(numeric=numeric, ordinal={k: list(v) for k, v in schema.ordinal.items() if k != treat},
                            categorical=[c for c in schema.categorical if c != treat],
                            weights={k: v for k, v in weights.items() if k != treat} or None)
-    x = encoder.fit(both).transform(both)
+    x = encoder.fit(train).transform(both)  # fitted on the training rows, as the run's own encoder
     groups = both[group_col].astype(str).to_numpy() if group_col else None
     seed = int_seed(ctx.seed, "counterfactual")
     rows_q = np.flatnonzero(hold)
