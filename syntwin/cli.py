@@ -484,6 +484,27 @@ def report(
     out_console.print(f"[green]wrote[/green] {path}")
 
 
+@app.command()
+def whatif(
+    run_dir: Annotated[Path, typer.Argument(help="A finished cohort run with a counterfactual section.")],
+    patient: Annotated[int, typer.Option("--patient", "-p", help="Held-out patient row (0-based).")] = 0,
+) -> None:
+    """Print one held-out patient's survival under each treatment option, per estimator."""
+    from rich.table import Table
+
+    from syntwin.pipeline.counterfactual import whatif as whatif_rows
+
+    settings, rows = whatif_rows(run_dir, patient)
+    pat = ", ".join(f"{k}: {v}" for k, v in settings["patient"].items())
+    out = Table("estimator", *[f"S({o}) at {settings['horizon_months']:g} mo [95% CI]" for o in settings["options"]],
+                f"effect {settings['effect']}", title=f"what if {settings['treatment']}? patient {pat}")
+    cell = lambda v: "" if v is None else f"{v[0]:.3f} [{v[1]:.3f}, {v[2]:.3f}]"  # noqa: E731
+    for r in rows:
+        out.add_row(r["estimator"], *[cell(r.get(o)) for o in settings["options"]], cell(r["effect"]))
+    out_console.print(out)
+    out_console.print(f"[dim]{settings['assumption']}[/dim]")
+
+
 def main() -> None:
     """Entry point: run the app, turning syntwin errors into one line and exit code 2."""
     try:
