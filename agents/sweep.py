@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,7 +75,8 @@ class SweepResult:
 
 def run_sweep(config: CrowdConfig, arms: Mapping[str, Interventions], *, replicates: int = 1,
               seed: int | np.random.SeedSequence = 0, client: Any = None,
-              workers: Sequence[str] | None = None, keep_series: bool = True) -> SweepResult:
+              workers: Sequence[str] | None = None, keep_series: bool = True,
+              on_done: Callable[[int, int], None] | None = None) -> SweepResult:
     """Run every arm ``replicates`` times, on a Dask client if given (else in this process).
 
     Replicate ``r`` uses :func:`replicate_seed(seed, r) <replicate_seed>` in every arm, so arms differ only
@@ -90,6 +91,7 @@ def run_sweep(config: CrowdConfig, arms: Mapping[str, Interventions], *, replica
         client: ``distributed.Client``; tasks are submitted with ``client.map`` and gathered.
         workers: Restrict tasks to these worker addresses (e.g. to compare 1 vs 2 workers).
         keep_series: Return per-minute series of every run (else summaries and heat maps only).
+        on_done: Called as ``on_done(done, total)`` each time a run finishes (progress).
     """
     if replicates < 1:
         raise ValueError("replicates must be >= 1")
@@ -99,11 +101,20 @@ def run_sweep(config: CrowdConfig, arms: Mapping[str, Interventions], *, replica
     ivs = [arms[name] for name, _ in keys]
     seeds = [replicate_seed(seed, r) for _, r in keys]
     if client is None:
-        results = [_run_one(config, iv, s, keep_series) for iv, s in zip(ivs, seeds)]
+        results = []
+        for iv, s in zip(ivs, seeds):
+            results.append(_run_one(config, iv, s, keep_series))
+            if on_done:
+                on_done(len(results), len(keys))
     else:
-        cfg = client.scatter(config, broadcast=True, hash=False)  # a fresh key: no race with a release
-        futures = client.map(_run_one, [cfg] * len(keys), ivs, seeds, [keep_series] * len(keys),
+        # the (small) config travels inside each task, not scattered: a lost worker's runs are redone elsewhere
+        futures = client.map(_run_one, [config] * len(keys), ivs, seeds, [keep_series] * len(keys),
                              pure=False, workers=workers)
+        if on_done:
+            from distributed import as_completed
+
+            for done, _ in enumerate(as_completed(futures), 1):
+                on_done(done, len(futures))
         results = client.gather(futures)
     rows, minutes, zones = [], [], []
     heat: dict[str, list[np.ndarray]] = {}

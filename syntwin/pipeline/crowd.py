@@ -42,10 +42,13 @@ def run_crowd(scenario: CrowdScenario, ctx: RunContext) -> None:
     arms = scenario.arms()
     keep = scenario.export.series or scenario.export.plots
     start_min = clock_seconds(scenario.simulation.start) / 60.0
-    with ctx.stage("crowd") as m:
+
+    def crowd_stage(m: dict) -> None:
+        ctx.step("sweep runs", len(arms) * scenario.replicates)
         try:
             res = run_sweep(config, arms, replicates=scenario.replicates,
-                            seed=seed_sequence(ctx.seed, "crowd"), client=ctx.client, keep_series=keep)
+                            seed=seed_sequence(ctx.seed, "crowd"), client=ctx.client, keep_series=keep,
+                            on_done=ctx.on_done)
         except (ValueError, AccountingError) as exc:
             raise StageError(f"crowd simulation failed: {exc}", file=ctx.source) from None
         _write(ctx, "crowd_summary", "crowd/summary.parquet", res.summary)
@@ -76,6 +79,8 @@ def run_crowd(scenario: CrowdScenario, ctx: RunContext) -> None:
             if len(arms) > 1:
                 plot_cost_benefit(cb, ctx.path("crowd/cost_benefit.png"))
                 ctx.record_output("crowd_cost_benefit_plot", "crowd/cost_benefit.png")
+
+    ctx.checkpointed("crowd", crowd_stage)
     ctx.metrics["sweep"] = {
         "reference": next(iter(arms)),
         "arms": len(arms), "replicates": scenario.replicates, "runs": len(arms) * scenario.replicates,
@@ -101,7 +106,8 @@ def _run_live(scenario: CrowdScenario, ctx: RunContext) -> None:
 
     live = scenario.live
     path = _stream_path(scenario, ctx)
-    with ctx.stage("live") as m:
+
+    def live_stage(m: dict) -> None:
         try:
             stream = read_occupancy_stream(path)
         except ValueError as exc:
@@ -123,6 +129,8 @@ def _run_live(scenario: CrowdScenario, ctx: RunContext) -> None:
             plot_forecast(ev.table, ctx.path("live/forecast.png"))
             ctx.record_output("live_plot", "live/forecast.png")
         m.update({"zone": zone, **_finite(ev.metrics)})
+
+    ctx.checkpointed("live", live_stage)
 
 
 def _finite(d: dict[str, Any]) -> dict[str, Any]:
