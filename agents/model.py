@@ -18,7 +18,7 @@ from collections import deque
 import mesa
 import numpy as np
 from mesa.agent import AgentSet
-from scipy import stats
+from scipy import special, stats
 
 from syntwin.agents.arrivals import apply_time_slots, sample_arrivals
 from syntwin.agents.config import CrowdConfig, Interventions
@@ -41,6 +41,12 @@ from syntwin.agents.people import (
     Visitor,
 )
 from syntwin.agents.sensors import ContactSensor, HeatMap, zone_counts
+
+#: Per-person arrays and the initial values of rows added by assimilation (default NaN).
+_PERSON_ARRAYS = ("pos", "target", "state", "speed", "dwell_s", "service_z", "u", "dose", "seat_of", "lane_of",
+                  "t_arrive", "t_enter", "t_join", "t_service", "t_seated", "t_leave", "t_left", "t_wait_seat")
+_GROW_FILL = {"state": PENDING, "seat_of": -1, "lane_of": -1, "dose": 0.0, "service_z": 1.0, "u": 0.5,
+              "pos": 0.0, "target": 0.0, "speed": 1.2, "dwell_s": 0.0}
 
 class CrowdModel(mesa.Model):
     """A canteen / lecture-hall crowd twin.
@@ -123,6 +129,8 @@ class CrowdModel(mesa.Model):
             tables={"zones": ["minute", "zone", "count", "density_per_m2"]},
         )
         self.minute = 0
+        self.sensors: list = []  # extra sensors (e.g. CO2), see register_sensor
+        self.assimilated_in = self.assimilated_out = 0  # visitors added/removed by assimilation
         self._update_minute_figures(0.0, 0.0)
 
     # ---- construction helpers -------------------------------------------------------------------
@@ -316,6 +324,8 @@ class CrowdModel(mesa.Model):
         emission = ex.prevalence * ex.quanta_per_h * emit.sum()
         integral = self.air.step(emission, self.dt)
         self.dose[present] += ex.breathing_m3_per_h / 3600.0 * inhale * integral
+        for sensor in self.sensors:
+            sensor.step(self, present)
 
     def _minute(self) -> None:
         per_min = 60.0 / self.dt
@@ -357,6 +367,92 @@ class CrowdModel(mesa.Model):
         while self.steps < n:
             self.step()
         return self
+
+    # ---- hooks for sensors and assimilation (syntwin.agents.co2, syntwin.agents.live) ------------
+    def register_sensor(self, sensor) -> None:
+        """Add a sensor whose ``step(model, present_ids)`` runs after exposure, every step."""
+        self.sensors.append(sensor)
+
+    def zone_occupancy(self) -> np.ndarray:
+        """Visitors inside each zone now (what the zone sensors count)."""
+        inside = np.flatnonzero(INSIDE_MASK[self.state])
+        return zone_counts(self._zone_rects, self.pos[inside])
+
+    def schedule_arrivals(self, times_s: np.ndarray, u: np.ndarray, dwell_s: np.ndarray | None = None) -> None:
+        """Append visitors arriving at ``times_s`` (>= now) with trait uniforms ``u`` (shape ``(k, 8)``) and,
+        optionally, their stays (default: the visitors' lognormal)."""
+        times_s = np.asarray(times_s, float)
+        if not len(times_s):
+            return
+        start = self._grow(len(times_s))
+        self._set_traits(slice(start, None), times_s, u, dwell_s)
+        pending = self.order[self._next:]
+        rest = np.concatenate([pending, np.arange(start, len(self.state))])
+        self.order = np.concatenate([self.order[: self._next],
+                                     rest[np.argsort(self.t_arrive[rest], kind="stable")]])
+        self.n_arrivals += len(times_s)
+
+    def set_zone_occupancy(self, zone: int, count: int, u: np.ndarray, dwell_s: np.ndarray | None = None) -> None:
+        """Make ``count`` visitors be inside zone ``zone`` now (assimilating a sensor count).
+
+        Missing visitors are placed on free seats of the zone (standing at its centre if none is free),
+        seated from now with a fresh dwell time; surplus ones (those who entered first) leave at once.
+        Both are counted (``assimilated_in``/``assimilated_out``). ``u``: uniforms ``(k, 8)`` for new visitors;
+        ``dwell_s``: their stays (default: the visitors' lognormal).
+        """
+        inside = np.flatnonzero(INSIDE_MASK[self.state])
+        here = inside[self._zone_rects[zone].contains(self.pos[inside])]
+        if len(here) > count:
+            gone = here[np.argsort(self.t_enter[here], kind="stable")][: len(here) - count]
+            for i in gone:
+                if self.seat_of[i] >= 0:
+                    self.seat_free[self.seat_of[i]] = True
+                    self.seat_of[i] = -1
+                self.people[int(i)].exit()
+                self.left -= 1
+            self.assimilated_out += len(gone)
+        elif len(here) < count:
+            k = count - len(here)
+            start = self._grow(k)
+            self._set_traits(slice(start, None), np.full(k, self.time_s), u[:k],
+                             None if dwell_s is None else dwell_s[:k])
+            rect = self._zone_rects[zone]
+            free = np.flatnonzero(self.seat_free & rect.contains(self.seats))
+            for j, i in enumerate(range(start, start + k)):
+                Visitor(self, i)
+                self.t_enter[i] = self.t_seated[i] = self.time_s
+                if j < len(free):
+                    self.seat_free[free[j]] = False
+                    self.seat_of[i] = free[j]
+                    self.pos[i] = self.target[i] = self.seats[free[j]]
+                else:
+                    self.pos[i] = self.target[i] = rect.center
+                self.state[i] = SEATED
+                self.t_leave[i] = self.time_s + self.dwell_s[i]
+            self.order = np.concatenate([self.order[: self._next], np.arange(start, start + k),
+                                         self.order[self._next:]])
+            self._next += k
+            self.assimilated_in += k
+
+    def _grow(self, k: int) -> int:
+        """Append ``k`` person rows to every per-person array; return the first new row."""
+        start = len(self.state)
+        for name in _PERSON_ARRAYS:
+            value = getattr(self, name)
+            pad = np.full((k, *value.shape[1:]), _GROW_FILL.get(name, np.nan), value.dtype)
+            setattr(self, name, np.concatenate([value, pad]))
+        self.contacts.ensure(start + k)
+        return start
+
+    def _set_traits(self, rows: slice, times_s: np.ndarray, u: np.ndarray, dwell_s: np.ndarray | None) -> None:
+        vp = self.config.visitors
+        self.t_arrive[rows] = times_s
+        self.u[rows] = u
+        self.speed[rows] = np.clip(vp.speed_mean + vp.speed_sd * special.ndtri(u[:, 0]), 0.5, 2.0)
+        s2 = np.log(1 + (vp.dwell_sd_min / vp.dwell_mean_min) ** 2)
+        self.dwell_s[rows] = (60 * vp.dwell_mean_min * np.exp(np.sqrt(s2) * special.ndtri(u[:, 1]) - s2 / 2)
+                              if dwell_s is None else dwell_s)
+        self.service_z[rows] = special.gammaincinv(4.0, u[:, 2]) * 0.25  # = stats.gamma.ppf(u, 4, scale=0.25)
 
     def populate(self, n: int) -> None:
         """Add ``n`` visitors at uniform random places, each walking to a random seat (benchmarks)."""
