@@ -74,7 +74,10 @@ class ExposureParams:
 
     Attributes:
         ach: Outdoor-air changes per hour.
-        loss_per_h: Deposition + inactivation (1/h).
+        loss_per_h: Deposition + inactivation (1/h); default (None): deposition 0.24 /h plus the
+            inactivation at ``humidity`` and ``temp_c`` (:func:`syntwin.agents.exposure.default_losses_per_h`).
+        humidity: Relative humidity (0–1), for the default inactivation.
+        temp_c: Room temperature (°C), for the default inactivation.
         prevalence: Probability that a person present is infectious (expected-value model: the
             emission is ``prevalence · q`` per person, infections are counted among the ``1 - prevalence``).
         quanta_per_h: Quanta emission rate of an infectious person (speaking, e.g. Buonanno et al. 2020).
@@ -82,10 +85,18 @@ class ExposureParams:
     """
 
     ach: float = 3.0
-    loss_per_h: float = 0.0
+    loss_per_h: float | None = None
     prevalence: float = 0.01
     quanta_per_h: float = 25.0
     breathing_m3_per_h: float = 0.54
+    humidity: float = 0.5
+    temp_c: float = 20.0
+
+    def __post_init__(self) -> None:
+        if self.loss_per_h is None:
+            from syntwin.agents.exposure import default_losses_per_h
+
+            object.__setattr__(self, "loss_per_h", default_losses_per_h(self.humidity, self.temp_c))
 
 
 @dataclass(frozen=True)

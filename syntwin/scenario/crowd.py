@@ -279,8 +279,13 @@ class ExposureSection(Section):
 
     ach: float = Field(3.0, gt=0, le=100)
     """Outdoor-air changes per hour."""
-    loss_per_h: float = Field(0.0, ge=0, le=100)
-    """Deposition + inactivation (1/h)."""
+    loss_per_h: float | None = Field(None, ge=0, le=100)
+    """Deposition + inactivation (1/h); default: 0.24 /h deposition (Buonanno et al. 2020) plus SARS-CoV-2
+    inactivation at ``humidity`` and ``temp_c`` (Dabisch et al. 2021, as in CAiMIRA); 0 turns losses off."""
+    humidity: float = Field(0.5, ge=0, le=1)
+    """Relative humidity (0–1), for the default inactivation."""
+    temp_c: float = Field(20.0, ge=-10, le=45)
+    """Room temperature (°C), for the default inactivation."""
     prevalence: float = Field(0.01, ge=0, lt=1)
     """Probability that a person present is infectious."""
     quanta_per_h: float = Field(25.0, ge=0, le=10000)
