@@ -19,6 +19,10 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import curve_fit
 
+from syntwin.agents.config import CO2Params
+from syntwin.agents.registry import SENSORS
+from syntwin.agents.sensors import Sensor
+
 #: CO2 generation of a seated adult, m³/s (≈ 0.0050 L/s; Persily & de Jonge 2017 give 0.0039–0.0057
 #: for sedentary adults).
 CO2_PER_PERSON_M3_S = 5.0e-6
@@ -50,8 +54,8 @@ class CO2Room:
     """Well-mixed CO2 balance of a room, advanced exactly over steps of constant occupancy.
 
     ``C(t+Δ) = C_ss + (C(t) - C_ss) e^{-λΔ}`` with ``C_ss = C_out + 10^6 G N / (λ V)``, ``λ = ACH/3600``.
-    Registered on a :class:`~syntwin.agents.model.CrowdModel` (``model.register_sensor``) it is the
-    model's virtual CO2 sensor: ``ppm`` is the reading now.
+    :class:`CO2Sensor` (sensor ``co2`` of a :class:`~syntwin.agents.model.CrowdModel`) holds one; ``ppm``
+    is the reading now.
 
     Args:
         volume_m3: Room (effective, well-mixed) volume.
@@ -80,12 +84,31 @@ class CO2Room:
         self.ppm = float(c_ss + (self.ppm - c_ss) * np.exp(-lam * dt_s))
         return self.ppm
 
-    def step(self, model, present: np.ndarray) -> None:
-        """Sensor hook of the crowd model: everyone present (visitors and staff) breathes out CO2."""
-        self.advance(len(present), model.dt)
-
     def __repr__(self) -> str:
         return f"CO2Room(volume_m3={self.volume_m3:g}, ach={self.ach:g}, ppm={self.ppm:.0f})"
+
+
+@SENSORS.register
+class CO2Sensor(Sensor):
+    """The crowd model's virtual CO2 sensor: everyone present (visitors and staff) breathes out CO2 into a
+    :class:`CO2Room` (settings ``CrowdConfig.co2``; by default the plan's volume and the run's ventilation)."""
+
+    name = "co2"
+    figures = ("co2_ppm",)
+
+    def __init__(self, model) -> None:
+        super().__init__(model)
+        p = model.config.co2 or CO2Params()
+        self.room = CO2Room(p.volume_m3 or model.config.plan.volume, p.ach or model.air.ach, p.outdoor_ppm,
+                            p.per_person_m3_s)
+
+    def step(self, ids: np.ndarray, pos: np.ndarray) -> None:
+        """Advance the mass balance one step with the people present."""
+        self.room.advance(len(ids), self.model.dt)
+
+    def minute(self, ids: np.ndarray, pos: np.ndarray) -> dict[str, float]:
+        """The reading."""
+        return {"co2_ppm": self.room.ppm}
 
 
 @dataclass(frozen=True)
@@ -259,5 +282,5 @@ def window_sensitivity(df: pd.DataFrame, *, outdoor_ppm: float | None, lengths=(
     return pd.DataFrame(rows)
 
 
-__all__ = ["VentilationFit", "fit_ventilation", "window_sensitivity", "CO2_PER_PERSON_M3_S", "ACTIVITY_MET", "co2_generation_m3_s", "CO2Room", "DecayFit", "fit_decay", "decay_windows", "estimate_ach",
+__all__ = ["VentilationFit", "fit_ventilation", "window_sensitivity", "CO2_PER_PERSON_M3_S", "ACTIVITY_MET", "co2_generation_m3_s", "CO2Room", "CO2Sensor", "DecayFit", "fit_decay", "decay_windows", "estimate_ach",
            "effective_volume"]

@@ -31,8 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from syntwin.agents.co2 import CO2Room
-from syntwin.agents.config import ArrivalProfile, CrowdConfig
+from syntwin.agents.config import ArrivalProfile, CO2Params, CrowdConfig
 from syntwin.agents.model import CrowdModel
 
 _UCI = ("Date", "Time", "Room_Occupancy_Count")
@@ -182,16 +181,13 @@ def calibrate(counts: pd.DataFrame, *, prior_minutes: float = 120.0, min_dwell_m
 
 
 class _NullCollector:
-    """Replicas keep no per-minute history or heat map (the twin keeps its own); copies stay cheap."""
+    """Replicas keep no per-minute history (the twin keeps its own); copies stay cheap."""
 
     def collect(self, model) -> None:
         """Ignore."""
 
     def add_table_row(self, table, row, ignore_missing=False) -> None:
         """Ignore."""
-
-    def add(self, pos, minutes=1.0) -> None:
-        """Ignore (heat map)."""
 
 
 class LiveTwin:
@@ -208,7 +204,8 @@ class LiveTwin:
         memory_min: Correlation time of the multiplier (``φ = exp(-1/memory_min)``).
         max_gap_min: A gap without readings longer than this is not simulated through: the replicas wait
             and are set to the next reading.
-        co2: Virtual CO2 sensor (``CO2Room`` settings: volume_m3, ach, outdoor_ppm, per_person_m3_s), or None.
+        co2: Virtual CO2 sensor (:class:`~syntwin.agents.config.CO2Params` fields: volume_m3, ach,
+            outdoor_ppm, per_person_m3_s), or None.
         seed: Seed (int or ``SeedSequence``).
     """
 
@@ -223,7 +220,9 @@ class LiveTwin:
             raise ValueError("the twin needs at least 2 replicas")
         self.zones = list(zones)
         self.zone_index = [plan_zones.index(z) for z in zones]
-        self.config = dataclasses.replace(config, dt_s=60.0, track_pairs=False,
+        sensors = ("contacts", "co2") if co2 else ("contacts",)  # no heat maps or zone tables in replicas
+        self.config = dataclasses.replace(config, dt_s=60.0, track_pairs=False, sensors=sensors,
+                                          co2=CO2Params(**co2) if co2 else None,
                                           arrivals=ArrivalProfile((0.0, 1.0), (0.0, 0.0)))
         self.calibration = calibration
         self.obs_sd, self.spread, self.max_gap_min = obs_sd, spread, max_gap_min
@@ -241,10 +240,7 @@ class LiveTwin:
     def _replica(self, k: int) -> CrowdModel:
         model = CrowdModel(self.config, seed=np.random.SeedSequence(self._ss.entropy,
                                                                     spawn_key=(*self._ss.spawn_key, 1, k)))
-        model.datacollector = model.heatmap = _NullCollector()
-        if self.co2:
-            model.co2 = CO2Room(**self.co2)
-            model.register_sensor(model.co2)
+        model.datacollector = _NullCollector()
         return model
 
     # ---- one minute ------------------------------------------------------------------------------
@@ -298,7 +294,7 @@ class LiveTwin:
                 model.set_zone_occupancy(self.zone_index[j], c, u,
                                          self.calibration.stays_s(np.full(c, minute), u[:, 1]))
             if self.co2 and np.isfinite(co2):
-                model.co2.ppm = float(co2)
+                model.sensors["co2"].room.ppm = float(co2)
         return ess
 
     def update(self, observations: pd.DataFrame) -> pd.DataFrame:
@@ -356,7 +352,7 @@ class LiveTwin:
             zones[:, k] = self._occupancy(models)
             quanta[:, k] = [mod.air.concentration for mod in models]
             if self.co2:
-                co2[:, k] = [mod.co2.ppm for mod in models]
+                co2[:, k] = [mod.sensors["co2"].room.ppm for mod in models]
         breathing = self.config.exposure.breathing_m3_per_h / 60.0  # m³ per minute
         risk = -np.expm1(-breathing * np.cumsum(quanta, axis=1))
         return {"occupancy": zones.sum(axis=2), "zones": zones, "co2_ppm": co2, "quanta_per_m3": quanta,

@@ -110,7 +110,8 @@ def run_live(scenario: CrowdScenario, ctx: RunContext) -> None:
 
     live = scenario.live
     path = stream_path(scenario, ctx.source)
-    with ctx.stage("live") as m:
+
+    def live_stage(m: dict[str, Any]) -> None:
         stream = _read(path)
         zones = _zones(scenario, stream, ctx.source)
         grid = minute_grid(stream, zones)
@@ -149,6 +150,8 @@ def run_live(scenario: CrowdScenario, ctx: RunContext) -> None:
                 m[key]["twin"].update(best_baseline=r.best_baseline, crps_diff=round(r.crps_diff, 6),
                                       crps_diff_ci=[round(r.crps_diff_lo, 6), round(r.crps_diff_hi, 6)],
                                       coverage_90=round(r.coverage_90, 6))
+
+    ctx.checkpointed("live", live_stage)
 
 
 # ---- follow mode -------------------------------------------------------------------------------------

@@ -60,17 +60,19 @@ def test_uci_room_ventilation_is_physical():
 def test_co2_room_matches_the_mass_balance_and_is_the_models_sensor(canteen_config):
     import dataclasses
 
-    from syntwin.agents import CrowdModel
+    from syntwin.agents import CO2Params, CrowdModel
     from syntwin.agents.co2 import CO2Room
 
     df = mass_balance(ach=1.2, volume=90.0, outdoor=400.0, hours=4)
     room = CO2Room(90.0, 1.2, 400.0)
     series = [room.ppm] + [room.advance(n, 30.0) for n in df["count"].to_numpy()[:-1]]
     assert np.allclose(series, df["co2"], rtol=1e-9)
-    model = CrowdModel(dataclasses.replace(canteen_config, duration_s=1200.0), seed=0)
-    sensor = CO2Room(model.config.plan.volume, 3.0, 420.0)
-    model.register_sensor(sensor)
-    model.run()
+    cfg = dataclasses.replace(canteen_config, duration_s=1200.0, sensors=("contacts", "co2"),
+                              co2=CO2Params(ach=3.0, outdoor_ppm=420.0))
+    model = CrowdModel(cfg, seed=0).run()
+    sensor = model.sensors["co2"].room
+    readings = model.datacollector.get_model_vars_dataframe()["co2_ppm"]
+    assert readings.iloc[0] == 420.0 and readings.iloc[-1] == pytest.approx(sensor.ppm)
     # everyone present breathes: the reading is above the background, below the steady state for all
     present = model.inside_visitors + model.n_staff
     assert 420.0 < sensor.ppm < 420.0 + 1e6 * CO2_PER_PERSON_M3_S * max(present, 1) / (3.0 / 3600 *
