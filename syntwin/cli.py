@@ -80,6 +80,10 @@ def run(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing run directory.")] = False,
     resume: Annotated[bool, typer.Option(help="Finish an interrupted run, skipping its finished stages.")] = False,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a field: --set graph.k=30.")] = None,
+    follow: Annotated[bool, typer.Option("--follow", help="Live scenarios: tail the growing stream file and "
+                                         "append a forecast per new minute to OUT/live/follow.jsonl.")] = False,
+    idle_stop: Annotated[Optional[float], typer.Option("--idle-stop", min=0, help="With --follow: stop after "
+                                                       "this many seconds without new readings.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary: print the run directory.")] = (
         False
     ),
@@ -100,6 +104,13 @@ def run(
     path = _resolve_scenario(scenario)
     model = load_scenario(path, set_)
     out = out or Path("runs") / model.name
+    if follow:
+        from syntwin.pipeline.live import follow_scenario
+
+        follow_scenario(model, out, source=str(path), seed=seed, overwrite=overwrite, idle_stop_s=idle_stop,
+                        echo=None if quiet else (lambda line: err_console.print(line, highlight=False)))
+        out_console.print(f"[green]stopped[/green] {model.name} -> {out}")
+        return
     start = time.perf_counter()
     with make_reporter(mode, planned_stages(model), console=err_console, title=model.name) as progress:
         try:
