@@ -1,10 +1,12 @@
 """The crowd model on Mesa 3: visitors arrive, queue, take food, sit, stay and leave.
 
-Mesa owns the agents (each :class:`Visitor`/:class:`Staff` registers with the model, decisions are agent
-methods called through :class:`mesa.AgentSet` verbs, per-minute figures go through a
-:class:`mesa.DataCollector`); the hot arithmetic — positions, movement, contacts, exposure — lives in
-NumPy arrays indexed by ``agent.idx``, so a step costs a few vector operations plus one KD-tree, not a
-Python loop over agents.
+Mesa owns the agents: each agent type (:class:`Visitor`, :class:`Staff`, or a user's, from
+:data:`~syntwin.agents.registry.AGENT_TYPES`) registers its agents with the model; each step every type
+selects the agents that must decide (:meth:`~syntwin.agents.people.Person.due`) and the model calls their
+``step`` through an :class:`mesa.AgentSet` (``do("step")``). Virtual sensors come from
+:data:`~syntwin.agents.registry.SENSORS`; their per-minute figures go through a :class:`mesa.DataCollector`.
+The hot arithmetic — positions, movement, contacts, exposure — lives in NumPy arrays indexed by
+``agent.idx``, so a step costs a few vector operations plus one KD-tree, not a Python loop over agents.
 
 Simplifications (by design): people walk straight lines between waypoints (door -> queue place ->
 counter -> seat -> nearest exit) at their own speed, without obstacle avoidance or body exclusion; the
@@ -25,9 +27,11 @@ from syntwin.agents.config import CrowdConfig, Interventions
 from syntwin.agents.exposure import WellsRileyRoom, infection_probability
 from syntwin.agents.floorplan import thin_seats
 from syntwin.agents.people import (
+    BALKED,
     INSIDE,
     INSIDE_MASK,
     LEAVING,
+    NO_SLOT,
     PENDING,
     PRESENT_MASK,
     QUEUE,
@@ -40,7 +44,8 @@ from syntwin.agents.people import (
     Staff,
     Visitor,
 )
-from syntwin.agents.sensors import ContactSensor, HeatMap, zone_counts
+from syntwin.agents.registry import AGENT_TYPES, SENSORS
+from syntwin.agents.sensors import ContactSensor
 
 class CrowdModel(mesa.Model):
     """A canteen / lecture-hall crowd twin.
@@ -68,8 +73,10 @@ class CrowdModel(mesa.Model):
                               scale=iv.arrival_scale)
         self.n_arrivals = len(arr)
         u = np.random.default_rng(child[2]).random((len(arr), 8))
+        booked = np.ones(len(arr), bool)
         if iv.time_slots is not None:
-            arr = apply_time_slots(arr, iv.time_slots, np.random.default_rng(child[3]))
+            arr, booked = apply_time_slots(arr, iv.time_slots, np.random.default_rng(child[3]),
+                                           duration_s=config.duration_s)
         # seats, doors, lanes
         self.seats = plan.seats
         self.seat_free = np.ones(len(self.seats), bool)
@@ -85,10 +92,11 @@ class CrowdModel(mesa.Model):
         self.serving = np.full(len(self.lanes), -1)
         self.service_end = np.zeros(len(self.lanes))
         self._slots = [ln.slots(64) for ln in self.lanes]
-        # person arrays
-        staff_pos = self._staff_positions()
-        n = len(arr) + len(staff_pos)
-        self.n_staff = len(staff_pos)
+        # agent types and the rows of those present from the start (staff)
+        self.person_types = AGENT_TYPES.resolve_all(config.agent_types)
+        initial = [(cls, cls.initial(self)) for cls in self.person_types]
+        n = len(arr) + sum(len(p) for _, p in initial)
+        self.n_staff = n - len(arr)
         self._alloc(n)
         self.t_arrive[: len(arr)] = arr
         vp = config.visitors
@@ -98,34 +106,44 @@ class CrowdModel(mesa.Model):
         z = stats.norm.ppf(u[:, 1])
         self.dwell_s[: len(arr)] = 60 * vp.dwell_mean_min * np.exp(np.sqrt(s2) * z - s2 / 2)
         self.service_z[: len(arr)] = stats.gamma.ppf(u[:, 2], 4.0, scale=0.25)
-        self.order = np.argsort(arr, kind="stable")
+        self.state[: len(arr)][~booked] = NO_SLOT  # time slots full until the end: not admitted
+        self.no_slot = int((~booked).sum())
+        self.order = np.flatnonzero(booked)[np.argsort(arr[booked], kind="stable")]
         self._next = 0
         self.outside: deque[int] = deque()
-        for k, p in enumerate(staff_pos):
-            i = len(arr) + k
-            self.state[i], self.pos[i], self.target[i] = STAFF, p, p
-            Staff(self, i)
+        start = len(arr)
+        for cls, p in initial:
+            cls.setup(self, np.arange(start, start + len(p)), p)
+            start += len(p)
         # sensors and exposure
         ex = config.exposure
         self.air = WellsRileyRoom(plan.volume, iv.ach if iv.ach is not None else ex.ach, ex.loss_per_h)
+        self.exposure_integral = 0.0  # ∫C dt since the start (quanta·s/m³): what someone present all along got
         self.contacts = ContactSensor(config.contact_radius_m, self.dt, track_pairs=config.track_pairs)
         self.contacts.ensure(n)
-        self.heatmap = HeatMap(plan.width, plan.depth, config.heatmap_cell_m)
-        self._zone_rects = [z.rect for z in plan.zones]
-        self.entered = self.left = self.gave_up = 0
-        self._minute_pairs = self._minute_counterflow = 0.0
-        self.counterflow_pair_s = 0.0
+        if "contacts" not in config.sensors:
+            raise ValueError(f"sensors must include 'contacts' (contact and counter-flow figures), got "
+                             f"{list(config.sensors)}")
+        self.sensors = {cls.name: cls(self) for cls in SENSORS.resolve_all(config.sensors)}
+        self.entered = self.left = self.gave_up = self.balked = 0
+        self.peak_outside = 0
         self.peak_occupancy = 0
+        figures = [f for s in self.sensors.values() for f in s.figures]
+        tables = {k: v for s in self.sensors.values() for k, v in s.tables.items()}
         self.datacollector = mesa.DataCollector(
             model_reporters={k: k for k in ("minute", "occupancy", "waiting_outside", "queue_length",
-                                            "close_pairs", "counterflow_pairs", "quanta_per_m3",
-                                            "expected_infections")},
-            tables={"zones": ["minute", "zone", "count", "density_per_m2"]},
+                                            *figures, "quanta_per_m3", "expected_infections")},
+            tables=tables,
         )
         self.minute = 0
-        self._update_minute_figures(0.0, 0.0)
+        self._update_minute_figures()
 
     # ---- construction helpers -------------------------------------------------------------------
+    _TIMES = ("t_arrive", "t_door", "t_enter", "t_join", "t_service", "t_seated", "t_leave", "t_left",
+              "t_wait_seat")
+    _ARRAYS = ("pos", "target", "state", "speed", "dwell_s", "service_z", "u", "dose", "gave_up_flag",
+               "seat_of", "lane_of", *_TIMES)
+
     def _alloc(self, n: int) -> None:
         self.pos = np.zeros((n, 2))
         self.target = np.zeros((n, 2))
@@ -135,10 +153,10 @@ class CrowdModel(mesa.Model):
         self.service_z = np.ones(n)
         self.u = np.full((n, 8), 0.5)
         self.dose = np.zeros(n)
+        self.gave_up_flag = np.zeros(n, bool)
         self.seat_of = np.full(n, -1)
         self.lane_of = np.full(n, -1)
-        for name in ("t_arrive", "t_enter", "t_join", "t_service", "t_seated", "t_leave", "t_left",
-                     "t_wait_seat"):
+        for name in self._TIMES:
             setattr(self, name, np.full(n, np.nan))
 
     def _doors(self, one_way: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -168,25 +186,9 @@ class CrowdModel(mesa.Model):
             out[k] = (w, 0.0) if horizontal_wall else (0.0, w)
         return out
 
-    def _staff_positions(self) -> np.ndarray:
-        pts = []
-        lanes = {ln.counter: ln for ln in self.config.plan.lanes}
-        for c in self.config.plan.counters:
-            if c.staff <= 0:
-                continue
-            head = np.asarray(lanes[c.name].points[-1])
-            cx, cy = c.rect.center
-            horizontal = (c.rect.x1 - c.rect.x0) >= (c.rect.y1 - c.rect.y0)
-            if horizontal:
-                y = c.rect.y1 + 0.5 if head[1] < cy else c.rect.y0 - 0.5
-                xs = np.linspace(c.rect.x0, c.rect.x1, c.staff + 2)[1:-1]
-                pts += [(x, y) for x in xs]
-            else:
-                x = c.rect.x1 + 0.5 if head[0] < cx else c.rect.x0 - 0.5
-                ys = np.linspace(c.rect.y0, c.rect.y1, c.staff + 2)[1:-1]
-                pts += [(x, y) for y in ys]
-        plan = self.config.plan
-        return np.clip(np.asarray(pts, float).reshape(-1, 2), 0.0, [plan.width, plan.depth])
+    def free_place(self, pts: np.ndarray) -> np.ndarray:
+        """The nearest places to ``pts`` that are free of furniture (identity without a navigation grid)."""
+        return np.asarray(pts, float).reshape(-1, 2)
 
     def retarget_lane(self, lane: int) -> None:
         """Point everyone waiting in ``lane`` at their queue place (the head place is the server's)."""
@@ -209,19 +211,10 @@ class CrowdModel(mesa.Model):
         t = self.time_s = self.steps * self.dt
         self._arrivals(t)
         self._queues(t)
-        st = self.state
-        waiting = np.flatnonzero(st == WAIT_SEAT)
-        if len(waiting):
-            if self.seat_free.any():  # first come, first seated
-                waiting = waiting[np.argsort(self.t_wait_seat[waiting], kind="stable")]
-            else:  # nobody can sit: only those who waited too long act (they leave)
-                limit = self.config.visitors.max_seat_wait_s
-                waiting = waiting[t - self.t_wait_seat[waiting] >= limit]
-            if len(waiting):
-                self._agents_of(waiting).do("choose_seat")
-        done = np.flatnonzero((st == SEATED) & (self.t_leave <= t))
-        if len(done):
-            self._agents_of(done).do("leave")
+        for cls in self.person_types:  # each type's agents that must decide now, through an AgentSet
+            due = cls.due(self, t)
+            if len(due):
+                self._agents_of(due).do("step")
         self._move()
         self._sense_and_expose()
         if (self.steps * self.dt) % 60 < 1e-9:
@@ -236,11 +229,17 @@ class CrowdModel(mesa.Model):
         for i in new:
             Visitor(self, i)
             self.state[i] = WAIT_OUT
+            self.t_door[i] = t
             self.outside.append(i)
         room = np.inf if iv.capacity_limit is None else iv.capacity_limit - self.inside_visitors
         while self.outside and room > 0:
             self.people[self.outside.popleft()].enter()
             room -= 1
+        limit = self.config.visitors.max_outside_wait_s
+        if limit is not None:  # the deque is in arrival order: the longest waits are at its head
+            while self.outside and t - self.t_door[self.outside[0]] >= limit:
+                self.people[self.outside.popleft()].balk()
+        self.peak_outside = max(self.peak_outside, len(self.outside))
 
     def _queues(self, t: float) -> None:
         """Serve queue heads, chaining services at exact times.
@@ -297,15 +296,8 @@ class CrowdModel(mesa.Model):
         st = self.state
         present = np.flatnonzero(PRESENT_MASK[st])
         pos = self.pos[present]
-        pairs = self.contacts.update(present, pos)
-        self._minute_pairs += len(pairs)
-        if len(pairs):
-            inbound = (st == TO_SEAT) | ((st == QUEUE) & np.any(self.pos != self.target, axis=1))
-            outbound = st == LEAVING
-            a, b = pairs[:, 0], pairs[:, 1]
-            cf = int(((inbound[a] & outbound[b]) | (outbound[a] & inbound[b])).sum())
-            self._minute_counterflow += cf
-            self.counterflow_pair_s += cf * self.dt
+        for sensor in self.sensors.values():
+            sensor.step(present, pos)
         self.peak_occupancy = max(self.peak_occupancy, self.inside_visitors)
         ex, masks = self.config.exposure, self.interventions.masks
         emit = np.ones(len(present))
@@ -315,32 +307,38 @@ class CrowdModel(mesa.Model):
             emit[worn], inhale[worn] = masks.emission_factor, masks.inhalation_factor
         emission = ex.prevalence * ex.quanta_per_h * emit.sum()
         integral = self.air.step(emission, self.dt)
+        self.exposure_integral += integral
         self.dose[present] += ex.breathing_m3_per_h / 3600.0 * inhale * integral
 
     def _minute(self) -> None:
-        per_min = 60.0 / self.dt
         self.minute = int(round(self.steps * self.dt / 60))
-        self._update_minute_figures(self._minute_pairs / per_min, self._minute_counterflow / per_min)
-        self._minute_pairs = self._minute_counterflow = 0.0
+        self._update_minute_figures()
 
-    def _update_minute_figures(self, pairs: float, counterflow: float) -> None:
+    def _update_minute_figures(self) -> None:
         st = self.state
         present = np.flatnonzero(PRESENT_MASK[st])
         pos = self.pos[present]
         self.occupancy = int(INSIDE_MASK[st].sum())
         self.waiting_outside = len(self.outside)
         self.queue_length = int(sum(len(q) for q in self.lane_queue) + (self.serving >= 0).sum())
-        self.close_pairs = float(pairs)
-        self.counterflow_pairs = float(counterflow)
+        for sensor in self.sensors.values():
+            for k, v in sensor.minute(present, pos).items():
+                setattr(self, k, float(v))
         self.quanta_per_m3 = float(self.air.concentration)
         self.expected_infections = self.expected_infections_now()
         self.datacollector.collect(self)
-        for z, c in zip(self.config.plan.zones, zone_counts(self._zone_rects, pos)):
-            self.datacollector.add_table_row("zones", {"minute": self.minute, "zone": z.name, "count": int(c),
-                                                       "density_per_m2": c / z.rect.area})
-        self.heatmap.add(pos, 1.0)
 
     # ---- figures ---------------------------------------------------------------------------------
+    @property
+    def counterflow_pair_s(self) -> float:
+        """Pair-seconds of counter-flow (one walking in, one walking out) so far."""
+        return self.sensors["contacts"].counterflow_pair_s
+
+    @property
+    def heatmap(self):
+        """Occupancy heat map (person-minutes per cell), if the sensor runs."""
+        return self.sensors["occupancy_heatmap"].map if "occupancy_heatmap" in self.sensors else None
+
     @property
     def inside_visitors(self) -> int:
         """Visitors currently inside (staff excluded)."""
@@ -362,9 +360,7 @@ class CrowdModel(mesa.Model):
         """Add ``n`` visitors at uniform random places, each walking to a random seat (benchmarks)."""
         rng = self.rng
         start = len(self.state)
-        old = {k: getattr(self, k) for k in ("pos", "target", "state", "speed", "dwell_s", "service_z", "u",
-                                                "dose", "seat_of", "lane_of", "t_arrive", "t_enter", "t_join",
-                                                "t_service", "t_seated", "t_leave", "t_left", "t_wait_seat")}
+        old = {k: getattr(self, k) for k in self._ARRAYS}
         self._alloc(start + n)
         for k, v in old.items():
             getattr(self, k)[:start] = v
@@ -394,4 +390,4 @@ class CrowdModel(mesa.Model):
                 f"t={self.time_s:g}s)")
 
 
-__all__ = ["CrowdModel", "Visitor", "Staff", "STATE_NAMES", "INSIDE"]
+__all__ = ["CrowdModel", "Visitor", "Staff", "STATE_NAMES", "INSIDE", "BALKED", "NO_SLOT"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -55,7 +55,9 @@ class SweepResult:
             make these intervals narrow).
         minutes: Per-minute series of every run (``arm, replicate`` columns added), if kept.
         zones: Per-minute zone counts of every run, if kept.
-        heatmaps: Mean heat map (person-minutes per cell) per arm.
+        heatmaps: Mean occupancy heat map (person-minutes per cell) per arm.
+        contact_heatmaps: Mean contact heat map (contact minutes per cell) per arm.
+        heatmap_cell_m: Cell size of the heat maps (m).
     """
 
     runs: pd.DataFrame
@@ -63,6 +65,8 @@ class SweepResult:
     minutes: pd.DataFrame
     zones: pd.DataFrame
     heatmaps: dict[str, np.ndarray]
+    contact_heatmaps: dict[str, np.ndarray] = field(default_factory=dict)
+    heatmap_cell_m: float = 1.0
 
     def __repr__(self) -> str:
         arms, reps = self.runs["arm"].nunique(), self.runs["replicate"].nunique()
@@ -103,8 +107,8 @@ def run_sweep(config: CrowdConfig, arms: Mapping[str, Interventions], *, replica
             if on_done:
                 on_done(len(results), len(keys))
     else:
-        cfg = client.scatter(config, broadcast=True, hash=False)  # a fresh key: no race with a release
-        futures = client.map(_run_one, [cfg] * len(keys), ivs, seeds, [keep_series] * len(keys),
+        # the (small) config travels inside each task, not scattered: a lost worker's runs are redone elsewhere
+        futures = client.map(_run_one, [config] * len(keys), ivs, seeds, [keep_series] * len(keys),
                              pure=False, workers=workers)
         if on_done:
             from distributed import as_completed
@@ -114,12 +118,14 @@ def run_sweep(config: CrowdConfig, arms: Mapping[str, Interventions], *, replica
         results = client.gather(futures)
     rows, minutes, zones = [], [], []
     heat: dict[str, list[np.ndarray]] = {}
+    contact: dict[str, list[np.ndarray]] = {}
     for (name, r), res in zip(keys, results):
         rows += [(name, r, m, float(res.summary[m])) for m in METRICS]
         if keep_series:
             minutes.append(res.minutes.assign(arm=name, replicate=r))
             zones.append(res.zones.assign(arm=name, replicate=r))
         heat.setdefault(name, []).append(res.heatmap)
+        contact.setdefault(name, []).append(res.contact_heatmap)
     runs = pd.DataFrame(rows, columns=["arm", "replicate", "metric", "value"])
     return SweepResult(
         runs=runs,
@@ -127,6 +133,8 @@ def run_sweep(config: CrowdConfig, arms: Mapping[str, Interventions], *, replica
         minutes=pd.concat(minutes, ignore_index=True) if minutes else pd.DataFrame(),
         zones=pd.concat(zones, ignore_index=True) if zones else pd.DataFrame(),
         heatmaps={k: np.mean(v, axis=0) for k, v in heat.items()},
+        contact_heatmaps={k: np.mean(v, axis=0) for k, v in contact.items()},
+        heatmap_cell_m=results[0].heatmap_cell_m,
     )
 
 

@@ -11,8 +11,16 @@ Gower (1971) for features ``f`` with weights ``w_f``:
 :class:`MixedEncoder` maps a row to ``w_f (x_f - min_f) / R_f`` for numeric features, ``w_f r / (L_f - 1)``
 for ordinal ones and ``w_f / 2`` times a one-hot vector for categorical ones, so that
 ``L1(x_a, x_b) = d(a, b) * scale_`` with ``scale_ = sum_f w_f`` (the feature count when unweighted).
-Missing values (which Gower skips pairwise, renormalising by the weights present) have no such vector form:
-:meth:`MixedEncoder.transform` rejects them, :func:`gower_distances` handles them.
+Missing values, which Gower skips pairwise (renormalising by the weights present), have no such vector form;
+the encoder follows a declared strategy per kind instead (``missing=``), :func:`gower_distances` skips pairwise:
+
+* ``"median+indicator"`` (numeric and ordinal, the default): the value is the training median (rank median
+  for ordinals) and an extra dimension of height ``w_f / 2`` marks it missing, so a missing value is
+  ``w_f (|med - x| / R_f + 1/2)`` from an observed ``x`` and 0 from another missing value;
+* ``"median"``: the median alone (imputation, no indicator; missing looks like a typical patient);
+* ``"level"`` (categorical, the default): missing is one more category (distance 1 to every observed one);
+* ``"mode"``: the most frequent category;
+* ``"error"``: refuse missing values (the exact-Gower check).
 """
 
 from __future__ import annotations
@@ -22,7 +30,25 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["MixedEncoder", "gower_distances"]
+__all__ = ["MixedEncoder", "gower_distances", "MISSING_STRATEGIES", "DEFAULT_MISSING"]
+
+#: Strategies for missing feature values, per kind (see the module docstring).
+MISSING_STRATEGIES = {"numeric": ("median+indicator", "median", "error"),
+                      "ordinal": ("median+indicator", "median", "error"),
+                      "categorical": ("level", "mode", "error")}
+DEFAULT_MISSING = {"numeric": "median+indicator", "ordinal": "median+indicator", "categorical": "level"}
+
+
+def _missing(missing: dict[str, str] | str | None) -> dict[str, str]:
+    """Resolve ``missing=`` (a dict per kind, a single ``"error"``, or ``None`` for the defaults)."""
+    if missing == "error":
+        return {k: "error" for k in MISSING_STRATEGIES}
+    out = {**DEFAULT_MISSING, **(missing or {})}
+    for kind, strategy in out.items():
+        if kind not in MISSING_STRATEGIES or strategy not in MISSING_STRATEGIES[kind]:
+            raise ValueError(f"missing strategy {kind}={strategy!r} is unknown; valid: "
+                             + "; ".join(f"{k}: {', '.join(v)}" for k, v in MISSING_STRATEGIES.items()))
+    return out
 
 
 def _check_columns(df: pd.DataFrame, cols: Sequence[str]) -> None:
@@ -64,6 +90,8 @@ class MixedEncoder:
         ordinal: ordinal columns mapped to their ordered levels, e.g. ``{"grade": ["I", "II", "III"]}``.
         categorical: nominal columns, one-hot encoded (categories learned at :meth:`fit`).
         weights: feature weights (default 1 each); Gower's weighted form.
+        missing: strategy per kind for missing values, e.g. ``{"numeric": "median", "categorical": "level"}``
+            (default :data:`DEFAULT_MISSING`; ``"error"`` refuses them). See the module docstring.
 
     Attributes:
         n_features_: number of features.
@@ -71,14 +99,18 @@ class MixedEncoder:
         scale_: ``sum of weights``; ``gower(a, b) = L1(x_a, x_b) / scale_``.
         mins_, ranges_: numeric minimum and range per column (``ranges_`` fits :func:`gower_distances`).
         categories_: categories per categorical column.
+        fill_: value (numeric) or rank (ordinal) or category replacing a missing value, per column.
+        indicators_: columns that carry a missing-indicator dimension (or a "missing" category).
     """
 
     def __init__(self, *, numeric: Sequence[str] = (), ordinal: dict[str, list[str]] | None = None,
-                 categorical: Sequence[str] = (), weights: dict[str, float] | None = None) -> None:
+                 categorical: Sequence[str] = (), weights: dict[str, float] | None = None,
+                 missing: dict[str, str] | str | None = None) -> None:
         self.numeric = numeric
         self.ordinal = ordinal
         self.categorical = categorical
         self.weights = weights
+        self.missing = missing
 
     def __repr__(self) -> str:
         return (f"MixedEncoder(numeric={len(self.numeric)}, ordinal={len(self.ordinal or {})}, "
@@ -100,68 +132,97 @@ class MixedEncoder:
         if len(df) == 0:
             raise ValueError("cannot fit MixedEncoder on an empty data frame")
         self.weights_ = _weights(feats, self.weights)
-        self.mins_, self.ranges_ = {}, {}
+        self.missing_ = _missing(self.missing)
+        self.mins_, self.ranges_, self.fill_, self.indicators_ = {}, {}, {}, []
         for c in self.numeric:
             if not pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]):
                 raise ValueError(f"numeric feature {c!r} has non-numeric dtype {df[c].dtype}")
-            v = df[c].to_numpy(dtype=np.float64)
-            lo, hi = np.nanmin(v), np.nanmax(v)
-            self.mins_[c], self.ranges_[c] = float(lo), float(hi - lo)
+            v = df[c].to_numpy(dtype=np.float64, na_value=np.nan)
+            seen = v[~np.isnan(v)]
+            lo, hi = (float(seen.min()), float(seen.max())) if len(seen) else (0.0, 0.0)
+            self.mins_[c], self.ranges_[c] = lo, hi - lo
+            self._fit_missing(c, "numeric", v, float(np.median(seen)) if len(seen) else 0.0)
         for c, levels in (self.ordinal or {}).items():
             if len(levels) < 1 or len(set(levels)) != len(levels):
                 raise ValueError(f"ordinal feature {c!r} needs distinct levels, got {levels}")
+            codes = _ordinal_codes(df[c], list(levels), c)
+            seen = codes[~np.isnan(codes)]
+            self._fit_missing(c, "ordinal", codes, float(np.round(np.median(seen))) if len(seen) else 0.0)
         self.categories_ = {}
         for c in self.categorical:
-            cats = pd.unique(df[c].dropna())
-            self.categories_[c] = sorted(cats, key=lambda v: (type(v).__name__, str(v)))
+            present = df[c].dropna()
+            cats = sorted(pd.unique(present), key=lambda v: (type(v).__name__, str(v)))
+            mode = present.value_counts(sort=True).index[0] if len(present) else None
+            self.categories_[c] = cats
+            self._fit_missing(c, "categorical", df[c].isna().to_numpy(), mode)
         self.n_features_ = len(feats)
         n_onehot = sum(len(v) for v in self.categories_.values())
-        self.dim_ = len(self.numeric) + len(self.ordinal or {}) + n_onehot
+        self.dim_ = len(self.numeric) + len(self.ordinal or {}) + n_onehot + len(self.indicators_)
         self.scale_ = float(sum(self.weights_.values()))
         return self
 
+    def _fit_missing(self, col: str, kind: str, values: np.ndarray, fill: object) -> None:
+        """Record the fill value of ``col`` and whether it gets an indicator (it had missing values)."""
+        self.fill_[col] = fill
+        missing = values if values.dtype == bool else np.isnan(values)
+        if missing.any() and self.missing_[kind] in ("median+indicator", "level"):
+            self.indicators_.append(col)
+
     def transform(self, df: pd.DataFrame) -> np.ndarray:
-        """Encode ``df`` as a float32 ``(n, dim_)`` array (raises on missing or unknown values)."""
+        """Encode ``df`` as a float32 ``(n, dim_)`` array (missing values as the fitted strategy says)."""
         if not hasattr(self, "scale_"):
             raise ValueError("MixedEncoder is not fitted yet: call fit(df) first")
         _check_columns(df, self.features)
         n = len(df)
         out = np.zeros((n, self.dim_), dtype=np.float32)
-        j = 0
+        j, flags = 0, {}
         for c in self.numeric:
-            v = df[c].to_numpy(dtype=np.float64)
+            v = df[c].to_numpy(dtype=np.float64, na_value=np.nan)
             lo, r = self.mins_[c], self.ranges_[c]
-            self._no_nan(c, np.isnan(v))
+            v = self._filled(c, "numeric", v, np.isnan(v), flags)
             out[:, j] = 0.0 if r == 0 else self.weights_[c] * (v - lo) / r
             j += 1
         for c, levels in (self.ordinal or {}).items():
             codes = _ordinal_codes(df[c], list(levels), c)
-            self._no_nan(c, np.isnan(codes))
+            codes = self._filled(c, "ordinal", codes, np.isnan(codes), flags)
             out[:, j] = 0.0 if len(levels) == 1 else self.weights_[c] * codes / (len(levels) - 1)
             j += 1
         for c in self.categorical:
             cats = self.categories_[c]
             s = df[c]
-            self._no_nan(c, s.isna().to_numpy())
+            s = pd.Series(self._filled(c, "categorical", s.to_numpy(dtype=object), s.isna().to_numpy(), flags),
+                          index=s.index)
             codes = pd.Categorical(s, categories=cats).codes
-            if (codes < 0).any():
-                unknown = list(pd.unique(s[codes < 0]))[:5]
+            unknown_mask = (codes < 0) & s.notna().to_numpy()
+            if unknown_mask.any():
+                unknown = list(pd.unique(s[unknown_mask]))[:5]
                 raise ValueError(f"categorical feature {c!r} has categories {unknown} not seen at fit "
                                  f"(known: {cats[:10]}); fit the encoder on data covering all categories")
-            out[np.arange(n), j + codes] = self.weights_[c] / 2.0
+            rows = np.flatnonzero(codes >= 0)
+            out[rows, j + codes[rows]] = self.weights_[c] / 2.0
             j += len(cats)
+        for c in self.indicators_:  # a missing value: half a feature weight (numeric/ordinal), or its own category
+            out[:, j] = flags.get(c, np.zeros(n, dtype=bool)) * self.weights_[c] / 2.0
+            j += 1
         return out
+
+    def _filled(self, col: str, kind: str, values: np.ndarray, missing: np.ndarray, flags: dict) -> np.ndarray:
+        """``values`` with the missing ones replaced by the fitted fill (``None`` for a "level" category)."""
+        if not missing.any():
+            return values
+        strategy = self.missing_[kind]
+        if strategy == "error":
+            raise ValueError(f"feature {col!r} has {int(missing.sum())} missing values: the L1 encoding "
+                             "cannot skip features pairwise as Gower does; choose a missing-value strategy, "
+                             "or impute them before encoding (gower_distances handles NaN directly)")
+        flags[col] = missing
+        values = values.copy()
+        values[missing] = None if strategy == "level" else self.fill_[col]
+        return values
 
     def fit_transform(self, df: pd.DataFrame) -> np.ndarray:
         """``fit(df).transform(df)``."""
         return self.fit(df).transform(df)
-
-    @staticmethod
-    def _no_nan(col: str, mask: np.ndarray) -> None:
-        if mask.any():
-            raise ValueError(f"feature {col!r} has {int(mask.sum())} missing values: the L1 encoding "
-                             "cannot skip features pairwise as Gower does; impute them, or make 'missing' a "
-                             "category level, before encoding (gower_distances handles NaN directly)")
 
 
 def gower_distances(a: pd.DataFrame, b: pd.DataFrame, *, numeric: Sequence[str] = (),

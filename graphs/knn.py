@@ -8,16 +8,28 @@ smallest power of two reaching ``target_recall`` on a 500-query sample is used.
 faiss supports ``METRIC_L1`` for ``IndexFlat`` and ``IndexIVFFlat`` (checked with faiss-cpu 1.15), which
 is the metric under which :class:`~syntwin.graphs.encode.MixedEncoder` vectors give Gower distances.
 
-With a Dask client, the index is built once, serialised and broadcast to the workers; query blocks of a fixed
-size (independent of the number of workers) are searched in parallel and concatenated in order, so the
-output is the same whatever the number of workers.
+With a Dask client, the index is built once and written to a file that every worker loads (memory-mapped,
+``faiss.IO_FLAG_MMAP_IFC``, so workers of one node share its pages) — nothing is scattered, so when a worker
+is lost Dask simply runs its search tasks again elsewhere. The file goes to ``index_dir``, or the directory
+set with :func:`index_directory`, or a temporary directory; the workers must see it (on a cluster, a shared
+filesystem such as the run directory). Query blocks of a fixed size (independent of the number of workers)
+are searched in parallel and concatenated in order, so the output is the same whatever the number of workers.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import math
+import os
+import shutil
+import tempfile
 import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterator
+from pathlib import Path
 
 import faiss
 import numpy as np
@@ -26,14 +38,27 @@ import pandas as pd
 from ._seed import int_seed, rng
 from .store import SimilarityGraph
 
-__all__ = ["nearest", "nearest_info", "build_graph", "knn_edges", "estimate_recall", "METRICS", "METHODS"]
+__all__ = ["nearest", "nearest_info", "build_graph", "knn_edges", "estimate_recall", "index_directory", "METRICS",
+           "METHODS"]
 
 METRICS = {"l1": faiss.METRIC_L1, "l2": faiss.METRIC_L2}
 METHODS = ("auto", "exact", "ivf")
 EXACT_MAX_PAIRS = 100_000_000  # "auto" uses exact search while n_reference * n_query stays below this
 CALIBRATION_QUERIES = 500  # queries on which nprobe="auto" measures recall against exact search
 BLOCK_ROWS = 16_384  # query rows per task; fixed so that results never depend on the number of workers
-_CACHE: dict[str, faiss.Index] = {}  # per-process cache of the deserialised index (one entry)
+_CACHE: OrderedDict[str, faiss.Index] = OrderedDict()  # per-process cache of loaded indexes (LRU)
+_CACHE_SIZE = 2  # concurrent runs on one cluster alternate between their indexes
+_INDEX_DIR: contextvars.ContextVar[Path | None] = contextvars.ContextVar("syntwin_knn_index_dir", default=None)
+
+
+@contextlib.contextmanager
+def index_directory(path: str | os.PathLike) -> Iterator[Path]:
+    """Within the block (and this thread), distributed searches write their index files below ``path``."""
+    token = _INDEX_DIR.set(Path(path))
+    try:
+        yield Path(path)
+    finally:
+        _INDEX_DIR.reset(token)
 
 
 def check_matrix(X: np.ndarray, name: str = "X") -> np.ndarray:
@@ -126,14 +151,48 @@ def _finish(D: np.ndarray, I: np.ndarray, k: int, metric: str, self_ids: np.ndar
     return np.take_along_axis(I, order, 1)[:, :k], np.take_along_axis(D, order, 1)[:, :k]
 
 
-def _remote_search(blob: np.ndarray, token: str, Q: np.ndarray, kk: int, k: int, nprobe: int, metric: str,
+@contextlib.contextmanager
+def _index_file(index: faiss.Index, index_dir: str | os.PathLike | None) -> Iterator[tuple[str, str]]:
+    """Write ``index`` once for the workers; yield ``(path, content token)``; remove the file after."""
+    folder = Path(index_dir) if index_dir is not None else _INDEX_DIR.get()
+    scratch = None
+    if folder is None:
+        folder = scratch = Path(tempfile.mkdtemp(prefix="syntwin-knn-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"knn-{uuid.uuid4().hex}.faiss"  # unique: concurrent searches never share a file
+    try:
+        faiss.write_index(index, str(path))
+        h = hashlib.blake2b(digest_size=16)
+        with open(path, "rb") as fh:
+            while block := fh.read(1 << 22):
+                h.update(block)
+        yield str(path), h.hexdigest()
+    finally:
+        path.unlink(missing_ok=True)
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _load_index(path: str, token: str) -> faiss.Index:
+    """The index of ``token`` in this process, read once from ``path`` (memory-mapped)."""
+    if token in _CACHE:
+        _CACHE.move_to_end(token)
+        return _CACHE[token]
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"kNN index file {path} is not visible on this Dask worker: the workers must "
+                                "share the filesystem of the index directory (the run directory)")
+    _CACHE[token] = faiss.read_index(path, faiss.IO_FLAG_MMAP_IFC)
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return _CACHE[token]
+
+
+def _remote_search(path: str, token: str, Q: np.ndarray, kk: int, k: int, nprobe: int, metric: str,
                    self_ids: np.ndarray | None, threads: int) -> tuple[np.ndarray, np.ndarray]:
-    """Task run on a worker: deserialise the broadcast index once per process, search one block."""
-    if token not in _CACHE:
-        _CACHE.clear()
-        _CACHE[token] = faiss.deserialize_index(blob)
+    """Task run on a worker: load the index file once per process, search one block."""
+    index = _load_index(path, token)
     faiss.omp_set_num_threads(threads)
-    D, I = _search_block(_CACHE[token], Q, kk, nprobe)
+    D, I = _search_block(index, Q, kk, nprobe)
     return _finish(D, I, k, metric, self_ids)
 
 
@@ -157,7 +216,8 @@ def _calibrate_nprobe(index: faiss.IndexIVF, reference: np.ndarray, query: np.nd
 def nearest(reference: np.ndarray, query: np.ndarray | None, k: int, *, metric: str = "l1",
             method: str = "auto", client=None, seed: int = 0, exclude_self: bool = False,
             nlist: int | None = None, nprobe: int | str = "auto", target_recall: float = 0.97,
-            block_rows: int = BLOCK_ROWS) -> tuple[np.ndarray, np.ndarray]:
+            block_rows: int = BLOCK_ROWS, index_dir: str | os.PathLike | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` nearest reference rows of every query row.
 
     Args:
@@ -175,20 +235,23 @@ def nearest(reference: np.ndarray, query: np.ndarray | None, k: int, *, metric: 
             against exact search on 500 sampled queries.
         target_recall: recall@k aimed at by ``nprobe="auto"``.
         block_rows: query rows per search task (results do not depend on it).
+        index_dir: where the index file the workers load is written (default: :func:`index_directory`'s,
+            else a temporary directory); only used with ``client``.
 
     Returns:
         ``(indices int64 (m, k), distances float32 (m, k))``, rows sorted by distance then index.
     """
     I, D, _ = nearest_info(reference, query, k, metric=metric, method=method, client=client, seed=seed,
                            exclude_self=exclude_self, nlist=nlist, nprobe=nprobe, target_recall=target_recall,
-                           block_rows=block_rows)
+                           block_rows=block_rows, index_dir=index_dir)
     return I, D
 
 
 def nearest_info(reference: np.ndarray, query: np.ndarray | None, k: int, *, metric: str = "l1",
                  method: str = "auto", client=None, seed: int = 0, exclude_self: bool = False,
                  nlist: int | None = None, nprobe: int | str = "auto", target_recall: float = 0.97,
-                 block_rows: int = BLOCK_ROWS) -> tuple[np.ndarray, np.ndarray, dict]:
+                 block_rows: int = BLOCK_ROWS, index_dir: str | os.PathLike | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, dict]:
     """:func:`nearest`, also returning what was used (method, nlist, nprobe, calibration recall)."""
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; choose one of {sorted(METRICS)}")
@@ -231,14 +294,12 @@ def nearest_info(reference: np.ndarray, query: np.ndarray | None, k: int, *, met
         parts = [_finish(*_search_block(index, query[s:s + block_rows], kk, nprobe), k, metric, self_block(s))
                  for s in starts]
     else:
-        blob = faiss.serialize_index(index)
-        token = hashlib.blake2b(blob.data, digest_size=16).hexdigest()
-        [fblob] = client.scatter([blob], broadcast=True, hash=False)
         threads = max(1, min(client.nthreads().values(), default=1))
-        futures = [client.submit(_remote_search, fblob, token, query[s:s + block_rows], kk, k, nprobe, metric,
-                                 self_block(s), threads, pure=False) for s in starts]
-        parts = client.gather(futures)
-        del futures, fblob
+        with _index_file(index, index_dir) as (path, token):
+            futures = [client.submit(_remote_search, path, token, query[s:s + block_rows], kk, k, nprobe, metric,
+                                     self_block(s), threads, pure=False) for s in starts]
+            parts = client.gather(futures)
+            del futures
     I = np.concatenate([p[0] for p in parts])
     D = np.concatenate([p[1] for p in parts])
     return I, D, info

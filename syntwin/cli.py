@@ -90,7 +90,7 @@ def run(
     import time
 
     from syntwin.errors import ScenarioError
-    from syntwin.pipeline.run import run_scenario
+    from syntwin.pipeline.run import refused, run_scenario
     from syntwin.progress import make_reporter, planned_stages
     from syntwin.scenario.load import load_scenario
 
@@ -108,8 +108,15 @@ def run(
         except BaseException:
             progress.finish("failed")
             raise
-        progress.finish("done")
+        reasons = refused(manifest)
+        progress.finish("refused" if reasons else "done")
     _print_summary(manifest, out, mode, time.perf_counter() - start)
+    if reasons:
+        from syntwin.errors import PrivacyGateError
+
+        raise PrivacyGateError(reasons, file=str(out / "report.html"),
+                               hint="the run and its report are published without export/; "
+                                    "see the gate table, change the generator or settings")
 
 
 @app.command()
@@ -186,6 +193,8 @@ def show(run_dir: Annotated[Path, typer.Argument(help="A run directory (with man
         for key, value in _flatten(shown):
             table.add_row(stage, key, fmt(value))
     out_console.print(table)
+    for warning in manifest["metrics"].get("fidelity", {}).get("warnings", []):
+        err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     cleaning = manifest["metrics"].get("cohort", {}).get("cleaning", {})
     if cleaning.get("rules"):
         rules = Table("rule", "rows", title=f"cleaning of {cleaning.get('source')}")
@@ -216,13 +225,15 @@ def validate(
     scenarios: Annotated[list[str], typer.Argument(help="Scenario files (or shipped names).")],
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a field: --set graph.k=30.")] = None,
 ) -> None:
-    """Validate scenario files without running them."""
-    from syntwin.scenario.load import load_scenario
+    """Validate scenario files without running them (and a cohort file's header against its mapping)."""
+    from syntwin.cohort.header import check_scenario
 
     for name in scenarios:
         path = _resolve_scenario(name)
-        model = load_scenario(path, set_)
+        model, notes = check_scenario(path, set_)
         out_console.print(f"[green]ok[/green] {path} ({model.kind}: {model.name})")
+        for note in notes:
+            out_console.print(f"  note: {note}", highlight=False)
 
 
 @app.command()
@@ -252,8 +263,9 @@ def cohort_simulate(
     scheduler: Annotated[Optional[str], typer.Option(help="Existing Dask scheduler address.")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
 ) -> None:
-    """Simulate a calibrated SEER-like cohort and write it as Parquet (+ schema.json)."""
-    from syntwin.cohort.simulate import SITES, simulate_cohort, write_cohort
+    """Simulate a calibrated SEER-like cohort as a Parquet dataset (OUT.schema.json, OUT.report.json beside it)."""
+    from syntwin.cohort.files import sidecar, write_dataset
+    from syntwin.cohort.simulate import SITES, simulate_cohort
     from syntwin.errors import OutputError, ScenarioError
     from syntwin.runtime import dask_client
 
@@ -263,15 +275,56 @@ def cohort_simulate(
         raise OutputError("output exists", file=str(out), hint="choose another --out or pass --overwrite")
     with dask_client(workers=workers, scheduler=scheduler):
         cohort = simulate_cohort(n, site=site, seed=seed)
-        write_cohort(cohort, out)
-    out_console.print(f"[green]wrote[/green] {n:,} simulated {site} patients -> {out}")
+        write_dataset(cohort, out, overwrite=overwrite)
+    out_console.print(f"[green]wrote[/green] {n:,} simulated {site} patients -> {out} "
+                      f"(schema: {sidecar(out, 'schema').name})")
+
+
+@cohort_app.command("read")
+def cohort_read(
+    file: Annotated[Path, typer.Argument(help="Cohort file: CSV/TSV/TXT or Parquet.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output Parquet dataset directory.")],
+    mapping: Annotated[str, typer.Option(help="A preset name (see `cohort mappings`) or a YAML mapping file.")] = (
+        "seer_breast_csv"
+    ),
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
+) -> None:
+    """Read, clean and validate a cohort file; write it as Parquet with its schema and cleaning report beside it."""
+    from syntwin.cohort.files import load_mapping, sidecar, write_dataset
+    from syntwin.cohort.readers import read_cohort
+
+    cohort = read_cohort(file, load_mapping(mapping))
+    write_dataset(cohort, out, overwrite=overwrite)
+    rep = cohort.report
+    out_console.print(f"[green]wrote[/green] {rep.rows_read:,} patients ({rep.rows_dropped:,} left out) -> {out} "
+                      f"(schema: {sidecar(out, 'schema').name}, report: {sidecar(out, 'report').name})")
+    _print_summary({"metrics": {"cohort": {"features": len(cohort.schema.features), "missing": rep.missing,
+                                           "cleaning": rep.to_dict()}}})
+
+
+@cohort_app.command("mappings")
+def cohort_mappings(
+    name: Annotated[Optional[str], typer.Argument(help="A preset to print as YAML (omit to list them).")] = None,
+) -> None:
+    """List the built-in schema mappings, or print one as YAML to start your own from."""
+    from syntwin.cohort.files import mapping_yaml
+    from syntwin.cohort.presets import PRESETS
+
+    if name is None:
+        for key, m in sorted(PRESETS.items()):
+            out_console.print(f"{key}\t{len(m.columns)} columns; time={m.time}, event={m.event.column if m.event else None}",
+                              highlight=False)
+        return
+    sys.stdout.write(mapping_yaml(name))
 
 
 @graph_app.command("build")
 def graph_build(
     cohort: Annotated[Path, typer.Argument(help="Cohort: a `cohort simulate` folder, or a CSV/Parquet file.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Graph directory to write.")],
-    mapping: Annotated[str, typer.Option(help="Schema mapping preset for CSV/Parquet files.")] = "seer_breast_csv",
+    mapping: Annotated[str, typer.Option(help="Mapping of CSV/Parquet files: a preset name or a YAML file.")] = (
+        "seer_breast_csv"
+    ),
     k: Annotated[int, typer.Option(min=1, help="Neighbours per patient.")] = 15,
     method: Annotated[str, typer.Option(help="auto, exact or ivf.")] = "auto",
     resolution: Annotated[float, typer.Option(min=0.0, help="Leiden resolution.")] = 1.0,
@@ -289,19 +342,23 @@ def graph_build(
         raise ScenarioError(f"unknown method {method!r}", field="--method", hint="use auto, exact or ivf")
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise OutputError("output exists", file=str(out), hint="choose another --out or pass --overwrite")
-    if (cohort / "schema.json").is_file():
+    from syntwin.cohort.files import is_dataset, load_mapping, read_dataset
+
+    if is_dataset(cohort):
+        loaded = read_dataset(cohort)
+    elif (cohort / "schema.json").is_file():
         from syntwin.cohort.simulate import read_simulated
 
         loaded = read_simulated(cohort)
     else:
         from syntwin.cohort.readers import read_cohort
 
-        loaded = read_cohort(cohort, mapping)
+        loaded = read_cohort(cohort, load_mapping(mapping))
     with dask_client(workers=workers, scheduler=scheduler) as client:
         df = loaded.data.compute().reset_index(drop=True)
         if len(df) < 2:
             raise ScenarioError("a graph needs at least 2 patients", file=str(cohort))
-        encoder = cohort_encoder(loaded.schema, {}).fit(df)
+        encoder = cohort_encoder(loaded.schema, {}).fit(df)  # missing values: the default strategies
         graph, metrics = similarity_graph(encoder.transform(df), k=k, method=method, resolution=resolution,
                                           scale=encoder.scale_, client=client, seed=seed)
     graph.save(out)

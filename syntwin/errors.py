@@ -63,7 +63,12 @@ class CohortError(SyntwinError, ValueError):
 
 
 class PrivacyGateError(SyntwinError):
-    """Synthetic data failed one or more release checks; nothing was exported."""
+    """Synthetic data failed one or more release checks; nothing was exported.
+
+    Exit code 3, so that scripts can tell a refused release from a failed run (2) or a bug (1).
+    """
+
+    exit_code = 3
 
     def __init__(self, failures: list[str], **kwargs) -> None:
         self.failures = list(failures)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable
@@ -23,8 +24,14 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
 
 
 def sha256_tree(path: str | Path) -> str:
-    """SHA-256 of a file, or of a directory's files (relative names and contents, sorted)."""
+    """SHA-256 of a file, or of a directory's files (relative names and contents, sorted).
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist (a missing output is never hashed as empty).
+    """
     path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"cannot checksum a missing path: {path}")
     if path.is_file():
         return sha256_file(path)
     h = hashlib.sha256()
@@ -62,9 +69,36 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
+def finite(obj: Any) -> Any:
+    """``obj`` with every NaN/inf float (also NumPy scalars and arrays) replaced by ``None``.
+
+    JSON has no NaN: a figure that is undefined on the data is written as ``null``; the stage that
+    computed it says why beside it (a ``*_reason`` key, see :func:`explain_undefined`).
+    """
+    if isinstance(obj, dict):
+        return {k: finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return finite(obj.tolist())
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    return obj
+
+
+def explain_undefined(metrics: dict[str, Any], reason: str = "not defined on this data (NaN or infinite)") -> dict:
+    """Add ``KEY_reason`` beside every NaN/inf figure of a nested metrics dict that has none yet."""
+    for key, value in list(metrics.items()):
+        if isinstance(value, dict):
+            explain_undefined(value, reason)
+        elif isinstance(value, (float, np.floating)) and not math.isfinite(value):
+            metrics.setdefault(f"{key}_reason", reason)
+    return metrics
+
+
 def to_json(obj: Any) -> str:
-    """Stable JSON (sorted keys, NumPy scalars allowed)."""
-    return json.dumps(obj, indent=2, sort_keys=True, default=_json_default, allow_nan=False)
+    """Stable JSON (sorted keys, NumPy scalars allowed, NaN/inf written as ``null``)."""
+    return json.dumps(finite(obj), indent=2, sort_keys=True, default=_json_default, allow_nan=False)
 
 
 def write_json(path: str | Path, obj: Any) -> Path:
@@ -73,4 +107,4 @@ def write_json(path: str | Path, obj: Any) -> Path:
     return atomic_write(path, lambda p: p.write_text(text + "\n"))
 
 
-__all__ = ["sha256_file", "sha256_tree", "atomic_write", "to_json", "write_json"]
+__all__ = ["sha256_file", "sha256_tree", "atomic_write", "to_json", "write_json", "finite", "explain_undefined"]

@@ -43,14 +43,16 @@ def dask_client(
         finally:
             client.close()
         return
-    logging.getLogger("distributed").setLevel(logging.ERROR)
+    # a worker's errors reach the caller as the task's exception; shutdown races on a busy machine (a missed
+    # heartbeat) would otherwise print tracebacks beside the CLI's one-line message
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
     cluster = LocalCluster(
         n_workers=workers,
         threads_per_worker=threads_per_worker,
         processes=True,
         memory_limit=memory_limit,
         dashboard_address=":0",
-        silence_logs=logging.ERROR,
+        silence_logs=logging.CRITICAL,
     )
     client = Client(cluster)
     try:

@@ -11,6 +11,7 @@ import inspect
 
 from .base import Generator
 from .latent_class import LatentClassGenerator
+from .missingness import MissingAware, with_missingness
 from .sdv import CTGANGenerator, GaussianCopulaGenerator, SDVNotInstalledError, TVAEGenerator
 
 
@@ -82,8 +83,10 @@ __all__ = [
     "Generator",
     "IndependentGenerator",
     "LatentClassGenerator",
+    "MissingAware",
     "SDVNotInstalledError",
     "TVAEGenerator",
     "make_generator",
     "register_generator",
+    "with_missingness",
 ]

@@ -14,13 +14,17 @@ class CleaningReport:
     """What a reader changed, counted per rule, so that no row is altered silently.
 
     ``rules`` maps a rule name (``"Grade: ' anaplastic; Grade IV' -> 'IV'"``) to the number of
-    rows it touched. ``rows_read`` counts data rows in the source; readers never drop rows,
-    so ``rows_read`` equals the cohort's length.
+    rows it touched. ``rows_read`` counts the cohort's rows; readers drop rows only where the mapping
+    says so (``rows_dropped``, each reason counted in ``rules``).
     """
 
     source: str
     rows_read: int = 0
     rules: dict[str, int] = field(default_factory=dict)
+    #: Feature column -> number of missing values in the cohort (kept as data, never imputed here).
+    missing: dict[str, int] = field(default_factory=dict)
+    #: Rows left out (only where the mapping says so, e.g. ``missing_outcome: drop``), counted in ``rules``.
+    rows_dropped: int = 0
 
     def count(self, rule: str, n: int) -> None:
         """Add ``n`` rows to ``rule`` (ignored when zero)."""
@@ -29,7 +33,8 @@ class CleaningReport:
 
     def to_dict(self) -> dict:
         """JSON-able form for the manifest."""
-        return {"source": self.source, "rows_read": self.rows_read, "rules": dict(self.rules)}
+        return {"source": self.source, "rows_read": self.rows_read, "rules": dict(self.rules),
+                "missing": dict(self.missing), "rows_dropped": self.rows_dropped}
 
 
 @dataclass

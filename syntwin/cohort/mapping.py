@@ -21,13 +21,15 @@ Source headers are matched after stripping whitespace, so ``"T Stage "`` in a fi
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from syntwin.cohort.schema import CohortSchema
 
 DEFAULT_MISSING = ["", "NA", "N/A", "NaN", "nan", "null", "NULL"]
+#: Months per unit of follow-up time (a month is 365.25 / 12 = 30.4375 days).
+MONTHS_PER = {"days": 12 / 365.25, "weeks": 7 * 12 / 365.25, "months": 1.0, "years": 12.0}
 
 
 def _to_text(value: object) -> object:
@@ -60,15 +62,23 @@ class EventSpec(BaseModel):
     negative: list[Text] = Field(
         default_factory=lambda: ["0"], description="Values meaning censored / no event (-> 0)."
     )
+    exclude: list[Text] = Field(
+        default_factory=list,
+        description="Values whose patients are left out of the cohort, each counted in the report (e.g. SEER's "
+        "'Dead (missing/unknown COD)': neither the event nor censored in a cause-specific analysis).",
+    )
 
     @model_validator(mode="after")
     def _disjoint(self) -> EventSpec:
         pos = {v.strip() for v in self.positive}
         neg = {v.strip() for v in self.negative}
+        exc = {v.strip() for v in self.exclude}
         if not pos or not neg:
             raise ValueError("event.positive and event.negative must each list at least one value")
         if pos & neg:
             raise ValueError(f"values {sorted(pos & neg)} are both positive and negative")
+        if exc & (pos | neg):
+            raise ValueError(f"values {sorted(exc & (pos | neg))} are both excluded and positive/negative")
         return self
 
 
@@ -85,12 +95,28 @@ class SchemaMapping(BaseModel):
     columns: dict[str, str] = Field(
         description="Source header -> cohort column. Headers are matched after stripping whitespace."
     )
+    alternatives: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Cohort column -> further source headers feeding it, in order after its header in `columns` "
+        "(e.g. a grade recoded until 2017 and one from 2018 on): the first present, non-missing value of each "
+        "row is used, counted in the report. Any one of them present is enough.",
+    )
     numeric: list[str] = Field(default_factory=list, description="Continuous or count features (float).")
     ordinal: dict[str, list[Text]] = Field(
         default_factory=dict, description="Ordered features: column -> levels, lowest first."
     )
     categorical: list[str] = Field(default_factory=list, description="Unordered features (text).")
-    time: str | None = Field(default=None, description="Follow-up time in months (float, >= 0, required).")
+    time: str | None = Field(default=None, description="Follow-up time (float, >= 0, required), in `time_unit`.")
+    time_unit: Literal["days", "weeks", "months", "years"] = Field(
+        default="months",
+        description="Unit of the source's follow-up time; converted once to months when read "
+        "(1 month = 30.4375 days = 365.25/12; the report says so). Horizons are always in months.",
+    )
+    missing_outcome: Literal["error", "drop"] = Field(
+        default="error",
+        description="Rows without a follow-up time or event: `error` stops the read naming the first row and "
+        "the count; `drop` leaves them out and counts them in the report.",
+    )
     event: EventSpec | None = Field(
         default=None, description="Event column and its positive/negative values."
     )
@@ -129,6 +155,11 @@ class SchemaMapping(BaseModel):
         default_factory=lambda: list(DEFAULT_MISSING),
         description="Tokens (compared after stripping) that mean missing in every column.",
     )
+    constraints: list[dict[str, str | float | int]] = Field(
+        default_factory=list,
+        description="Rules every row keeps (inequality / range / follow_up, see synthesis.constraints); "
+        "twins are generated to keep them.",
+    )
 
     @field_validator("columns")
     @classmethod
@@ -157,6 +188,9 @@ class SchemaMapping(BaseModel):
             raise ValueError(
                 f"identifiers {created} have no source; at most one row-number id can be created"
             )
+        unfed = sorted(set(self.alternatives) - mapped)
+        if unfed:
+            raise ValueError(f"alternatives name {unfed}, which are not targets of `columns`")
         roleless = [t for t in targets if t not in schema.columns]
         if roleless:
             raise ValueError(
@@ -183,6 +217,10 @@ class SchemaMapping(BaseModel):
         """Cohort column -> source header (stripped)."""
         return {dst: src for src, dst in self.columns.items()}
 
+    def sources_of(self, column: str) -> list[str]:
+        """Every source header that may feed ``column``: its `columns` header, then its alternatives."""
+        return [self.source_of[column], *(a.strip() for a in self.alternatives.get(column, []))]
+
     def to_schema(self, *, absent: tuple[str, ...] | list[str] = ()) -> CohortSchema:
         """The :class:`CohortSchema` of the cohort this mapping produces.
 
@@ -200,6 +238,7 @@ class SchemaMapping(BaseModel):
             identifiers=self.identifiers,
             quasi_identifiers=[c for c in self.quasi_identifiers if c not in gone],
             extra=[c for c in self.extra if c not in gone],
+            constraints=[c for c in self.constraints if not set(c.values()) & gone],
         )
 
     def __repr__(self) -> str:
@@ -209,4 +248,4 @@ class SchemaMapping(BaseModel):
         )
 
 
-__all__ = ["SchemaMapping", "EventSpec", "DEFAULT_MISSING"]
+__all__ = ["SchemaMapping", "EventSpec", "DEFAULT_MISSING", "MONTHS_PER"]

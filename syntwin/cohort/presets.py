@@ -22,12 +22,6 @@ from syntwin.cohort.mapping import EventSpec, SchemaMapping
 
 GRADES = ["I", "II", "III", "IV"]
 STAGE_GROUPS = ["0", "I", "II", "III", "IV"]
-_AJCC7_TO_GROUP: dict[str, str | None] = {
-    **{s: "I" for s in ("IA", "IB", "INOS")},
-    **{s: "II" for s in ("IIA", "IIB", "IINOS")},
-    **{s: "III" for s in ("IIIA", "IIIB", "IIIC", "IIINOS")},
-    "UNK Stage": None,
-}
 
 
 def _seer_breast_csv() -> SchemaMapping:
@@ -71,24 +65,65 @@ def _seer_breast_csv() -> SchemaMapping:
         quasi_identifiers=["age", "race", "marital_status"],
         extra=["differentiation"],
         required=["age"],
+        constraints=[
+            {"kind": "inequality", "low": "nodes_positive", "high": "nodes_examined"},
+            *({"kind": "range", "column": c, "min": 0}
+              for c in ("age", "tumor_size_mm", "nodes_examined", "nodes_positive", "survival_months")),
+        ],
     )
 
 
+def _stage_groups() -> dict[str, str | None]:
+    """AJCC 6th/7th/8th (and EOD 2018) stage groups, roman or arabic, collapsed to 0/I/II/III/IV."""
+    out: dict[str, str | None] = {}
+    for roman, arabic in (("I", "1"), ("II", "2"), ("III", "3"), ("IV", "4")):
+        for sub in ("", "A", "B", "C", "D", "NOS", "S"):
+            out[f"{roman}{sub}"] = roman
+            out[f"{arabic}{sub}"] = roman
+    out.update({"0is": "0", "0a": "0", "0A": "0", "0IS": "0", "IS": "0"})
+    out.update({unknown: None for unknown in ("UNK Stage", "Unknown", "99", "88", "OCCULT", "Occult")})
+    for level in STAGE_GROUPS:  # the levels themselves are not recoded
+        out.pop(level, None)
+    return out
+
+
+#: "Grade Recode (thru 2017)" long and short labels, and the 2018+ grade codes (1-4, A-D, L/M/H; 9 unknown).
+_GRADES: dict[str, str | None] = {
+    "Well differentiated; Grade I": "I",
+    "Moderately differentiated; Grade II": "II",
+    "Poorly differentiated; Grade III": "III",
+    "Undifferentiated; anaplastic; Grade IV": "IV",
+    "Grade I": "I", "Grade II": "II", "Grade III": "III", "Grade IV": "IV",
+    "1": "I", "2": "II", "3": "III", "4": "IV",
+    "A": "I", "B": "II", "C": "III", "D": "IV", "L": "I", "M": "II", "H": "III",
+    "9": None, "Unknown": None,
+    # lymphoma cell types share the variable; they are not a differentiation grade
+    "T-cell": None, "B-cell; pre-B; B-precursor": None, "Null cell; non T-non B": None,
+    "NK cell; natural killer cell (1995+)": None,
+}
+
+
 def _seer_stat() -> SchemaMapping:
-    """A SEER*Stat case listing export (CSV or tab-separated text, labels not codes).
+    """A SEER*Stat case listing export (CSV or tab-delimited text, labels not codes).
 
-    Levels follow the simulator: AJCC 7th stage groups are collapsed to ``0 < I < II < III < IV``
-    (``IIA``/``IIB``/``IINOS`` -> ``II``...; ``UNK Stage`` and ``Blank(s)`` -> missing), race to
-    White/Black/Other (AI/AN and API -> Other, as in the public SEER CSV) plus Unknown, and marital
-    labels to Married/Single/... (``"Married (including common law)"`` -> ``"Married"``).
+    Variables SEER*Stat names differently by release are accepted under each name (``alternatives``:
+    the first non-blank of a row is used): age (``Age recode with <1 year olds`` or single ages), race
+    (``Race recode (W, B, AI, API)`` or ``Race recode (White, Black, Other)``), grade (``Grade Recode (thru
+    2017)`` long or short labels, then the 2018+ grade variables), summary stage (``Combined Summary Stage
+    (2004+)`` or the 2000-based ones), AJCC stage group (7th, 6th, then 8th / EOD 2018) and tumour size
+    (CS 2004-2015, then the 2016+ summary).
 
-    The event is cause-specific death (``cancer_death``) from "SEER cause-specific death
-    classification": 1 = "Dead (attributable to this cancer dx)"; 0 = alive or dead of another
-    cause, and also — counted separately in the report — "Dead (missing/unknown COD)" and
-    "N/A not first tumor" (treated as censored; ``vital_status`` keeps the all-cause status).
-    ``Patient ID``, ``Sex``, ``Primary Site - labeled`` and ``Sequence number`` may be absent.
-    Survival months ``9999`` (unknown) is read as missing, which stops the read with the first
-    such row and their count: select cases with known survival in the SEER*Stat session.
+    Levels follow the simulator: AJCC groups are collapsed to ``0 < I < II < III < IV`` (``IIA``/``2B``/
+    ``IINOS`` -> ``II``...; ``UNK Stage`` and ``Blank(s)`` -> missing), race to White/Black/Other (AI/AN and
+    API -> Other, as in the public SEER CSV) plus Unknown, and marital labels to Married/Single/...
+
+    The event is cause-specific death (``cancer_death``) from "SEER cause-specific death classification":
+    1 = "Dead (attributable to this cancer dx)", 0 = "Alive or dead of other cause". As in SEER*Stat's
+    cause-specific survival, "Dead (missing/unknown COD)" (a death that is neither the event nor censored)
+    and "N/A not first tumor" (no cause-specific status) leave the cohort, each counted in the report;
+    ``vital_status`` keeps the all-cause status of the others. Only age, survival months and the
+    cause-specific status are needed; every other column is optional. Survival months ``9999`` (unknown)
+    stops the read with its first row and count: select cases with known survival in SEER*Stat.
     """
     size_codes: dict[str, str | None] = {str(c): None for c in range(990, 1000)}
     return SchemaMapping(
@@ -113,6 +148,17 @@ def _seer_stat() -> SchemaMapping:
             "Regional nodes examined (1988+)": "nodes_examined",
             "Regional nodes positive (1988+)": "nodes_positive",
         },
+        alternatives={
+            "age": ["Age recode with single ages and 85+", "Age recode with single ages and 100+",
+                    "Age at diagnosis"],
+            "race": ["Race recode (White, Black, Other)"],
+            "grade": ["Grade Pathological (2018+)", "Grade Clinical (2018+)", "Derived Summary Grade 2018 (2018+)"],
+            "summary_stage": ["SEER Combined Summary Stage 2000 (2004-2017)", "Summary stage 2000 (1998-2017)",
+                              "Combined Summary Stage with Expanded Regional Codes (2004+)"],
+            "stage": ["Derived AJCC Stage Group, 6th ed (2004-2015)", "Derived AJCC Stage Group, 8th ed (2018+)",
+                      "Derived EOD 2018 Stage Group Recode (2018+)", "Derived SEER Combined Stg Grp (2016-2017)"],
+            "tumor_size_mm": ["Tumor Size Summary (2016+)"],
+        },
         numeric=["age", "year_of_diagnosis", "tumor_size_mm", "nodes_examined", "nodes_positive"],
         ordinal={"grade": GRADES, "stage": STAGE_GROUPS},
         categorical=["sex", "race", "summary_stage", "er_status", "pr_status", "marital_status"],
@@ -120,17 +166,12 @@ def _seer_stat() -> SchemaMapping:
         event=EventSpec(
             column="cancer_death",
             positive=["Dead (attributable to this cancer dx)"],
-            negative=["Alive or dead of other cause", "Dead (missing/unknown COD)", "N/A not first tumor"],
+            negative=["Alive or dead of other cause"],
+            exclude=["Dead (missing/unknown COD)", "N/A not first tumor"],
         ),
         recode={
-            "grade": {
-                "Well differentiated; Grade I": "I",
-                "Moderately differentiated; Grade II": "II",
-                "Poorly differentiated; Grade III": "III",
-                "Undifferentiated; anaplastic; Grade IV": "IV",
-                "Unknown": None,
-            },
-            "stage": dict(_AJCC7_TO_GROUP),
+            "grade": dict(_GRADES),
+            "stage": _stage_groups(),
             "race": {
                 "American Indian/Alaska Native": "Other",
                 "Asian or Pacific Islander": "Other",
@@ -140,7 +181,7 @@ def _seer_stat() -> SchemaMapping:
                 "Married (including common law)": "Married",
                 "Single (never married)": "Single",
             },
-            "summary_stage": {"Unknown/unstaged": None},
+            "summary_stage": {"Unknown/unstaged": None, "Unknown/unstaged/unspecified/DCO": None},
             "survival_months": {"9999": None},  # unknown survival: fails as a missing time, by row
             "tumor_size_mm": size_codes,
             "nodes_examined": {"95": None, "96": None, "97": None, "98": None, "99": None},
@@ -151,9 +192,16 @@ def _seer_stat() -> SchemaMapping:
         quasi_identifiers=["age", "sex", "race", "year_of_diagnosis", "marital_status"],
         extra=["primary_site", "sequence_number", "vital_status"],
         required=["age"],
-        optional=["patient_id", "sex", "primary_site", "sequence_number"],
+        optional=["patient_id", "sex", "race", "year_of_diagnosis", "primary_site", "grade", "summary_stage", "stage",
+                  "sequence_number", "vital_status", "marital_status", "er_status", "pr_status", "tumor_size_mm",
+                  "nodes_examined", "nodes_positive"],
         unknown_values=["Unknown", "Borderline/Unknown", "Recode not available"],
         missing_values=["", "Blank(s)", "NA"],
+        constraints=[  # the follow-up cutoff depends on the SEER release: declare it in the scenario
+            {"kind": "inequality", "low": "nodes_positive", "high": "nodes_examined"},
+            *({"kind": "range", "column": c, "min": 0}
+              for c in ("tumor_size_mm", "nodes_examined", "nodes_positive", "survival_months")),
+        ],
     )
 
 

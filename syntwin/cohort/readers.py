@@ -36,7 +36,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from syntwin.cohort.cohort import CleaningReport, Cohort
-from syntwin.cohort.mapping import SchemaMapping
+from syntwin.cohort.mapping import MONTHS_PER, SchemaMapping
 from syntwin.cohort.presets import resolve_mapping
 from syntwin.errors import CohortError
 
@@ -334,6 +334,7 @@ class _Plan:
     present: dict[str, str]  # cohort column -> source header, for columns in the source
     created_id: str | None
     file: str
+    sources: dict[str, list[str]] = field(default_factory=dict)  # cohort column -> present headers, in order
 
     def role(self, col: str) -> str:
         m = self.mapping
@@ -410,7 +411,8 @@ def _convert(col: str, c: _Column, rows: np.ndarray, plan: _Plan, issues: _Issue
     role = plan.role(col)
     vals = c.values
     missing_u = [v is None for v in vals]
-    required = col in m.required or col in (m.time, m.event and m.event.column) or col in m.identifiers
+    outcome = col in (m.time, m.event and m.event.column)
+    required = col in m.required or (outcome and m.missing_outcome == "error") or col in m.identifiers
     if required and (c.counts[missing_u] > 0).any():
         issues.add("missing", col, rows[c.rows_of(missing_u)], [""], priority=1, field=src,
                    message=f"{{count}} {{rows}} {{have}} no value in required {where}",
@@ -435,7 +437,11 @@ def _convert(col: str, c: _Column, rows: np.ndarray, plan: _Plan, issues: _Issue
         if col == m.time:
             flag("negative", list(num < 0),
                  f"{{count}} {{rows}} in {where} {{have}} a negative survival time; first: {{value}}",
-                 "survival times must be >= 0 months")
+                 "survival times must be >= 0")
+            if m.time_unit != "months":
+                num = num * MONTHS_PER[m.time_unit]
+                report.count(f"{col}: converted from {m.time_unit} to months (x {MONTHS_PER[m.time_unit]:.6g})",
+                             int(c.counts[~np.asarray(missing_u)].sum()))
         return num[c.codes]
     if role == "ordinal":
         levels = set(m.ordinal[col])
@@ -445,7 +451,11 @@ def _convert(col: str, c: _Column, rows: np.ndarray, plan: _Plan, issues: _Issue
     elif role == "event":
         pos = {v.strip() for v in m.event.positive}
         neg = {v.strip() for v in m.event.negative}
-        flag("event", [v is not None and v not in pos | neg for v in vals],
+        exc = {v.strip() for v in m.event.exclude}
+        for v, k in zip(vals, c.counts, strict=False):
+            if v in exc:
+                report.count(f"{col}: {v!r} -> patient left out (event.exclude)", k)
+        flag("event", [v is not None and v not in pos | neg | exc for v in vals],
              f"{{count}} {{rows}} in {where} {{are}} neither positive {sorted(pos)} nor "
              f"negative {sorted(neg)}; first: {{value!r}}",
              "list the value under event.positive or event.negative")
@@ -461,15 +471,48 @@ def _clean_chunk(raw: pd.DataFrame, plan: _Plan, issues: _Issues, report: Cleani
     rows = raw["_row"].to_numpy()
     out = {}
     schema = plan.mapping.to_schema(absent=[c for c in plan.mapping.optional if c not in plan.present])
+    drop = np.zeros(len(raw), dtype=bool)
     for col in schema.columns:
         if col == plan.created_id:
             out[col] = rows.astype("int64")
             continue
-        cleaned = _clean_text(col, raw[plan.present[col]], plan, report)
+        cleaned = _clean_text(col, _coalesce(raw, plan, col, report), plan, report)
         out[col] = _convert(col, cleaned, rows, plan, issues, report)
+        if col in schema.outcomes and plan.mapping.missing_outcome == "drop":
+            drop |= cleaned.rows_of([v is None for v in cleaned.values])
+        if col == schema.event and plan.mapping.event.exclude:
+            excluded = {v.strip() for v in plan.mapping.event.exclude}
+            drop |= cleaned.rows_of([v in excluded for v in cleaned.values])
         if col in schema.identifiers:
             ids.append(pd.DataFrame({"id": out[col], "row": rows, "col": col}))
-    return pd.DataFrame(out, index=raw.index)
+    frame = pd.DataFrame(out, index=raw.index)
+    if drop.any():
+        report.count("rows left out (missing outcome with missing_outcome: drop, or event.exclude)", int(drop.sum()))
+        report.rows_dropped += int(drop.sum())
+        frame = frame[~drop]
+    return frame
+
+
+def _blank(s: pd.Series, tokens: set[str]) -> np.ndarray:
+    """Rows of ``s`` that are missing or a missing-value token (after stripping)."""
+    text = s.astype(object).where(s.notna(), None)
+    return np.array([v is None or str(v).strip() in tokens for v in text], dtype=bool)
+
+
+def _coalesce(raw: pd.DataFrame, plan: _Plan, col: str, report: CleaningReport) -> pd.Series:
+    """The column's first present source, its blank values filled from the alternatives in order."""
+    first, *alts = plan.sources.get(col, [plan.present[col]])
+    out = raw[first]
+    if not alts:
+        return out
+    tokens = set(plan.mapping.missing_values)
+    out = out.astype(object)
+    for alt in alts:
+        take = _blank(out, tokens) & ~_blank(raw[alt], tokens)
+        if take.any():
+            out = out.where(~take, raw[alt].astype(object))
+            report.count(f"{col}: value taken from {alt!r} where {first!r} is blank", int(take.sum()))
+    return out
 
 
 def _check_ids(ids: list[pd.DataFrame], plan: _Plan, issues: _Issues) -> None:
@@ -487,10 +530,11 @@ def _check_ids(ids: list[pd.DataFrame], plan: _Plan, issues: _Issues) -> None:
 
 def _plan(mapping: SchemaMapping, names: list[str], file: str, report: CleaningReport) -> _Plan:
     available = set(names)
-    present, missing = {}, []
+    present, missing, sources = {}, [], {}
     for src, dst in mapping.columns.items():
-        if src in available:
-            present[dst] = src
+        found = [h for h in mapping.sources_of(dst) if h in available]
+        if found:
+            present[dst], sources[dst] = found[0], found
         elif dst not in mapping.optional:
             missing.append(src)
     if missing:
@@ -498,7 +542,9 @@ def _plan(mapping: SchemaMapping, names: list[str], file: str, report: CleaningR
         parts = []
         for name in missing:
             close = difflib.get_close_matches(name.lower(), list(lower), n=1, cutoff=0.75)
-            parts.append(f"{name!r}" + (f" (did you mean {lower[close[0]]!r}?)" if close else ""))
+            alts = mapping.sources_of(mapping.columns[name])[1:]
+            parts.append(f"{name!r}" + (f" (or any of {alts})" if alts else "")
+                         + (f" (did you mean {lower[close[0]]!r}?)" if close else ""))
         raise CohortError(
             f"missing required column(s): {', '.join(parts)}; the file has {names}",
             file=file, field=", ".join(missing),
@@ -512,11 +558,11 @@ def _plan(mapping: SchemaMapping, names: list[str], file: str, report: CleaningR
     if len(created) > 1:
         raise CohortError(f"identifiers {created} are all absent; only one can be created", file=file,
                           field=created[0], hint="map a source column to the other identifiers")
-    used = set(present.values())
+    used = {h for found in sources.values() for h in found}
     for n in names:
         if n not in used:
             report.count(f"source column {n!r} not in the mapping: ignored", 1)
-    return _Plan(mapping, present, created[0] if created else None, file)
+    return _Plan(mapping, present, created[0] if created else None, file, sources)
 
 
 def _read(p: Path, file: str, mapping: SchemaMapping, n: int, *, exact: bool):
@@ -584,6 +630,13 @@ def read_cohort(
     absent = [c for c in mapping.optional if c not in plan.present and c != plan.created_id]
     schema = mapping.to_schema(absent=absent)
     df = pd.concat(parts, ignore_index=True)
+    if df.empty:
+        raise CohortError("no patient left: every row lacks a follow-up time or event", file=file,
+                          hint="map the outcome columns, or set missing_outcome: error to see the first row")
+    report.rows_read = n = len(df)
+    report.missing = {c: int(k) for c in schema.features if (k := df[c].isna().sum())}
+    for c, k in report.missing.items():
+        report.count(f"{c}: {k} missing value(s) kept as missing (twins reproduce the share)", k)
     data = dd.from_pandas(df, npartitions=max(1, math.ceil(n / rows_per_partition)), sort=True)
     return Cohort(data=data, schema=schema, report=report)
 

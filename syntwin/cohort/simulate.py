@@ -89,7 +89,23 @@ def site_schema(site: str) -> CohortSchema:
         numeric=tuple(numeric), ordinal=ordinal, categorical=tuple(categorical),
         time="survival_months", event="cancer_death", identifiers=("patient_id",),
         quasi_identifiers=("age", "sex", "race", "year_of_diagnosis", "marital_status"),
-        extra=("vital_status",),
+        extra=("vital_status",), constraints=_site_constraints(site),
+    )
+
+
+def _site_constraints(site: str) -> tuple[dict, ...]:
+    """Rules the simulator keeps (step 3 and 5 of the module docstring); twins must keep them too."""
+    size = "psa_ng_ml" if site == "prostate" else "tumor_size_mm"
+    return (
+        {"kind": "inequality", "low": "nodes_positive", "high": "nodes_examined"},
+        {"kind": "range", "column": "age", "min": 18, "max": 100},
+        {"kind": "range", "column": "year_of_diagnosis", "min": min(S.YEARS), "max": max(S.YEARS)},
+        {"kind": "range", "column": size, "min": 0},
+        {"kind": "range", "column": "nodes_examined", "min": 0},
+        {"kind": "range", "column": "nodes_positive", "min": 0},
+        {"kind": "range", "column": "survival_months", "min": 0},
+        {"kind": "follow_up", "time": "survival_months", "diagnosis_year": "year_of_diagnosis",
+         "cutoff": f"{int(S.CUTOFF_YEAR) - 1}-12-31"},
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from distributed import Client
 
 from syntwin.errors import ScenarioError, SyntwinError
-from syntwin.pipeline.run import config_sha256, partial_dir, run_scenario
+from syntwin.pipeline.run import config_sha256, partial_dir, refused, run_scenario
 from syntwin.scenario.load import load_scenario
 
 
@@ -94,7 +94,8 @@ def run_batch(items: list[BatchItem], client: Client, *, progress: Any = None) -
                 resume=partial_dir(item.out.absolute()).exists(),
                 progress=(lambda stage, it=item: progress(f"{it.out.name}: {stage}")) if progress else None,
             )
-            item.status, item.headline = "done", _headline(manifest)
+            reasons = refused(manifest)
+            item.status, item.headline = ("refused", "; ".join(reasons)) if reasons else ("done", _headline(manifest))
         except SyntwinError as exc:
             item.status, item.error = "failed", str(exc)
         item.seconds = round(time.perf_counter() - start, 1)

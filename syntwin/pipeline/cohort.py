@@ -13,26 +13,27 @@ import numpy as np
 import pandas as pd
 
 from syntwin.cohort import Cohort, CohortSchema
+from syntwin.cohort.checks import check_outcome
 from syntwin.errors import CohortError, StageError
 from syntwin.export import export_twins, releasable
 from syntwin.graphs.communities import community_stats, leiden, modularity
 from syntwin.graphs.encode import MixedEncoder
 from syntwin.graphs.knn import build_graph
 from syntwin.graphs.store import SimilarityGraph
-from syntwin.pipeline.context import RunContext
-from syntwin.pipeline.predict import run_prediction
-from syntwin.privacy import ReleaseGate, enforce_table, evaluate_privacy
-from syntwin.privacy.gate import THRESHOLD_FIELDS
+from syntwin.pipeline.context import ARRAY, FRAME, JSON, Artifact, RunContext
+from syntwin.pipeline.fidelity import fidelity_stage, scenario_constraints
+from syntwin.pipeline.predict import run_prediction, validation_mask
+from syntwin.privacy import ReleaseGate, evaluate_privacy
+from syntwin.privacy.gate import THRESHOLD_FIELDS, failures
 from syntwin.scenario.cohort import CohortScenario, CohortSection
 from syntwin.seeding import int_seed, stratified_mask
 from syntwin.synthesis import make_generator, synthesize
-from syntwin.synthesis.fidelity import quality_score
+from syntwin.synthesis.generators.missingness import with_missingness
 from syntwin.synthesis.predict import outcome_labels
-from syntwin.synthesis.survival import kaplan_meier, km_sup_by_stratum
 
 MIN_COMMUNITY = 10  # SynTwin keeps communities of >= 10 patients
-KM_MIN_STRATUM = 20  # Kaplan–Meier curves only for groups at least this large (real and twins)
 RECALL_SAMPLE = 2000  # graph recall@k is estimated against exact kNN on this many patients
+SCHEMA = Artifact(".json", lambda schema, path: schema.save(path), CohortSchema.load)  # as a stage artifact
 
 
 def load_cohort(section: CohortSection, *, source: str, seed: int) -> Cohort:
@@ -56,13 +57,14 @@ def split_holdout(labels: np.ndarray, share: float, seed: int) -> np.ndarray:
     return stratified_mask(labels, share, seed, "holdout")
 
 
-def cohort_encoder(schema: CohortSchema, weights: dict[str, float]) -> MixedEncoder:
+def cohort_encoder(schema: CohortSchema, weights: dict[str, float],
+                   missing: dict[str, str] | None = None) -> MixedEncoder:
     unknown = sorted(set(weights) - set(schema.features))
     if unknown:
         raise CohortError(f"graph.weights names columns that are not features: {unknown}", field="graph.weights",
                           hint=f"features are: {', '.join(schema.features)}")
     return MixedEncoder(numeric=schema.numeric, ordinal={k: list(v) for k, v in schema.ordinal.items()},
-                        categorical=schema.categorical, weights=weights or None)
+                        categorical=schema.categorical, weights=weights or None, missing=missing)
 
 
 def similarity_graph(x: np.ndarray, *, k: int, method: str, resolution: float, scale: float, client: Any,
@@ -95,11 +97,11 @@ def _graph_stage(scenario: CohortScenario, ctx: RunContext, x_train: np.ndarray,
 
 
 def _synthesis_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFrame, schema: CohortSchema,
-                     membership: np.ndarray, m: dict) -> pd.DataFrame:
+                     membership: np.ndarray, m: dict, key: str = "synthesis") -> pd.DataFrame:
     """Twins of the training patients, one generator per community (or one global one)."""
     s = scenario.synthesis
     try:
-        generator = make_generator(s.generator, **s.params)
+        generator = with_missingness(make_generator(s.generator, **s.params))  # twins keep missing values
     except (ValueError, TypeError) as exc:
         raise StageError(str(exc), field="synthesis.generator", hint="see `syntwin schema`") from None
     n_twins = max(1, int(round(s.ratio * len(train))))
@@ -108,95 +110,100 @@ def _synthesis_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFr
     try:
         twins = synthesize(
             train[schema.modelled], generator, n_twins, groups=groups, client=ctx.client,
-            seed=int_seed(ctx.seed, "synthesis"), min_group_size=s.min_group_size,
+            seed=int_seed(ctx.seed, key), min_group_size=s.min_group_size,
             numeric=list(schema.numeric), ordinal={k: list(v) for k, v in schema.ordinal.items()},
             categorical=list(schema.categorical), time=schema.time, event=schema.event, on_done=ctx.on_done,
+            constraints=scenario_constraints(scenario, schema),
         )
     except ImportError as exc:
         raise StageError(str(exc), field="synthesis.generator",
                          hint="pip install 'syntwin[sdv]' or use generator: latent_class") from None
-    m.update(generator=s.generator, rows=len(twins),
+    m.update(generator=s.generator, rows=len(twins), rejected_by_constraints=int(twins.attrs.get("rejected", 0)),
              groups=int(len(np.unique(groups))) if groups is not None else 1)
     return twins[schema.modelled].reset_index(drop=True)
 
 
-def _fidelity_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFrame, twins: pd.DataFrame,
-                    schema: CohortSchema, m: dict) -> None:
-    """How faithful the twins are: quality score, and Kaplan–Meier real vs twins per stratum."""
-    strata = scenario.synthesis.strata or next(iter(schema.ordinal), None)
-    if strata is not None and strata not in schema.features:
-        raise CohortError(f"synthesis.strata names {strata!r}, which is not a feature", field="synthesis.strata",
-                          hint=f"features are: {', '.join(schema.features)}")
-    roles = dict(numeric=list(schema.numeric), ordinal={k: list(v) for k, v in schema.ordinal.items()},
-                 categorical=list(schema.categorical), time=schema.time, event=schema.event)
-    quality = quality_score(train[schema.modelled], twins, **roles)
-    km = km_sup_by_stratum(train, twins, time=schema.time, event=schema.event, by=strata, min_size=KM_MIN_STRATUM)
-    m.update(quality=round(float(quality["score"]), 4), strata=strata,
-             km_sup={str(k): round(float(v), 4) for k, v in km.items()})
-    curves = []
-    groups = [("all", slice(None))] if strata is None else [("all", slice(None))] + [
-        (str(level), level) for level in sorted(set(train[strata]) & set(twins[strata]))]
-    for label, level in groups:
-        for side, table in (("real", train), ("synthetic twins", twins)):
-            part = table if label == "all" else table[table[strata] == level]
-            if len(part) < KM_MIN_STRATUM:
-                continue  # no curve of a small group: it would describe few real patients
-            times, surv = kaplan_meier(part[schema.time], part[schema.event])
-            name = side if label == "all" else f"{side}: {strata} {label}"
-            curves.append(pd.DataFrame({"group": name, "time": times, "survival": surv}))
-    pd.concat(curves, ignore_index=True).to_parquet(ctx.path("cohort/km.parquet"), index=False)
-    ctx.record_output("km_curves", "cohort/km.parquet")
+def _check_outcome(scenario: CohortScenario, ctx: RunContext, df: pd.DataFrame, schema: CohortSchema,
+                   label: np.ndarray, evaluable: np.ndarray, hold: np.ndarray, source: str,
+                   m: dict) -> dict[str, str]:
+    """Degenerate outcomes stop here (one clear error); returns the methods that cannot run, with a reason."""
+    p = scenario.prediction
+    val = np.zeros(len(df), dtype=bool)  # the validation rows run_prediction will draw from the training rows
+    ev_tr, y_tr = evaluable[~hold], label[~hold]
+    val[~hold] = stratified_mask(np.where(ev_tr, y_tr, -1), p.validation, ctx.seed, "validation") & ev_tr
+    found = check_outcome(df[schema.time].to_numpy(), df[schema.event].to_numpy(), label, evaluable, hold, val,
+                          horizon=p.horizon_months, methods=p.methods, source=source)
+    m["outcome"] = found.to_dict()
+    return dict(found.skipped)
+
+
+def _without_skipped_methods(scenario: CohortScenario, ctx: RunContext, skipped: dict[str, str]) -> CohortScenario:
+    """The scenario with the prediction methods the outcome check dropped removed (reasons in the manifest)."""
+    if not skipped:
+        return scenario
+    ctx.metrics.setdefault("prediction", {})["skipped"] = dict(skipped)
+    p = scenario.prediction
+    kept = [x for x in p.methods if x not in skipped]
+    return scenario.model_copy(update={"prediction": p.model_copy(update={"methods": kept})})
 
 
 def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
     """Run a cohort scenario into ``ctx`` (see the module docstring for the stages)."""
     seed, client = ctx.seed, ctx.client
 
-    with ctx.stage("cohort") as m:
+    def cohort_stage(m: dict) -> dict:
         cohort = load_cohort(scenario.cohort, source=ctx.source, seed=seed)
         schema = cohort.schema
         if not schema.time or not schema.event:
             raise CohortError("the cohort has no outcome (time and event columns)", field="cohort.mapping",
                               hint="map the survival time and the event indicator")
         df = cohort.data.compute().reset_index(drop=True)
-        if len(df) < 50:
-            raise CohortError(f"the cohort has {len(df)} patients; at least 50 are needed", file=cohort.report.source,
-                              hint="use a larger cohort")
         horizon = scenario.prediction.horizon_months
         label, evaluable = outcome_labels(df[schema.time].to_numpy(), df[schema.event].to_numpy(), horizon)
         hold = split_holdout(np.where(evaluable, label, -1), scenario.cohort.holdout, seed)
+        skipped = _check_outcome(scenario, ctx, df, schema, label, evaluable, hold, cohort.report.source, m)
         train, holdout = df[~hold].reset_index(drop=True), df[hold].reset_index(drop=True)
         m.update(rows=len(df), train=len(train), holdout=len(holdout), features=len(schema.features),
                  events=int(df[schema.event].sum()), evaluable=int(evaluable.sum()),
                  cleaning=cohort.report.to_dict())
         schema.save(ctx.path("cohort/schema.json"))
         ctx.record_output("schema", "cohort/schema.json")
+        return {"data": df, "hold": hold, "schema": schema, "skipped": skipped}
 
-    encoder = cohort_encoder(schema, scenario.graph.weights).fit(df[schema.features])
+    # every stage is checkpointed (RunContext.checkpointed): --resume skips the finished ones
+    got = ctx.checkpointed("cohort", cohort_stage, data=FRAME, hold=ARRAY, schema=SCHEMA, skipped=JSON)
+    df, hold, schema = got["data"], got["hold"], got["schema"]
+    scenario = _without_skipped_methods(scenario, ctx, got["skipped"])
+    train, holdout = df[~hold].reset_index(drop=True), df[hold].reset_index(drop=True)
+
+    encoder = cohort_encoder(schema, scenario.graph.weights, scenario.cohort.missing.model_dump()).fit(
+        train[schema.features])  # fitted on the training rows: held-out patients reach nothing
     x_train = encoder.transform(train)
-    if ctx.resumed("graph"):
-        membership = SimilarityGraph.load(ctx.path("graph")).membership
-    else:
-        with ctx.stage("graph") as m:
-            membership = _graph_stage(scenario, ctx, x_train, encoder.scale_, m)
+    membership = ctx.checkpointed(
+        "graph", lambda m: {"membership": _graph_stage(scenario, ctx, x_train, encoder.scale_, m)},
+        membership=ARRAY)["membership"]
 
-    if ctx.resumed("synthesis"):
-        twins = pd.read_parquet(ctx.scratch("twins.parquet"))
-    else:
-        with ctx.stage("synthesis") as m:
-            twins = _synthesis_stage(scenario, ctx, train, schema, membership, m)
-            twins.to_parquet(ctx.scratch("twins.parquet"), index=False)
+    twins = ctx.checkpointed(
+        "synthesis", lambda m: {"twins": _synthesis_stage(scenario, ctx, train, schema, membership, m)},
+        twins=FRAME)["twins"]
 
-    with ctx.stage("fidelity") as m:
-        _fidelity_stage(scenario, ctx, train, twins, schema, m)
+    ctx.checkpointed("fidelity", lambda m: fidelity_stage(scenario, ctx, train, twins, schema, m))
 
     x_hold, x_twins = encoder.transform(holdout), encoder.transform(twins)
-    with ctx.stage("prediction") as m:
+
+    def prediction_stage(m: dict) -> None:
+        # tuning twins: the same generator fitted on the inner training rows only (validation rows unseen)
+        inner = ~validation_mask(train, schema, scenario.prediction, seed)
+        tuning = _synthesis_stage(scenario, ctx, train[inner].reset_index(drop=True), schema, membership[inner],
+                                  {}, key="tuning-synthesis")
         run_prediction(scenario.prediction, ctx, schema=schema, train=train, holdout=holdout, twins=twins,
-                       x_train=x_train, x_hold=x_hold, x_twins=x_twins, graph_k=scenario.graph.k,
+                       tuning_twins=tuning, x_train=x_train, x_hold=x_hold, x_twins=x_twins,
+                       x_tuning_twins=encoder.transform(tuning), graph_k=scenario.graph.k,
                        scale=encoder.scale_, m=m)
 
-    with ctx.stage("privacy") as m:
+    ctx.checkpointed("prediction", prediction_stage)
+
+    def privacy_stage(m: dict) -> dict:
         pv = scenario.privacy
         gate = ReleaseGate.default(**{f: getattr(pv, f) for f in THRESHOLD_FIELDS})
         ctx.step("attacks and checks")
@@ -209,17 +216,26 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
         )
         m.update(figures=result["figures"], gate=result["gate"], release=result["release"],
                  passed=result["passed"])
-        enforce_table(result["gate"])
+        if not result["passed"]:  # a refusal is published with its reasons, and nothing is exported
+            m["reasons"] = failures(result["gate"]) or ["the privacy gate did not pass"]
+        return {"release": result["release"], "passed": bool(result["passed"])}
 
-    with ctx.stage("export") as m:
+    privacy = ctx.checkpointed("privacy", privacy_stage, release=JSON, passed=JSON)
+    if not privacy["passed"]:
+        return
+    release = privacy["release"]
+
+    def export_stage(m: dict) -> None:
         site = scenario.cohort.simulate.site if scenario.cohort.simulate else None
         written = export_twins(twins, schema, ctx.path("export"), list(scenario.export.formats),
-                               release=result["release"], site=site)
+                               release=release, site=site)
         for fmt, path in written.items():
             ctx.record_output(f"twins_{fmt}" if fmt in ("parquet", "csv") else fmt,
                               str(path.relative_to(ctx.work)))
-        m.update(rows=len(releasable(twins, schema, result["release"])), rows_generated=len(twins),
+        m.update(rows=len(releasable(twins, schema, release)), rows_generated=len(twins),
                  formats=list(written))
+
+    ctx.checkpointed("export", export_stage)
 
 
 __all__ = ["run_cohort", "load_cohort", "split_holdout", "similarity_graph", "cohort_encoder"]

@@ -17,9 +17,10 @@ from pydantic import BaseModel
 import syntwin
 from distributed import Client
 
-from syntwin.errors import OutputError, SyntwinError
-from syntwin.io import to_json, write_json
+from syntwin.errors import OutputError
+from syntwin.io import explain_undefined, to_json, write_json
 from syntwin.pipeline.context import CHECKPOINTS, RunContext
+from syntwin.pipeline.lock import run_lock
 from syntwin.runtime import dask_client
 
 #: Scenario kind -> "module:function" running it (imported lazily).
@@ -53,6 +54,18 @@ def config_sha256(scenario: BaseModel) -> str:
 def _runner(kind: str):
     module, _, name = RUNNERS[kind].partition(":")
     return getattr(importlib.import_module(module), name)
+
+
+def resumable(exc: BaseException) -> bool:
+    """True for failures that ``--resume`` can finish: an interrupt, a lost worker or connection.
+
+    Everything else (bad input, a bug in a stage) removes the working directory, so a failed run
+    never blocks the next one with a stale ``.OUT.partial``.
+    """
+    from distributed import KilledWorker
+    from distributed.comm import CommClosedError
+
+    return isinstance(exc, (KeyboardInterrupt, KilledWorker, CommClosedError, ConnectionError, TimeoutError))
 
 
 def partial_dir(out: Path) -> Path:
@@ -123,9 +136,11 @@ def run_scenario(
     """Run a validated scenario into ``out`` and return its manifest.
 
     The run works in ``.OUT.partial`` beside ``out`` and renames it into place only when every
-    stage succeeded and the manifest is written. A run that fails on its input (a
-    :class:`SyntwinError`) removes its working directory; one that is interrupted (killed, a
-    crash) leaves it, and ``resume=True`` finishes it, skipping the stages already done.
+    stage succeeded and the manifest is written. A run that fails (bad input, or a bug) removes
+    its working directory; one that is interrupted (Ctrl-C, a lost worker, a killed process, see
+    :func:`resumable`) leaves it, and ``resume=True`` finishes it, skipping the stages already done.
+    A release refused by the privacy gate is not a failure: the run is published with
+    ``metrics.privacy.passed: false`` and no ``export/`` (see :func:`refused`).
 
     Args:
         scenario: A validated scenario (``load_scenario``).
@@ -141,11 +156,20 @@ def run_scenario(
         report: Render ``report.html`` into the run directory.
     """
     out = Path(out).absolute()
-    runtime = scenario.runtime
     seed = scenario.seed if seed is None else seed
     if seed != scenario.seed:
         scenario = scenario.model_copy(update={"seed": seed})
     config_hash = config_sha256(scenario)
+    with run_lock(out):  # a second run into a live ``out`` is refused, naming the holder
+        return _locked_run(scenario, out, config_hash, source=source, workers=workers, scheduler=scheduler,
+                           seed=seed, overwrite=overwrite, resume=resume, client=client, progress=progress,
+                           report=report)
+
+
+def _locked_run(scenario: BaseModel, out: Path, config_hash: str, *, source: str, workers: int | None,
+                scheduler: str | None, seed: int, overwrite: bool, resume: bool, client: Client | None,
+                progress: Any, report: bool) -> dict[str, Any]:
+    runtime = scenario.runtime
     work = _prepare_out(out, overwrite, resume, config_hash)
     try:
         with contextlib.ExitStack() as stack:
@@ -166,13 +190,15 @@ def run_scenario(
             "seed": seed,
             "config_sha256": config_hash,
             "versions": package_versions(),
-            "metrics": ctx.metrics,
+            "metrics": explain_undefined(ctx.metrics),
+            "resumed": ctx.resumed_stages,
             "outputs": ctx.output_entries(),
         }
         write_json(work / "manifest.json", manifest)
         _publish(work, out)
-    except SyntwinError:
-        shutil.rmtree(work, ignore_errors=True)
+    except BaseException as exc:
+        if not resumable(exc):
+            shutil.rmtree(work, ignore_errors=True)
         raise
     if report:
         from syntwin.report import render_report
@@ -181,4 +207,12 @@ def run_scenario(
     return manifest
 
 
-__all__ = ["run_scenario", "partial_dir", "package_versions", "config_sha256", "RUNNERS"]
+def refused(manifest: dict[str, Any]) -> list[str] | None:
+    """The privacy gate's reasons when it refused the run's release, else ``None``."""
+    privacy = manifest.get("metrics", {}).get("privacy") or {}
+    if privacy.get("passed", True):
+        return None
+    return list(privacy.get("reasons") or ["the privacy gate did not pass"])
+
+
+__all__ = ["run_scenario", "partial_dir", "resumable", "refused", "package_versions", "config_sha256", "RUNNERS"]

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from syntwin.report import figures as F
+from syntwin.report.crowd import costs_and_benefits as crowd_costs_and_benefits
 from syntwin.report.html import Section, esc, figure, fmt, table
 
 
@@ -323,7 +324,8 @@ SECTIONS: dict[str, list[tuple[str, Any]]] = {
                ("Community graph", community_graph), ("Synthesis", synthesis),
                ("Outcome prediction", prediction),
                ("Privacy", privacy)],
-    "crowd": [("Crowd scenario", crowd_summary), ("Occupancy heat maps", occupancy),
+    "crowd": [("Crowd scenario", crowd_summary), ("Costs and benefits", crowd_costs_and_benefits),
+              ("Occupancy heat maps", occupancy),
               ("Metric time series", time_series), ("Live-data forecast", live)],
 }
 

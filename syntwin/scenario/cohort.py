@@ -21,6 +21,23 @@ class SimulateSource(Section):
     """Rows per Dask partition (fixed, so results do not depend on the worker count)."""
 
 
+class MissingSection(Section):
+    """How missing feature values enter patient distances (the graph, twin kNN, privacy attacks).
+
+    Missing values are kept as data everywhere: twins reproduce each column's missing share (indicators
+    modelled jointly), baselines impute inside their own pipelines, and the cleaning report counts them.
+    """
+
+    numeric: Literal["median+indicator", "median"] = "median+indicator"
+    """``median+indicator``: the training median plus a missing flag worth half the feature's weight;
+    ``median``: impute the median only."""
+    ordinal: Literal["median+indicator", "median"] = "median+indicator"
+    """As ``numeric``, on the level's rank."""
+    categorical: Literal["level", "mode"] = "level"
+    """``level``: missing is a category of its own (Gower distance 1 to any observed one); ``mode``: the most
+    frequent category."""
+
+
 class CohortSection(Section):
     """Where the patients come from, and how many are held out for evaluation."""
 
@@ -32,6 +49,8 @@ class CohortSection(Section):
     """Schema mapping of ``file``: a preset name (``seer_breast_csv``, ``seer_stat``) or an inline mapping."""
     holdout: float = Field(0.25, gt=0.0, lt=0.9)
     """Share of real patients held out (never seen by generators, graph or baselines) to evaluate on."""
+    missing: MissingSection = MissingSection()
+    """Missing feature values in distances (see ``MissingSection``)."""
 
     @model_validator(mode="after")
     def _one_source(self) -> CohortSection:
@@ -55,6 +74,15 @@ class SynthesisSection(Section):
     """Communities smaller than this are pooled into one group for fitting."""
     strata: str | None = None
     """Column stratifying the fidelity checks (Kaplan–Meier real vs twins); default: the first ordinal feature."""
+    constraints: list[dict[str, str | float | int]] = Field(default_factory=list)
+    """Rules every twin keeps, beside the cohort's own (simulator, presets): ``{kind: inequality, low, high}``,
+    ``{kind: range, column, min, max}``, ``{kind: follow_up, time, diagnosis_year, cutoff: YYYY-MM-DD}``."""
+    max_constraint_violations: float = Field(0.0, ge=0.0, le=1.0)
+    """Largest share of twins allowed to break a constraint (checked on the twins released; 0 = none)."""
+    max_km_sup: float = Field(0.05, gt=0.0, le=1.0)
+    """Fidelity threshold: Kaplan–Meier sup distance real vs twins per stratum (a warning for each miss)."""
+    km_min_stratum: int = Field(200, ge=10)
+    """Strata with fewer real patients are not held to ``max_km_sup`` (their curve is too noisy)."""
 
 
 class GraphSection(Section):

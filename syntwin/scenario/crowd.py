@@ -271,7 +271,10 @@ class VisitorsSection(Section):
     p_food: float = Field(1.0, ge=0, le=1)
     """Share of visitors who queue at a counter."""
     max_seat_wait_s: float = Field(300.0, ge=0)
-    """Visitors finding no seat for this long leave."""
+    """Visitors finding no seat for this long leave (counted as ``gave_up``)."""
+    max_outside_wait_min: float | None = Field(None, gt=0)
+    """Visitors kept outside by a capacity limit for this many minutes go away (counted as ``balked``,
+    turned away at the door); unset: they wait until admitted or the run ends."""
 
 
 class ExposureSection(Section):
@@ -307,6 +310,9 @@ class TimeSlotsSection(Section):
     """Slot length (minutes)."""
     max_per_slot: int = Field(60, ge=1)
     """Bookings per slot."""
+    overflow: Literal["turn_away", "error"] = "turn_away"
+    """Visitors for whom no slot is left before the end of the run: ``turn_away`` counts them as not
+    admitted (``no_slot``, a cost of the arm); ``error`` refuses the plan."""
 
 
 class ArmSection(Section):
@@ -364,6 +370,9 @@ class SweepSection(Section):
             raise ValueError(f"unknown sweep parameter(s) {bad}; valid: {sorted(SWEEP_PARAMETERS)}")
         if self.grid is not None and any(not v for v in self.grid.values()):
             raise ValueError("every sweep grid parameter needs at least one value")
+        masks = [*(self.grid or {}).get("masks", []), *(s["masks"] for s in self.sets or [] if "masks" in s)]
+        if any(not isinstance(v, bool) for v in masks):
+            raise ValueError(f"sweep parameter 'masks' takes true or false (masks on or off), got {masks}")
         return self
 
 
@@ -432,9 +441,19 @@ class CrowdScenario(ScenarioHeader):
     @model_validator(mode="after")
     def _arms(self) -> CrowdScenario:
         plan = self.floor_plan.to_plan()
+        config = self.to_config()
         for a in self.interventions:
             if a.one_way and len(plan.doors) < 2:
                 raise ValueError(f"arm {a.name!r}: one_way needs at least two doors")
+            ts = a.time_slots
+            if ts is not None and ts.overflow == "error":
+                slots = int(-(-config.duration_s // (ts.slot_min * 60)))
+                expected = config.arrivals.expected(0.0, config.duration_s) * a.arrival_scale
+                if expected > slots * ts.max_per_slot:
+                    raise ValueError(
+                        f"arm {a.name!r}: time slots overflow the run: {slots} slots x {ts.max_per_slot} = "
+                        f"{slots * ts.max_per_slot} bookings for ~{expected:.0f} expected visitors; raise "
+                        "max_per_slot or slot_min, or set overflow: turn_away to count those turned away")
         return self
 
     def to_config(self) -> CrowdConfig:
@@ -444,12 +463,17 @@ class CrowdScenario(ScenarioHeader):
                               tuple(float(r) for _, r in self.arrivals.profile))
         return CrowdConfig(
             plan=self.floor_plan.to_plan(), arrivals=prof,
-            visitors=VisitorParams(**self.visitors.model_dump()),
+            visitors=self._visitor_params(),
             exposure=ExposureParams(**self.exposure.model_dump()),
             duration_s=self.simulation.duration_min * 60.0, dt_s=self.simulation.step_s,
             contact_radius_m=self.simulation.contact_radius_m,
             close_contact_min=self.simulation.close_contact_min,
         )
+
+    def _visitor_params(self) -> VisitorParams:
+        v = self.visitors.model_dump()
+        wait = v.pop("max_outside_wait_min")
+        return VisitorParams(**v, max_outside_wait_s=None if wait is None else 60.0 * wait)
 
     def arms(self) -> dict[str, Interventions]:
         """Arm name -> interventions, the baseline first; with a sweep, every arm x every parameter set."""

@@ -115,23 +115,25 @@ def test_seer_stat_csv_and_tab_separated():
     tab_c = read_cohort(FIXTURES / "seer_stat_case_listing.txt", "seer_stat")
     a, b = csv_c.data.compute(), tab_c.data.compute()
     pd.testing.assert_frame_equal(a, b)
-    assert csv_c.data.npartitions == 3 and len(a) == 20
+    # data rows 7 ("Dead (missing/unknown COD)") and 9 ("N/A not first tumor") leave the cohort, counted
+    assert csv_c.data.npartitions == 3 and len(a) == 18 and csv_c.report.rows_dropped == 2
     assert a["patient_id"].iloc[0] == "00012345"  # ids stay text: zero padding kept
     assert a["age"].tolist()[:3] == [62.0, 47.0, 72.0]
-    assert a["age"].iloc[8] == 87.0 and a["age"].iloc[19] == 2.5  # "85+ years", "01-04 years"
+    assert a["age"].iloc[17] == 2.5  # "01-04 years"
     assert a["survival_months"].iloc[0] == 59.0  # "0059"
-    assert int(a["cancer_death"].sum()) == 4 and a["vital_status"].eq("Dead").sum() == 7
-    assert a["grade"].value_counts().to_dict() == {"II": 9, "III": 5, "I": 3, "IV": 1}
-    assert a["stage"].isna().sum() == 2  # UNK Stage, Blank(s)
-    assert a["stage"].value_counts().to_dict() == {"I": 7, "III": 4, "II": 4, "IV": 2, "0": 1}
-    assert a["race"].value_counts().to_dict() == {"White": 12, "Other": 4, "Black": 3, "Unknown": 1}
+    assert int(a["cancer_death"].sum()) == 4 and a["vital_status"].eq("Dead").sum() == 5
+    assert a["grade"].value_counts().to_dict() == {"II": 7, "III": 5, "I": 3, "IV": 1}
+    assert a["stage"].isna().sum() == 1  # Blank(s)
+    assert a["stage"].value_counts().to_dict() == {"I": 6, "III": 4, "II": 4, "IV": 2, "0": 1}
+    assert a["race"].value_counts().to_dict() == {"White": 10, "Other": 4, "Black": 3, "Unknown": 1}
     assert a["marital_status"].iloc[0] == "Married" and a["marital_status"].iloc[1] == "Single"
-    assert a["tumor_size_mm"].isna().sum() == 3 and a["tumor_size_mm"].iloc[11] == 0.0
+    assert a["tumor_size_mm"].isna().sum() == 2 and a["tumor_size_mm"].iloc[9] == 0.0
     r = csv_c.report.rules
     assert r["stage: 'IIINOS' -> 'III'"] == 1 and r["stage: 'IA' -> 'I'"] == 6
     assert r["stage: 'UNK Stage' -> missing"] == 1 and r["tumor_size_mm: '999' -> missing"] == 1
-    assert r["cancer_death: 'N/A not first tumor' -> 0"] == 1
-    assert r["age: '60-64 years' -> midpoint 62"] == 3
+    assert r["cancer_death: 'N/A not first tumor' -> patient left out (event.exclude)"] == 1
+    assert r["cancer_death: 'Dead (missing/unknown COD)' -> patient left out (event.exclude)"] == 1
+    assert r["age: '60-64 years' -> midpoint 62"] == 3 and r["age: '85+ years' -> midpoint 87"] == 1
     assert r["race: 'Unknown' kept as a category (means unknown)"] == 1
     assert r["er_status: 'Recode not available' kept as a category (means unknown)"] == 1
     assert r["er_status: 'Borderline/Unknown' kept as a category (means unknown)"] == 1
@@ -144,7 +146,7 @@ def test_seer_stat_optional_columns_absent(tmp_path):
     df.drop(columns=["Sex", "Patient ID"]).to_csv(p, index=False)
     c = read_cohort(p, "seer_stat")
     assert "sex" not in c.schema.columns and "sex" not in c.schema.quasi_identifiers
-    assert c.data.compute()["patient_id"].tolist() == list(range(1, 21))
+    assert c.data.compute()["patient_id"].tolist() == [i for i in range(1, 21) if i not in (7, 9)]
 
 
 def test_seer_stat_unknown_survival_is_an_error(tmp_path):
@@ -416,4 +418,4 @@ def test_cohort_computes_on_a_process_cluster():
             remote = client.compute(c.data).result()
             deaths = client.compute(c.data["cancer_death"].sum()).result()
     pd.testing.assert_frame_equal(remote, local)
-    assert int(deaths) == 4 and c.data.npartitions == 4
+    assert int(deaths) == 4 and c.data.npartitions == 3  # 18 rows kept of 20

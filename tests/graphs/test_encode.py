@@ -49,7 +49,7 @@ def test_gower_skips_missing_pairwise():
     assert d[0, 2] == pytest.approx(1.0)  # only x compared: 4/4
     assert np.isnan(d[1, 2])  # nothing in common
     with pytest.raises(ValueError, match="missing values"):
-        MixedEncoder(numeric=["x"], categorical=["c"]).fit(a).transform(a)
+        MixedEncoder(numeric=["x"], categorical=["c"], missing="error").fit(a).transform(a)
 
 
 def test_bad_inputs(frame):

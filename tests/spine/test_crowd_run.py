@@ -51,7 +51,7 @@ def parse(data: dict, tmp_path: Path):
 def test_shipped_scenarios_validate(name, crowd_kind):
     s = scenario_load.load_scenario(SCENARIOS / f"{name}.yaml")
     assert isinstance(s, CrowdScenario)
-    assert next(iter(s.arms())) in ("baseline", "ach=1.5,masks_emission_factor=1.0,masks_when_seated=True")
+    assert next(iter(s.arms())) in ("baseline", "ach=3,masks=False")
 
 
 @pytest.mark.parametrize("edit, field, message", [
@@ -101,8 +101,23 @@ def test_run_canteen_scenario(tmp_path, client):
     assert m["masks"]["expected_infections"] < base["expected_infections"]
     assert m["spacing_1.6m"]["close_contacts"] < base["close_contacts"]
     assert m["one_way"]["counterflow_pair_minutes"] < base["counterflow_pair_minutes"]
-    assert ctx.metrics["sweep"] == {"arms": 7, "replicates": 3, "runs": 21, "workers": 2, "parameters": []}
+    assert ctx.metrics["sweep"] == {"reference": "baseline", "arms": 8, "replicates": 3, "runs": 24,
+                                    "workers": 2, "parameters": []}
     json.dumps(ctx.metrics, allow_nan=False)
+    # costs beside benefits, paired with the baseline
+    for arm in (a.name for a in scenario.interventions):
+        figures = m[arm]
+        assert figures["arrivals"] == pytest.approx(
+            figures["served"] + figures["turned_away"] + figures["in_progress"] + figures["waiting_outside"])
+    assert m["time_slots_60"]["no_slot"] > 100  # counted, not lost
+    assert m["spacing_1.6m"]["vs_reference"]["turned_away"]["verdict"] == "worse"
+    assert m["capacity_150"]["vs_reference"]["mean_outside_wait_s"]["verdict"] == "worse"
+    assert m["ventilation_6ach"]["vs_reference"]["infections_per_1000_visitors"]["verdict"] == "better"
+    assert m["ventilation_6ach"]["vs_reference"]["turned_away"]["verdict"] == "no clear difference"
+    assert base["vs_reference"] == "reference"
+    cb = pd.read_parquet(tmp_path / "crowd/cost_benefit.parquet")
+    assert set(cb["side"]) == {"cost", "benefit"} and len(cb) == 8 * 11
+    assert (tmp_path / "crowd/cost_benefit.png").read_bytes()[:4] == b"\x89PNG"
     zones = pd.read_parquet(tmp_path / "crowd/zones.parquet")
     assert set(zones["zone"]) == {"servery", "dining"}
     assert (tmp_path / "crowd/occupancy_heatmap.png").read_bytes()[:4] == b"\x89PNG"
@@ -120,11 +135,18 @@ def test_same_seed_same_tables_on_one_and_two_workers(tmp_path, client):
     for rel in ("crowd/summary.parquet", "crowd/runs.parquet"):
         pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "two" / rel),
                                       pd.read_parquet(tmp_path / "local" / rel))
-    assert ctx2.metrics["sweep"]["parameters"] == ["ach", "masks_emission_factor", "masks_when_seated"]
+    assert ctx2.metrics["sweep"]["parameters"] == ["ach", "masks", "masks_when_seated"]
     crowd = ctx2.metrics["crowd"]
-    best = crowd["ach=6,masks_emission_factor=0.5,masks_when_seated=True"]["expected_infections"]
-    worst = crowd["ach=1.5,masks_emission_factor=1.0,masks_when_seated=True"]["expected_infections"]
-    assert best < worst
+    best = crowd["ach=6,masks=True,masks_when_seated=True"]["expected_infections"]
+    worst = crowd["ach=1.5,masks=False"]["expected_infections"]
+    unmasked = crowd["ach=3,masks=False"]
+    masked = crowd["ach=3,masks=True,masks_when_seated=True"]
+    assert best < worst and masked["expected_infections"] < unmasked["expected_infections"]
+    # masks worn seated cut emission (0.5) and inhalation (0.7): about 0.35 of the unmasked risk
+    assert masked["infections_per_1000_visitors"] / unmasked["infections_per_1000_visitors"] == \
+        pytest.approx(0.35, rel=0.02)
+    assert masked["vs_reference"]["infections_per_1000_visitors"]["verdict"] == "better"
+    assert masked["vs_reference"]["served"]["verdict"] == "no clear difference"
 
 
 def test_live_stream_relative_to_the_scenario(tmp_path):

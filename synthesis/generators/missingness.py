@@ -1,0 +1,123 @@
+"""Missing values reproduced by any generator: indicators modelled jointly, NaN re-injected after sampling.
+
+:class:`MissingAware` wraps a generator. At ``fit``, every feature column with missing values gets a
+categorical indicator column (``"1"`` missing, ``"0"`` observed) and its missing entries are filled
+(numeric: median; ordinal and categorical: the most frequent level), so the wrapped generator sees a
+complete table and learns the indicators jointly with everything else: missingness that depends on
+other columns (e.g. tumour size unknown more often in late stages) is kept, not only its rate. After
+``sample``, a twin's value is set missing where its sampled indicator says ``"1"``, and the indicator
+columns are dropped: the twins have the fitted columns, order and dtypes, and each column's share of
+missing values matches the training table's up to sampling noise. Time and event are never missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .base import Generator
+
+__all__ = ["MissingAware", "with_missingness"]
+
+
+class MissingAware(Generator):
+    """Wrap ``generator`` so that its twins keep each feature column's missing values.
+
+    Args:
+        generator: Any :class:`Generator` (a template; a fitted copy is kept in ``inner_``).
+
+    Attributes:
+        missing_: Column -> share of missing values in the training table (columns with any).
+        indicators_: Column -> name of its indicator column in the table the inner generator saw.
+        inner_: The fitted wrapped generator.
+    """
+
+    def __init__(self, generator: Generator) -> None:
+        self.generator = generator
+
+    def fit(
+        self,
+        df: pd.DataFrame,
+        *,
+        numeric: Iterable[str] = (),
+        ordinal: Mapping[str, Sequence] | None = None,
+        categorical: Iterable[str] = (),
+        time: str | None = None,
+        event: str | None = None,
+        seed: int = 0,
+    ) -> MissingAware:
+        """Fit the wrapped generator on the filled table plus one indicator per column with missing values."""
+        import copy
+
+        if not isinstance(df, pd.DataFrame):
+            raise TypeError(f"fit expects a pandas DataFrame, got {type(df).__name__}")
+        numeric, categorical, ordinal = list(numeric), list(categorical), dict(ordinal or {})
+        df = df.reset_index(drop=True)
+        self.columns_, self.dtypes_ = list(df.columns), df.dtypes.copy()
+        self.missing_, self.indicators_ = {}, {}
+        filled = df.copy()
+        for c in [*numeric, *ordinal, *categorical]:
+            na = df[c].isna().to_numpy()
+            if not na.any():
+                continue
+            self.missing_[c] = float(na.mean())
+            name = _free_name(f"{c}__missing", set(filled.columns))
+            self.indicators_[c] = name
+            filled[name] = pd.Series(np.where(na, "1", "0"), dtype=object)
+            if na.all():
+                continue  # nothing to fill from: the column stays missing in every twin
+            if c in numeric:
+                filled[c] = df[c].fillna(float(df[c].median()))
+            else:
+                filled[c] = df[c].astype(object).where(~na, df[c].value_counts().index[0])
+        keep = [c for c in self.columns_ if not (c in self.missing_ and self.missing_[c] == 1.0)]
+        self.all_missing_ = [c for c in self.columns_ if c not in keep]
+        filled = filled[keep + list(self.indicators_.values())]
+        self.inner_ = copy.deepcopy(self.generator)
+        self.inner_.fit(
+            filled,
+            numeric=[c for c in numeric if c in keep],
+            ordinal={k: v for k, v in ordinal.items() if k in keep},
+            categorical=[c for c in categorical if c in keep] + list(self.indicators_.values()),
+            time=time,
+            event=event,
+            seed=seed,
+        )
+        self.n_train_ = len(df)
+        return self
+
+    def sample(self, n: int, *, seed: int) -> pd.DataFrame:
+        """Draw ``n`` rows from the wrapped generator and re-inject missing values where indicated."""
+        if not hasattr(self, "inner_"):
+            raise ValueError(f"{type(self).__name__} is not fitted: call fit(df, ...) first")
+        out = self.inner_.sample(n, seed=seed)
+        for c, name in self.indicators_.items():
+            if c in self.all_missing_:
+                continue
+            na = out[name].astype(str).to_numpy() == "1"
+            if na.any():
+                col = out[c]
+                out[c] = col.astype("float64") if pd.api.types.is_integer_dtype(col) else col
+                out.loc[na, c] = None
+        for c in self.all_missing_:
+            out[c] = pd.Series([None] * len(out), dtype=self.dtypes_[c] if self.dtypes_[c] != "int64" else "float64")
+        return out[self.columns_].reset_index(drop=True)
+
+    def _fit(self, codes, df, seed):  # pragma: no cover - fit/sample are overridden
+        raise NotImplementedError
+
+    def _sample(self, n, seed):  # pragma: no cover
+        raise NotImplementedError
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    while name in taken:
+        name += "_"
+    return name
+
+
+def with_missingness(generator: Generator) -> Generator:
+    """``generator`` wrapped in :class:`MissingAware` (unchanged if it already is)."""
+    return generator if isinstance(generator, MissingAware) else MissingAware(generator)
