@@ -185,7 +185,8 @@ def show(run_dir: Annotated[Path, typer.Argument(help="A run directory (with man
     try:
         manifest = json.loads((run_dir / "manifest.json").read_text())
     except (OSError, ValueError) as exc:
-        raise StageError(f"cannot read the run's manifest: {exc}", file=str(run_dir / "manifest.json"),
+        reason = exc.strerror if isinstance(exc, OSError) else "not valid JSON"
+        raise StageError(f"cannot read the run's manifest: {reason}", file=str(run_dir / "manifest.json"),
                          hint="pass the --out folder of a finished run") from None
     table = Table("stage", "figure", "value", title=f"metrics of {run_dir}")
     for stage, figures in manifest["metrics"].items():

@@ -86,3 +86,17 @@ def test_json_progress_of_a_crowd_run(spine_client, tmp_path):
     assert len(lines) <= MAX_LINES
     assert lines[1].startswith("crowd: 2 arms × 2 replicates = 4 runs")
     assert any(line.strip().startswith("baseline:") for line in lines)
+
+
+def test_show_prints_every_figure_with_counts_as_integers(cohort_run):
+    from typer.testing import CliRunner
+
+    from syntwin.cli import app
+
+    manifest, out, _ = cohort_run
+    result = CliRunner().invoke(app, ["show", str(out)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    rows = {line.split("│")[2].strip(): line.split("│")[3].strip() for line in result.output.splitlines()
+            if line.count("│") >= 4 and "│ cohort " in line}
+    assert rows["rows"] == "3,000" and rows["train"] == "2,250"  # integers, not 3000.0
+    assert "privacy gate" in result.output and "prediction" in result.output
