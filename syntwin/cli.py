@@ -217,7 +217,8 @@ def show(run_dir: Annotated[Path, typer.Argument(help="A run directory (with man
     try:
         manifest = json.loads((run_dir / "manifest.json").read_text())
     except (OSError, ValueError) as exc:
-        raise StageError(f"cannot read the run's manifest: {exc}", file=str(run_dir / "manifest.json"),
+        reason = exc.strerror if isinstance(exc, OSError) else "not valid JSON"
+        raise StageError(f"cannot read the run's manifest: {reason}", file=str(run_dir / "manifest.json"),
                          hint="pass the --out folder of a finished run") from None
     table = Table("stage", "figure", "value", title=f"metrics of {run_dir}")
     for stage, figures in manifest["metrics"].items():
@@ -514,6 +515,40 @@ def whatif(
         out.add_row(r["estimator"], *[cell(r.get(o)) for o in settings["options"]], cell(r["effect"]))
     out_console.print(out)
     out_console.print(f"[dim]{settings['assumption']}[/dim]")
+
+
+@app.command()
+def dashboard(
+    scenario: Annotated[str, typer.Argument(help="A crowd scenario file, or the name of a shipped one.")],
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to serve on.")] = 8521,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    warmup_min: Annotated[int, typer.Option(min=0, help="Minutes simulated before the page opens.")] = 30,
+) -> None:
+    """Serve a live view of a crowd twin (Mesa SolaraViz): floor plan, counts, exposure, interventions."""
+    import os
+    import subprocess
+
+    from syntwin.dashboard import SCENARIO_ENV, WARMUP_ENV
+    from syntwin.errors import ScenarioError
+    from syntwin.scenario.load import load_scenario
+
+    path = _resolve_scenario(scenario)
+    model = load_scenario(path)
+    if model.kind != "crowd":
+        raise ScenarioError(f"the dashboard shows crowd scenarios; {path} is a {model.kind} scenario",
+                            file=str(path), field="kind", hint="pass a crowd scenario, e.g. canteen_lunch")
+    try:
+        import solara  # noqa: F401
+        import mesa.visualization  # noqa: F401
+    except ImportError as exc:
+        raise ScenarioError(f"the dashboard needs the dashboard extra ({exc.name} is missing)",
+                            hint="pip install 'syntwin[dashboard]'") from None
+    env = {**os.environ, SCENARIO_ENV: str(Path(path).absolute()), WARMUP_ENV: str(warmup_min)}
+    err_console.print(f"serving {model.name} on http://{host}:{port}/ (Ctrl-C stops)")
+    code = subprocess.call([sys.executable, "-m", "solara", "run", "syntwin._dashboard_app", "--production",
+                            "--no-open", "--host", host, "--port", str(port)], env=env)
+    if code not in (0, -2, 130):
+        raise typer.Exit(code)
 
 
 def main() -> None:
