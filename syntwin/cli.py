@@ -228,18 +228,26 @@ def show(run_dir: Annotated[Path, typer.Argument(help="A run directory (with man
     out_console.print(table)
     for warning in manifest["metrics"].get("fidelity", {}).get("warnings", []):
         err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
-    cleaning = manifest["metrics"].get("cohort", {}).get("cleaning", {})
-    if cleaning.get("rules"):
-        rules = Table("rule", "rows", title=f"cleaning of {cleaning.get('source')}")
-        for rule, count in cleaning["rules"].items():
-            rules.add_row(rule, fmt(count))
-        out_console.print(rules)
+    _print_cleaning(manifest["metrics"].get("cohort", {}).get("cleaning", {}))
     gate = manifest["metrics"].get("privacy", {}).get("gate", {})
     if gate:
         checks = Table("check", "value", "threshold", "passed", title="privacy gate")
         for name, c in gate.items():
             checks.add_row(name, fmt(c["value"]), f"{c['op']} {fmt(c['threshold'])}", "yes" if c["passed"] else "NO")
         out_console.print(checks)
+
+
+def _print_cleaning(cleaning: dict) -> None:
+    """The cleaning report: every rule with the rows it touched, and the missing values per column."""
+    from rich.table import Table
+
+    from syntwin.summary import fmt
+
+    if cleaning.get("rules"):
+        rules = Table("rule", "rows", title=f"cleaning of {cleaning.get('source')}")
+        for rule, count in cleaning["rules"].items():
+            rules.add_row(rule, fmt(count))
+        out_console.print(rules)
 
 
 def _flatten(d: dict, prefix: str = "") -> list[tuple[str, object]]:
@@ -331,8 +339,11 @@ def cohort_read(
     rep = cohort.report
     out_console.print(f"[green]wrote[/green] {rep.rows_read:,} patients ({rep.rows_dropped:,} left out) -> {out} "
                       f"(schema: {sidecar(out, 'schema').name}, report: {sidecar(out, 'report').name})")
-    _print_summary({"metrics": {"cohort": {"features": len(cohort.schema.features), "missing": rep.missing,
-                                           "cleaning": rep.to_dict()}}})
+    out_console.print(f"  features: {', '.join(cohort.schema.features)}; time: {cohort.schema.time}, "
+                      f"event: {cohort.schema.event}", highlight=False)
+    if rep.missing:
+        out_console.print("  missing values: " + ", ".join(f"{c} {k}" for c, k in rep.missing.items()), highlight=False)
+    _print_cleaning(rep.to_dict())
 
 
 @cohort_app.command("mappings")
