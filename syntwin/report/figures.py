@@ -34,37 +34,25 @@ def file_data_uri(data: bytes, mime: str = "image/png") -> str:
 
 # ----------------------------------------------------------------------------- survival
 def kaplan_meier(time: np.ndarray, event: np.ndarray) -> pd.DataFrame:
-    r"""Product-limit (Kaplan–Meier) estimate of the survival function.
-
-    .. math:: \hat S(t) = \prod_{t_i \le t} \left(1 - \frac{d_i}{n_i}\right)
-
-    with :math:`d_i` events at distinct event time :math:`t_i` and :math:`n_i` subjects still at risk
-    just before it (Kaplan & Meier, JASA 1958). Censored subjects leave the risk set after their time.
-
-    Args:
-        time: Follow-up times (non-negative).
-        event: 1 for an event, 0 for censoring.
+    """Kaplan–Meier estimate (lifelines, through :func:`syntwin.synthesis.survival.kaplan_meier_table`).
 
     Returns:
-        DataFrame ``time, survival, at_risk, events`` starting at ``time=0, survival=1``.
-
+        DataFrame ``time, survival, at_risk, events``: a start row ``(0, 1)``, then every distinct event time.
     """
+    from syntwin.synthesis.survival import kaplan_meier_table
+
     t = np.asarray(time, dtype=float)
-    e = np.asarray(event).astype(bool)
+    e = np.asarray(event).astype(int)
     ok = np.isfinite(t)
-    t, e = t[ok], e[ok]
-    if len(t) == 0:
+    if not ok.any():
         raise ValueError("kaplan_meier needs at least one finite time")
-    if (t < 0).any():
+    if (t[ok] < 0).any():
         raise ValueError("times must be non-negative")
-    times = np.unique(t)
-    at_risk = len(t) - np.searchsorted(np.sort(t), times, side="left")
-    events = np.bincount(np.searchsorted(times, t[e]), minlength=len(times))
-    surv = np.cumprod(1.0 - events / at_risk)
+    table = kaplan_meier_table(t[ok], e[ok])
+    events = np.array([int(((t[ok] == v) & (e[ok] == 1)).sum()) for v in table["time"]])
     keep = events > 0
-    out = pd.DataFrame({"time": times[keep], "survival": surv[keep], "at_risk": at_risk[keep],
-                        "events": events[keep]})
-    head = pd.DataFrame({"time": [0.0], "survival": [1.0], "at_risk": [len(t)], "events": [0]})
+    out = table.loc[keep, ["time", "survival", "at_risk"]].assign(events=events[keep])
+    head = pd.DataFrame({"time": [0.0], "survival": [1.0], "at_risk": [int(ok.sum())], "events": [0]})
     return pd.concat([head, out], ignore_index=True)
 
 

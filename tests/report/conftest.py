@@ -130,7 +130,7 @@ def real_run(tmp_path_factory) -> Path:
                            "--set", "cohort.simulate.n=1500", "--set", "synthesis.generator=latent_class",
                            # a small cohort puts more twins in groups smaller than k
                            "--set", "privacy.max_k_suppressed_share=0.3"],
-                          capture_output=True, text=True, timeout=300, env={**os.environ, "NO_COLOR": "1"})
+                          capture_output=True, text=True, timeout=900, env={**os.environ, "NO_COLOR": "1"})
     if proc.returncode != 0:
         pytest.fail(f"syntwin run failed ({proc.returncode}): {proc.stderr[-2000:]}")
     return out
