@@ -57,7 +57,9 @@ class VisitorParams:
         dwell_mean_min: Mean time seated (minutes), lognormal.
         dwell_sd_min: Standard deviation of the time seated (minutes).
         p_food: Share of visitors who queue at a counter (others go straight to a seat).
-        max_seat_wait_s: A visitor who finds no free seat for this long leaves.
+        max_seat_wait_s: A visitor who finds no free seat for this long leaves (``gave_up``).
+        max_outside_wait_s: A visitor kept outside by a capacity limit for this long goes away
+            (``balked``, turned away at the door); ``None``: waits until admitted or the run ends.
     """
 
     speed_mean: float = 1.2
@@ -66,6 +68,7 @@ class VisitorParams:
     dwell_sd_min: float = 8.0
     p_food: float = 1.0
     max_seat_wait_s: float = 300.0
+    max_outside_wait_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,10 @@ class ExposureParams:
 
     Attributes:
         ach: Outdoor-air changes per hour.
-        loss_per_h: Deposition + inactivation (1/h).
+        loss_per_h: Deposition + inactivation (1/h); default (None): deposition 0.24 /h plus the
+            inactivation at ``humidity`` and ``temp_c`` (:func:`syntwin.agents.exposure.default_losses_per_h`).
+        humidity: Relative humidity (0–1), for the default inactivation.
+        temp_c: Room temperature (°C), for the default inactivation.
         prevalence: Probability that a person present is infectious (expected-value model: the
             emission is ``prevalence · q`` per person, infections are counted among the ``1 - prevalence``).
         quanta_per_h: Quanta emission rate of an infectious person (speaking, e.g. Buonanno et al. 2020).
@@ -82,10 +88,18 @@ class ExposureParams:
     """
 
     ach: float = 3.0
-    loss_per_h: float = 0.0
+    loss_per_h: float | None = None
     prevalence: float = 0.01
     quanta_per_h: float = 25.0
     breathing_m3_per_h: float = 0.54
+    humidity: float = 0.5
+    temp_c: float = 20.0
+
+    def __post_init__(self) -> None:
+        if self.loss_per_h is None:
+            from syntwin.agents.exposure import default_losses_per_h
+
+            object.__setattr__(self, "loss_per_h", default_losses_per_h(self.humidity, self.temp_c))
 
 
 @dataclass(frozen=True)
@@ -105,10 +119,25 @@ class Masks:
 
 @dataclass(frozen=True)
 class TimeSlots:
-    """Booked time slots: at most ``max_per_slot`` arrivals per slot; the rest take the next free slot."""
+    """Booked time slots: at most ``max_per_slot`` arrivals per slot; the rest take the next free slot.
+
+    Attributes:
+        slot_min: Slot length (minutes).
+        max_per_slot: Bookings per slot.
+        overflow: What happens to visitors for whom no slot is left before the end of the run:
+            ``turn_away`` (they are not admitted and counted as ``no_slot``) or ``error`` (the plan is
+            refused with a ``ValueError``).
+    """
 
     slot_min: float = 30.0
     max_per_slot: int = 60
+    overflow: str = "turn_away"
+
+    def __post_init__(self) -> None:
+        if self.slot_min <= 0 or self.max_per_slot < 1:
+            raise ValueError("time slots need slot_min > 0 and max_per_slot >= 1")
+        if self.overflow not in ("turn_away", "error"):
+            raise ValueError(f"time slots overflow must be 'turn_away' or 'error', got {self.overflow!r}")
 
 
 @dataclass(frozen=True)
@@ -122,7 +151,7 @@ class Interventions:
         one_way: Enter only through ``in``/``both`` doors nearest the queue, leave through ``out`` doors
             (or the door farthest from the entrance): no counter-flow at the doors.
         ach: Ventilation override (air changes per hour).
-        masks: Masks worn.
+        masks: Masks worn (``None``: no masks).
         arrival_scale: Multiply the arrival profile (a demand scenario, not an intervention).
     """
 
@@ -145,10 +174,19 @@ class Interventions:
             raise ValueError("arrival_scale must be >= 0")
 
     def with_params(self, **params: Any) -> Interventions:
-        """A copy with flat parameters set (``masks_emission_factor`` sets ``masks.emission_factor``)."""
+        """A copy with flat parameters set (``masks_emission_factor`` sets ``masks.emission_factor``).
+
+        ``masks=False`` switches masks off (``masks_*`` parameters beside it are then ignored, so a grid
+        over ``masks: [false, true]`` has an unmasked arm); ``masks=True`` wears default :class:`Masks`.
+        """
         direct, nested = {}, {}
+        masks_on = params.get("masks")
         for key, value in params.items():
-            if key in {f.name for f in dataclasses.fields(self)}:
+            if key == "masks":
+                if not isinstance(value, bool):
+                    raise ValueError(f"sweep parameter 'masks' must be true or false, got {value!r}")
+                direct["masks"] = (self.masks or Masks()) if value else None
+            elif key in {f.name for f in dataclasses.fields(self)}:
                 direct[key] = value
             elif key.startswith("masks_") or key.startswith("time_slots_"):
                 head = "masks" if key.startswith("masks_") else "time_slots"
@@ -156,6 +194,8 @@ class Interventions:
             else:
                 raise ValueError(f"unknown sweep parameter {key!r}; valid: {sorted(SWEEP_PARAMETERS)}")
         out = dataclasses.replace(self, **direct)
+        if masks_on is False:
+            nested.pop("masks", None)
         for head, kw in nested.items():
             base = getattr(out, head) or (Masks() if head == "masks" else TimeSlots())
             out = dataclasses.replace(out, **{head: dataclasses.replace(base, **kw)})
@@ -164,10 +204,27 @@ class Interventions:
 
 #: Flat names a sweep may vary.
 SWEEP_PARAMETERS = frozenset(
-    ["capacity_limit", "seat_spacing_m", "one_way", "ach", "arrival_scale"]
+    ["capacity_limit", "seat_spacing_m", "one_way", "ach", "arrival_scale", "masks"]
     + [f"masks_{f.name}" for f in dataclasses.fields(Masks)]
     + [f"time_slots_{f.name}" for f in dataclasses.fields(TimeSlots)]
 )
+
+
+@dataclass(frozen=True)
+class CO2Params:
+    """The virtual CO2 sensor's room (sensor ``co2``, :class:`syntwin.agents.co2.CO2Sensor`).
+
+    Attributes:
+        volume_m3: Well-mixed volume (default: the floor plan's).
+        ach: Air changes per hour (default: the run's Wells–Riley ventilation).
+        outdoor_ppm: Background CO2.
+        per_person_m3_s: CO2 generation per person (:func:`syntwin.agents.co2.co2_generation_m3_s`).
+    """
+
+    volume_m3: float | None = None
+    ach: float | None = None
+    outdoor_ppm: float = 420.0
+    per_person_m3_s: float = 5.0e-6
 
 
 @dataclass(frozen=True)
@@ -185,6 +242,11 @@ class CrowdConfig:
         close_contact_min: Cumulative minutes within the radius that make a pair a "close contact".
         heatmap_cell_m: Cell size of the occupancy heat map.
         track_pairs: Keep per-pair contact durations (needed for close contacts; memory ~ pairs).
+        routing: Walk around tables, counters and walls on a navigation grid (else straight lines).
+        nav_cell_m: Cell size of the navigation grid (m).
+        agent_types: Agent types acting each step, by registry name (``AGENT_TYPES``), in this order.
+        sensors: Virtual sensors by registry name (``SENSORS``), in this order; ``contacts`` is required.
+        co2: Settings of the ``co2`` sensor, if it runs.
     """
 
     plan: FloorPlan
@@ -197,6 +259,11 @@ class CrowdConfig:
     close_contact_min: float = 15.0
     heatmap_cell_m: float = 1.0
     track_pairs: bool = True
+    routing: bool = True
+    nav_cell_m: float = 0.3
+    agent_types: tuple[str, ...] = ("visitor", "staff")
+    sensors: tuple[str, ...] = ("contacts", "zones", "occupancy_heatmap", "contact_heatmap")
+    co2: CO2Params | None = None
 
     def __post_init__(self) -> None:
         if self.duration_s <= 0 or self.dt_s <= 0:
@@ -212,4 +279,4 @@ class CrowdConfig:
 
 
 __all__ = ["ArrivalProfile", "VisitorParams", "ExposureParams", "Masks", "TimeSlots", "Interventions",
-           "CrowdConfig", "SWEEP_PARAMETERS"]
+           "CrowdConfig", "CO2Params", "SWEEP_PARAMETERS"]

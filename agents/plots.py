@@ -21,8 +21,9 @@ def _clock(minutes: np.ndarray, start_min: float) -> list[str]:
 
 
 def plot_heatmaps(heatmaps: Mapping[str, np.ndarray], plan: FloorPlan, path: str | Path, *,
-                  cell: float = 1.0, max_arms: int = 8) -> Path:
-    """One panel per arm: person-minutes per ``cell``-metre cell, with tables, counters and doors drawn."""
+                  cell: float = 1.0, max_arms: int = 8, label: str = "person-minutes per cell") -> Path:
+    """One panel per arm: a per-cell figure (``cell``-metre cells from the room's corner, so aligned to the
+    plan), with walls, tables, seats, counters and doors drawn."""
     names = list(heatmaps)[:max_arms]
     cols = min(len(names), 4)
     rows = int(np.ceil(len(names) / cols))
@@ -47,7 +48,7 @@ def plot_heatmaps(heatmaps: Mapping[str, np.ndarray], plan: FloorPlan, path: str
         ax.set_title(name[:40], fontsize=8)
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.colorbar(im, ax=fig.axes, shrink=0.9, label="person-minutes per cell")
+    fig.colorbar(im, ax=fig.axes, shrink=0.9, label=label)
     fig.savefig(path, dpi=110)
     return Path(path)
 
@@ -78,6 +79,44 @@ def plot_series(minutes: pd.DataFrame, path: str | Path, *, start_min: float = 0
     return Path(path)
 
 
+def plot_cost_benefit(table: pd.DataFrame, path: str | Path, *,
+                      metrics: Sequence[str] = ("served", "turned_away", "mean_outside_wait_s",
+                                                "max_outside_queue", "infections_per_1000_visitors",
+                                                "expected_infections", "contact_minutes_per_visitor"),
+                      max_arms: int = 12) -> Path:
+    """Paired differences to the reference arm with 95 % intervals: costs (top row) beside benefits.
+
+    ``table`` is :func:`syntwin.agents.costs.cost_benefit`'s output; one panel per metric, one bar per arm
+    (the reference arm is the zero line). Red: worse than the reference, green: better, grey: unclear.
+    """
+    metrics = [m for m in metrics if m in set(table["metric"])]
+    ref = str(table["reference"].iloc[0])
+    arms = [a for a in dict.fromkeys(table["arm"]) if a != ref][:max_arms]
+    cols = min(len(metrics), 4)
+    rows = int(np.ceil(len(metrics) / cols))
+    fig = Figure(figsize=(3.3 * cols + 2.5, 0.32 * max(len(arms), 1) * rows + 1.2 * rows + 0.6),
+                 layout="constrained")
+    colour = {"better": "tab:green", "worse": "tab:red", "no clear difference": "0.5"}
+    for k, metric in enumerate(metrics):
+        ax = fig.add_subplot(rows, cols, k + 1)
+        sub = table[(table["metric"] == metric)].set_index("arm")
+        y = np.arange(len(arms))[::-1]
+        for yi, arm in zip(y, arms):
+            r = sub.loc[arm]
+            err = [[r["diff_mean"] - r["diff_low"]], [r["diff_high"] - r["diff_mean"]]]
+            ax.errorbar(r["diff_mean"], yi, xerr=err, fmt="o", ms=3, color=colour.get(r["verdict"], "k"),
+                        capsize=2)
+        ax.axvline(0, color="k", lw=0.6)
+        side = str(sub["side"].iloc[0])
+        ax.set_title(f"{side}: {metric.replace('_', ' ')}", fontsize=8)
+        ax.set_yticks(y)
+        ax.set_yticklabels([a[:32] for a in arms] if k % cols == 0 else [], fontsize=7)
+        ax.tick_params(axis="x", labelsize=7)
+    fig.suptitle(f"paired difference to {ref!r} (mean, 95% interval over replicates)", fontsize=9)
+    fig.savefig(path, dpi=110)
+    return Path(path)
+
+
 def plot_forecast(table: pd.DataFrame, path: str | Path, *, max_points: int = 3000) -> Path:
     """Observed counts against the forecast (mean and band) and persistence, over held-out time."""
     t = table.iloc[-max_points:]
@@ -95,4 +134,4 @@ def plot_forecast(table: pd.DataFrame, path: str | Path, *, max_points: int = 30
     return Path(path)
 
 
-__all__ = ["plot_heatmaps", "plot_series", "plot_forecast"]
+__all__ = ["plot_heatmaps", "plot_series", "plot_cost_benefit", "plot_forecast"]

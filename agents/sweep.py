@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -55,7 +55,9 @@ class SweepResult:
             make these intervals narrow).
         minutes: Per-minute series of every run (``arm, replicate`` columns added), if kept.
         zones: Per-minute zone counts of every run, if kept.
-        heatmaps: Mean heat map (person-minutes per cell) per arm.
+        heatmaps: Mean occupancy heat map (person-minutes per cell) per arm.
+        contact_heatmaps: Mean contact heat map (contact minutes per cell) per arm.
+        heatmap_cell_m: Cell size of the heat maps (m).
     """
 
     runs: pd.DataFrame
@@ -63,6 +65,8 @@ class SweepResult:
     minutes: pd.DataFrame
     zones: pd.DataFrame
     heatmaps: dict[str, np.ndarray]
+    contact_heatmaps: dict[str, np.ndarray] = field(default_factory=dict)
+    heatmap_cell_m: float = 1.0
 
     def __repr__(self) -> str:
         arms, reps = self.runs["arm"].nunique(), self.runs["replicate"].nunique()
@@ -71,7 +75,8 @@ class SweepResult:
 
 def run_sweep(config: CrowdConfig, arms: Mapping[str, Interventions], *, replicates: int = 1,
               seed: int | np.random.SeedSequence = 0, client: Any = None,
-              workers: Sequence[str] | None = None, keep_series: bool = True) -> SweepResult:
+              workers: Sequence[str] | None = None, keep_series: bool = True,
+              on_done: Callable[[int, int], None] | None = None) -> SweepResult:
     """Run every arm ``replicates`` times, on a Dask client if given (else in this process).
 
     Replicate ``r`` uses :func:`replicate_seed(seed, r) <replicate_seed>` in every arm, so arms differ only
@@ -86,6 +91,7 @@ def run_sweep(config: CrowdConfig, arms: Mapping[str, Interventions], *, replica
         client: ``distributed.Client``; tasks are submitted with ``client.map`` and gathered.
         workers: Restrict tasks to these worker addresses (e.g. to compare 1 vs 2 workers).
         keep_series: Return per-minute series of every run (else summaries and heat maps only).
+        on_done: Called as ``on_done(done, total)`` each time a run finishes (progress).
     """
     if replicates < 1:
         raise ValueError("replicates must be >= 1")
@@ -95,20 +101,31 @@ def run_sweep(config: CrowdConfig, arms: Mapping[str, Interventions], *, replica
     ivs = [arms[name] for name, _ in keys]
     seeds = [replicate_seed(seed, r) for _, r in keys]
     if client is None:
-        results = [_run_one(config, iv, s, keep_series) for iv, s in zip(ivs, seeds)]
+        results = []
+        for iv, s in zip(ivs, seeds):
+            results.append(_run_one(config, iv, s, keep_series))
+            if on_done:
+                on_done(len(results), len(keys))
     else:
         # the (small) config travels inside each task, not scattered: a lost worker's runs are redone elsewhere
         futures = client.map(_run_one, [config] * len(keys), ivs, seeds, [keep_series] * len(keys),
                              pure=False, workers=workers)
+        if on_done:
+            from distributed import as_completed
+
+            for done, _ in enumerate(as_completed(futures), 1):
+                on_done(done, len(futures))
         results = client.gather(futures)
     rows, minutes, zones = [], [], []
     heat: dict[str, list[np.ndarray]] = {}
+    contact: dict[str, list[np.ndarray]] = {}
     for (name, r), res in zip(keys, results):
         rows += [(name, r, m, float(res.summary[m])) for m in METRICS]
         if keep_series:
             minutes.append(res.minutes.assign(arm=name, replicate=r))
             zones.append(res.zones.assign(arm=name, replicate=r))
         heat.setdefault(name, []).append(res.heatmap)
+        contact.setdefault(name, []).append(res.contact_heatmap)
     runs = pd.DataFrame(rows, columns=["arm", "replicate", "metric", "value"])
     return SweepResult(
         runs=runs,
@@ -116,6 +133,8 @@ def run_sweep(config: CrowdConfig, arms: Mapping[str, Interventions], *, replica
         minutes=pd.concat(minutes, ignore_index=True) if minutes else pd.DataFrame(),
         zones=pd.concat(zones, ignore_index=True) if zones else pd.DataFrame(),
         heatmaps={k: np.mean(v, axis=0) for k, v in heat.items()},
+        contact_heatmaps={k: np.mean(v, axis=0) for k, v in contact.items()},
+        heatmap_cell_m=results[0].heatmap_cell_m,
     )
 
 

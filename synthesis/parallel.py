@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import uuid
 import zlib
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -101,6 +101,7 @@ def synthesize(
     min_group_size: int = 50,
     group_column: str | None = "_group",
     rest_label: Hashable = -1,
+    on_done: Callable[[int, int], None] | None = None,
     constraints=(),
     **fit_kwargs,
 ) -> pd.DataFrame:
@@ -117,6 +118,7 @@ def synthesize(
         group_column: Name of the output column holding each row's group (``rest_label`` for the pool);
             ``None`` to leave it out. Absent when ``groups`` is ``None``.
         rest_label: Label of the pooled small groups.
+        on_done: Called as ``on_done(done, total)`` each time a group's task finishes (progress).
         constraints: Rules every row must keep (:mod:`synthesis.constraints`), enforced by rejection sampling
             per group; the number of rejected rows is ``result.attrs["rejected"]``.
         **fit_kwargs: Column roles for ``Generator.fit`` (numeric=, ordinal=, categorical=, time=, event=).
@@ -150,7 +152,11 @@ def synthesize(
         jobs.append((key, df.iloc[rows].reset_index(drop=True), int(n_g),
                      _child_seed(seed, k, 0), _child_seed(seed, k, 1)))
     if client is None:
-        parts = [_fit_sample(p, template, n_g, fit_kwargs, fs, ss, rules) for _, p, n_g, fs, ss in jobs]
+        parts = []
+        for _, p, n_g, fs, ss in jobs:
+            parts.append(_fit_sample(p, template, n_g, fit_kwargs, fs, ss, rules))
+            if on_done:
+                on_done(len(parts), len(jobs))
     else:
         # Each group's rows travel inside its task (not scattered): a lost worker's tasks are then
         # recomputed elsewhere from the graph alone, with the same seeds, hence the same rows.
@@ -160,6 +166,11 @@ def synthesize(
                           key=f"syntwin-synthesize-{token}-{i}", priority=len(p))
             for i, (_, p, n_g, fs, ss) in enumerate(jobs)
         ]
+        if on_done:
+            from distributed import as_completed
+
+            for done, _ in enumerate(as_completed(futures), 1):
+                on_done(done, len(futures))
         parts = client.gather(futures)
     rejected = sum(int(p.attrs.get("rejected", 0)) for p in parts)
     if group_column is not None and groups is not None:

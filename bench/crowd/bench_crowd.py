@@ -130,6 +130,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--replicates", type=int, default=4)
     ap.add_argument("--out", default=str(Path(__file__).with_name("results.json")))
+    ap.add_argument("--skip-sweep", action="store_true", help="only the steps/s comparison")
     args = ap.parse_args()
     rows = []
     for n in args.sizes:
@@ -142,6 +143,10 @@ def main() -> None:
         print(f"N={n:>7}: syntwin {ours['steps_per_s']:8.1f} steps/s ({ours['ms_per_step']:.2f} ms) | "
               f"plain Mesa {plain['steps_per_s']:8.3f} steps/s ({plain['ms_per_step']:.0f} ms{extra}) | "
               f"x{ratio:.0f}", flush=True)
+    report = {"machine": platform.platform(), "loadavg": os.getloadavg()[0], "rows": rows}
+    if args.skip_sweep:
+        Path(args.out).write_text(json.dumps(report, indent=2))
+        return
     sweep = bench_sweep(args.replicates)
     print(f"sweep {sweep['runs']} runs: 1 worker {sweep['1_worker']:.1f} s, "
           f"2 workers {sweep['2_workers']:.1f} s, "
@@ -149,7 +154,7 @@ def main() -> None:
           f"{sweep['2_workers_task_s']:.2f} s; load average {sweep['loadavg_before']:.1f}); "
           "identical results: "
           f"{sweep['1_worker_runs_digest'] == sweep['2_workers_runs_digest']}")
-    report = {"machine": platform.platform(), "rows": rows, "sweep": sweep}
+    report["sweep"] = sweep
     Path(args.out).write_text(json.dumps(report, indent=2))
 
 

@@ -1,9 +1,11 @@
-"""The generator interface: ``fit(df, numeric=..., ..., seed=)`` then ``sample(n, seed=)``.
+"""The generator interface: ``fit(df, numeric=..., ..., seed=)`` then ``sample(n, seed=)``; ``save``/``load``.
 
 A generator is an sklearn-like estimator: the constructor only stores its parameters, ``fit``
 validates the table, learns state (attributes ending in ``_``) and returns ``self``; ``sample``
 returns a frame with the fitted columns, order and dtypes, with a coherent survival pair
 (``time >= 0``, ``event`` in ``{0, 1}``). Same seed → identical frame; no global random state.
+Without a seed, ``sample`` draws one from the generator's own random stream (seeded by ``fit``),
+so successive calls differ and a fitted (or loaded) generator replays the same sequence.
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ from __future__ import annotations
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from . import _state
 from ._table import ColumnSpec, TableCodec
 
 
@@ -86,18 +91,83 @@ class Generator(ABC):
         self.codec_ = TableCodec(df, self.spec_)
         self.n_train_ = len(df)
         self._fit(self.codec_.encode(df), df, int(seed))
+        self.sample_rng_ = seed_rng(int(seed), 3)  # seeds of sample() calls without one
         return self
 
-    def sample(self, n: int, *, seed: int) -> pd.DataFrame:
-        """Draw ``n`` synthetic rows (same columns and dtypes as the fitted table)."""
+    def sample(self, n: int, *, seed: int | None = None) -> pd.DataFrame:
+        """Draw ``n`` synthetic rows (same columns and dtypes as the fitted table).
+
+        Args:
+            n: Number of rows.
+            seed: Seed of the draw; ``None`` takes the next seed of the generator's own stream.
+        """
         if not hasattr(self, "codec_"):
             raise ValueError(f"{type(self).__name__} is not fitted: call fit(df, ...) first")
+        if seed is None:
+            seed = int(self.sample_rng_.integers(2**32))
         n = int(n)
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
         if n == 0:
             return self.codec_.decode({c: np.zeros(0) for c in self.codec_.columns})
         return self.codec_.decode(self._sample(n, int(seed)))
+
+    # -- persistence --------------------------------------------------------------------------
+    def get_state(self) -> dict[str, Any]:
+        """The learned state (attributes ending in ``_``): arrays, numbers, strings, lists, dicts.
+
+        Generators whose state is not of that kind override this and :meth:`set_state`.
+        """
+        skip = {"spec_", "codec_", "sample_rng_"}
+        return {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_") and k not in skip}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`get_state` returned."""
+        for k, v in state.items():
+            setattr(self, k, v)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted generator to one ``.npz`` file (arrays + a JSON header; no pickles).
+
+        Returns:
+            The path written (``.npz`` appended when missing).
+        """
+        if not hasattr(self, "codec_"):
+            raise ValueError(f"{type(self).__name__} is not fitted: nothing to save")
+        arrays: dict[str, np.ndarray] = {}
+        codec = self.codec_
+        header = {
+            "class": f"{type(self).__module__}:{type(self).__qualname__}",
+            "params": _state.pack(self.get_params(), arrays),
+            "codec": _state.pack({"spec": codec.spec, "columns": codec.columns, "levels": codec.levels,
+                                  "has_missing": codec.has_missing}, arrays),
+            "dtypes": [_state.dtype_state(codec.dtypes[c]) for c in codec.columns],
+            "rng": self.sample_rng_.bit_generator.state,
+            "state": _state.pack(self.get_state(), arrays),
+        }
+        return _state.write(Path(path), header, arrays)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Generator:
+        """Read a generator written by :meth:`save`; it samples exactly as the saved one would."""
+        header, arrays = _state.read(Path(path))
+        from . import GENERATORS  # registered user generators may live in other modules
+
+        klass = _state.resolve(header["class"], tuple(GENERATORS.values()))
+        if not (isinstance(klass, type) and issubclass(klass, cls)):
+            raise TypeError(f"{path} holds a {header['class']}, not a {cls.__name__}")
+        gen = klass(**_state.unpack(header["params"], arrays))
+        parts = _state.unpack(header["codec"], arrays)
+        codec = TableCodec.__new__(TableCodec)
+        codec.spec, codec.columns, codec.levels, codec.has_missing = (
+            parts["spec"], parts["columns"], parts["levels"], parts["has_missing"])
+        codec.dtypes = pd.Series([_state.dtype_from_state(d) for d in header["dtypes"]], index=codec.columns,
+                                 dtype=object)
+        gen.codec_, gen.spec_ = codec, codec.spec
+        gen.sample_rng_ = np.random.default_rng()
+        gen.sample_rng_.bit_generator.state = header["rng"]
+        gen.set_state(_state.unpack(header["state"], arrays))
+        return gen
 
     @abstractmethod
     def _fit(self, codes: dict[str, np.ndarray], df: pd.DataFrame, seed: int) -> None:

@@ -29,6 +29,8 @@ from .base import Generator, seed_rng
 class _BinnedValues:
     """Quantile bins of a numeric column and the training values inside each bin (NaN = last code)."""
 
+    _transient = ("codes",)  # per-training-row codes: needed while fitting only, never saved
+
     def __init__(self, x: np.ndarray, n_bins: int, group: np.ndarray | None = None) -> None:
         ok = ~np.isnan(x)
         uniq = np.unique(x[ok])

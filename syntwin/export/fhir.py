@@ -87,6 +87,12 @@ def _present(v: Any) -> bool:
     return v is not None and not (isinstance(v, float) and np.isnan(v)) and v is not pd.NA and str(v) != ""
 
 
+def _number(v: Any) -> int | float:
+    """A JSON number: an integer when the value is whole (``20``, not ``20.0``)."""
+    x = float(v)
+    return int(x) if x.is_integer() else x
+
+
 def _cc(text: str, coding: list[dict] | None = None) -> dict:
     return {**({"coding": coding} if coding else {}), "text": text}
 
@@ -194,7 +200,7 @@ def patient_resources(
         if onset:
             obs["effectiveDateTime"] = onset
         if role == "tumor_size_mm":
-            obs["valueQuantity"] = {"value": float(v), "unit": "mm", "system": UCUM, "code": "mm"}
+            obs["valueQuantity"] = {"value": _number(v), "unit": "mm", "system": UCUM, "code": "mm"}
         elif role in ("er", "pr", "her2") and str(v).strip().lower() in RECEPTOR_VALUES:
             sct, text = RECEPTOR_VALUES[str(v).strip().lower()]
             obs["valueCodeableConcept"] = _cc(text, [{"system": SNOMED, "code": sct, "display": text}])

@@ -35,7 +35,8 @@ def releasable(
     :func:`~syntwin.privacy.evaluate_privacy`), twins identical to a training patient
     (``exclude_keys``) are dropped, then twins in quasi-identifier classes smaller than ``k`` are
     suppressed, so the table is k-anonymous on the banded quasi-identifiers (applying it twice
-    removes nothing more).
+    removes nothing more). Whole-number float columns come out as integers
+    (:func:`whole_numbers_as_int`).
     """
     cols = [c for c in schema.modelled if c in twins.columns and c not in schema.identifiers]
     table = twins[cols]
@@ -45,7 +46,26 @@ def releasable(
     if release:
         quasi = [c for c in release.get("quasi_identifiers", ()) if c in table.columns]
         table = table.loc[~small_class_mask(table, quasi, int(release["k"]), release.get("bands") or {})]
-    return table.reset_index(drop=True)
+    return whole_numbers_as_int(table.reset_index(drop=True))
+
+
+def whole_numbers_as_int(df: pd.DataFrame) -> pd.DataFrame:
+    """Float columns whose present values are all whole numbers, as (nullable) integers.
+
+    Cohort readers and generators keep counts and years as floats (so that a missing value fits);
+    a released table should say ``2004``, not ``2004.0``. Missing values stay missing (``Int64``).
+    """
+    out = {}
+    for c in df.columns:
+        s = df[c]
+        if pd.api.types.is_float_dtype(s.dtype):
+            x = s.to_numpy(dtype=np.float64, na_value=np.nan)
+            ok = np.isfinite(x)
+            if ok.any() and not np.isinf(x).any() and np.all(x[ok] == np.round(x[ok])) \
+                    and np.all(np.abs(x[ok]) < 2**53):
+                s = s.astype("int64") if ok.all() else s.astype("Int64")
+        out[c] = s
+    return pd.DataFrame(out, index=df.index)
 
 
 def write_parquet(
@@ -105,4 +125,4 @@ def read_table(path: str | Path) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
-__all__ = ["releasable", "write_parquet", "write_csv", "read_table", "ROWS_PER_FILE"]
+__all__ = ["releasable", "whole_numbers_as_int", "write_parquet", "write_csv", "read_table", "ROWS_PER_FILE"]

@@ -21,6 +21,7 @@ from syntwin.graphs.encode import MixedEncoder
 from syntwin.graphs.knn import build_graph
 from syntwin.graphs.store import SimilarityGraph
 from syntwin.pipeline.context import ARRAY, FRAME, JSON, Artifact, RunContext
+from syntwin.pipeline.counterfactual import check_counterfactual, run_counterfactual
 from syntwin.pipeline.fidelity import fidelity_stage, scenario_constraints
 from syntwin.pipeline.predict import run_prediction, validation_mask
 from syntwin.privacy import ReleaseGate, evaluate_privacy
@@ -106,12 +107,13 @@ def _synthesis_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFr
         raise StageError(str(exc), field="synthesis.generator", hint="see `syntwin schema`") from None
     n_twins = max(1, int(round(s.ratio * len(train))))
     groups = membership if s.per_community else None
+    ctx.step("communities" if s.per_community else "generator")
     try:
         twins = synthesize(
             train[schema.modelled], generator, n_twins, groups=groups, client=ctx.client,
             seed=int_seed(ctx.seed, key), min_group_size=s.min_group_size,
             numeric=list(schema.numeric), ordinal={k: list(v) for k, v in schema.ordinal.items()},
-            categorical=list(schema.categorical), time=schema.time, event=schema.event,
+            categorical=list(schema.categorical), time=schema.time, event=schema.event, on_done=ctx.on_done,
             constraints=scenario_constraints(scenario, schema),
         )
     except ImportError as exc:
@@ -124,8 +126,8 @@ def _synthesis_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFr
 
 def _check_outcome(scenario: CohortScenario, ctx: RunContext, df: pd.DataFrame, schema: CohortSchema,
                    label: np.ndarray, evaluable: np.ndarray, hold: np.ndarray, source: str,
-                   m: dict) -> CohortScenario:
-    """Degenerate outcomes stop here (one clear error); methods that cannot run are dropped with a reason."""
+                   m: dict) -> dict[str, str]:
+    """Degenerate outcomes stop here (one clear error); returns the methods that cannot run, with a reason."""
     p = scenario.prediction
     val = np.zeros(len(df), dtype=bool)  # the validation rows run_prediction will draw from the training rows
     ev_tr, y_tr = evaluable[~hold], label[~hold]
@@ -133,10 +135,16 @@ def _check_outcome(scenario: CohortScenario, ctx: RunContext, df: pd.DataFrame, 
     found = check_outcome(df[schema.time].to_numpy(), df[schema.event].to_numpy(), label, evaluable, hold, val,
                           horizon=p.horizon_months, methods=p.methods, source=source)
     m["outcome"] = found.to_dict()
-    if not found.skipped:
+    return dict(found.skipped)
+
+
+def _without_skipped_methods(scenario: CohortScenario, ctx: RunContext, skipped: dict[str, str]) -> CohortScenario:
+    """The scenario with the prediction methods the outcome check dropped removed (reasons in the manifest)."""
+    if not skipped:
         return scenario
-    ctx.metrics.setdefault("prediction", {})["skipped"] = dict(found.skipped)
-    kept = [x for x in p.methods if x not in found.skipped]
+    ctx.metrics.setdefault("prediction", {})["skipped"] = dict(skipped)
+    p = scenario.prediction
+    kept = [x for x in p.methods if x not in skipped]
     return scenario.model_copy(update={"prediction": p.model_copy(update={"methods": kept})})
 
 
@@ -145,7 +153,6 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
     seed, client = ctx.seed, ctx.client
 
     def cohort_stage(m: dict) -> dict:
-        nonlocal scenario  # _check_outcome may drop methods that cannot run
         cohort = load_cohort(scenario.cohort, source=ctx.source, seed=seed)
         schema = cohort.schema
         if not schema.time or not schema.event:
@@ -155,18 +162,20 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
         horizon = scenario.prediction.horizon_months
         label, evaluable = outcome_labels(df[schema.time].to_numpy(), df[schema.event].to_numpy(), horizon)
         hold = split_holdout(np.where(evaluable, label, -1), scenario.cohort.holdout, seed)
-        scenario = _check_outcome(scenario, ctx, df, schema, label, evaluable, hold, cohort.report.source, m)
+        skipped = _check_outcome(scenario, ctx, df, schema, label, evaluable, hold, cohort.report.source, m)
         train, holdout = df[~hold].reset_index(drop=True), df[hold].reset_index(drop=True)
         m.update(rows=len(df), train=len(train), holdout=len(holdout), features=len(schema.features),
                  events=int(df[schema.event].sum()), evaluable=int(evaluable.sum()),
                  cleaning=cohort.report.to_dict())
+        check_counterfactual(scenario.counterfactual, schema, df, len(holdout))
         schema.save(ctx.path("cohort/schema.json"))
         ctx.record_output("schema", "cohort/schema.json")
-        return {"data": df, "hold": hold, "schema": schema}
+        return {"data": df, "hold": hold, "schema": schema, "skipped": skipped}
 
     # every stage is checkpointed (RunContext.checkpointed): --resume skips the finished ones
-    got = ctx.checkpointed("cohort", cohort_stage, data=FRAME, hold=ARRAY, schema=SCHEMA)
+    got = ctx.checkpointed("cohort", cohort_stage, data=FRAME, hold=ARRAY, schema=SCHEMA, skipped=JSON)
     df, hold, schema = got["data"], got["hold"], got["schema"]
+    scenario = _without_skipped_methods(scenario, ctx, got["skipped"])
     train, holdout = df[~hold].reset_index(drop=True), df[hold].reset_index(drop=True)
 
     encoder = cohort_encoder(schema, scenario.graph.weights, scenario.cohort.missing.model_dump()).fit(
@@ -196,15 +205,21 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
 
     ctx.checkpointed("prediction", prediction_stage)
 
+    if scenario.counterfactual is not None:
+        ctx.checkpointed("counterfactual", lambda m: run_counterfactual(
+            scenario.counterfactual, ctx, schema=schema, train=train, holdout=holdout,
+            weights=scenario.graph.weights, m=m))
+
     def privacy_stage(m: dict) -> dict:
         pv = scenario.privacy
         gate = ReleaseGate.default(**{f: getattr(pv, f) for f in THRESHOLD_FIELDS})
+        ctx.step("attacks and checks")
         result = evaluate_privacy(
             twins, train, holdout, numeric=list(schema.numeric),
             ordinal={k: list(v) for k, v in schema.ordinal.items()}, categorical=list(schema.categorical),
             time=schema.time, event=schema.event, quasi_identifiers=list(schema.quasi_identifiers),
             secrets=pv.secrets, encoded=(x_twins, x_train, x_hold), gate=gate, n_attacks=pv.n_attacks,
-            client=client, seed=int_seed(seed, "privacy"),
+            client=client, seed=int_seed(seed, "privacy"), on_part=lambda part: ctx.advance(),
         )
         m.update(figures=result["figures"], gate=result["gate"], release=result["release"],
                  passed=result["passed"])

@@ -73,6 +73,7 @@ class RunContext:
         metrics: Nested figures per stage, written to ``manifest.json``.
         outputs: Output name -> relative path, checksummed into the manifest.
         progress: Callable receiving a short status line per stage (the CLI shows it).
+            A :mod:`syntwin.progress` reporter also receives :meth:`step` and :meth:`advance`.
     """
 
     work: Path
@@ -155,6 +156,21 @@ class RunContext:
     def scratch(self, relative: str) -> Path:
         """Path for intermediate artifacts kept for resuming but never published (e.g. unreleased twins)."""
         return self.path(f"{CHECKPOINTS}/{relative}")
+
+    # -- progress within a stage (a reporter of syntwin.progress; a plain callable ignores these) --
+    def step(self, name: str, total: int | None = None) -> None:
+        """A counted part of the current stage begins, e.g. ``step("communities", 12)``."""
+        if hasattr(self.progress, "step"):
+            self.progress.step(name, total)
+
+    def advance(self, n: int = 1, *, total: int | None = None) -> None:
+        """``n`` more items of the current step are done (``total`` when it is learnt late)."""
+        if hasattr(self.progress, "advance"):
+            self.progress.advance(n, total=total)
+
+    def on_done(self, done: int, total: int) -> None:
+        """Callback for stage libraries: item ``done`` of ``total`` finished (``as_completed`` order)."""
+        self.advance(1, total=total)
 
     def output_entries(self) -> dict[str, dict[str, str]]:
         """Outputs with their checksums, for the manifest."""

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import pandas as pd
 
-from syntwin.agents.plots import plot_forecast, plot_heatmaps, plot_series
+from syntwin.agents.accounting import AccountingError
+from syntwin.agents.costs import cost_benefit
+from syntwin.agents.plots import plot_cost_benefit, plot_heatmaps, plot_series
 from syntwin.agents.sweep import run_sweep
-from syntwin.errors import ScenarioError, StageError
+from syntwin.errors import StageError
 from syntwin.pipeline.context import RunContext
 from syntwin.scenario.crowd import CrowdScenario, clock_seconds
 from syntwin.seeding import seed_sequence
 
 #: Figures copied per arm into the manifest (means over replicates).
-HEADLINE = ("entered", "peak_occupancy", "max_queue", "mean_wait_s", "contact_minutes", "close_contacts",
-            "counterflow_pair_minutes", "peak_density_per_m2", "expected_infections", "gave_up")
+HEADLINE = ("arrivals", "entered", "served", "turned_away", "gave_up", "balked", "no_slot", "waiting_outside",
+            "in_progress", "mean_outside_wait_s", "p95_outside_wait_s", "max_outside_queue", "peak_occupancy",
+            "max_queue", "mean_wait_s", "contact_minutes", "contact_minutes_per_visitor", "close_contacts",
+            "counterflow_pair_minutes", "peak_density_per_m2", "expected_infections",
+            "infection_risk_per_visitor", "infections_per_1000_visitors")
 
 
 def _write(ctx: RunContext, name: str, rel: str, df: pd.DataFrame) -> None:
@@ -30,8 +32,8 @@ def run_crowd(scenario: CrowdScenario, ctx: RunContext) -> None:
     Writes ``crowd/summary.parquet`` (arm, metric, mean, 95 % interval, paired difference to the
     baseline), ``crowd/runs.parquet`` (tidy per-run metrics), ``crowd/minutes.parquet`` and
     ``crowd/zones.parquet`` (per-minute sensors, if ``export.series``), PNG plots (if ``export.plots``)
-    and, with a ``live`` section, ``live/forecast.parquet`` and its plot. Fills ``ctx.metrics["crowd"]``
-    (per arm: headline means), ``ctx.metrics["sweep"]`` and ``ctx.metrics["live"]``.
+    and, with a ``live`` section, the live twin's stage (:func:`syntwin.pipeline.live.run_live`). Fills
+    ``ctx.metrics["crowd"]`` (per arm: headline means), ``ctx.metrics["sweep"]`` and ``ctx.metrics["live"]``.
     """
     config = scenario.to_config()
     arms = scenario.arms()
@@ -39,10 +41,12 @@ def run_crowd(scenario: CrowdScenario, ctx: RunContext) -> None:
     start_min = clock_seconds(scenario.simulation.start) / 60.0
 
     def crowd_stage(m: dict) -> None:
+        ctx.step("sweep runs", len(arms) * scenario.replicates)
         try:
             res = run_sweep(config, arms, replicates=scenario.replicates,
-                            seed=seed_sequence(ctx.seed, "crowd"), client=ctx.client, keep_series=keep)
-        except ValueError as exc:
+                            seed=seed_sequence(ctx.seed, "crowd"), client=ctx.client, keep_series=keep,
+                            on_done=ctx.on_done)
+        except (ValueError, AccountingError) as exc:
             raise StageError(f"crowd simulation failed: {exc}", file=ctx.source) from None
         _write(ctx, "crowd_summary", "crowd/summary.parquet", res.summary)
         _write(ctx, "crowd_runs", "crowd/runs.parquet", res.runs)
@@ -50,77 +54,41 @@ def run_crowd(scenario: CrowdScenario, ctx: RunContext) -> None:
             _write(ctx, "crowd_minutes", "crowd/minutes.parquet", res.minutes)
             _write(ctx, "crowd_zones", "crowd/zones.parquet", res.zones)
         means = res.summary.pivot(index="arm", columns="metric", values="mean")
+        cb = cost_benefit(res.summary, reference=next(iter(arms)))
+        _write(ctx, "crowd_cost_benefit", "crowd/cost_benefit.parquet", cb)
         for arm in arms:
             m[arm] = {k: round(float(means.loc[arm, k]), 6) for k in HEADLINE}
+            rows = cb[cb["arm"] == arm]
+            m[arm]["vs_reference"] = {
+                r.metric: {"diff": round(float(r.diff_mean), 6), "low": round(float(r.diff_low), 6),
+                           "high": round(float(r.diff_high), 6), "verdict": r.verdict}
+                for r in rows.itertuples()} if arm != cb["reference"].iloc[0] else "reference"
         if scenario.export.plots:
             plot_heatmaps(res.heatmaps, config.plan, ctx.path("crowd/occupancy_heatmap.png"),
-                          cell=config.heatmap_cell_m)
+                          cell=res.heatmap_cell_m)
             ctx.record_output("crowd_heatmap", "crowd/occupancy_heatmap.png")
+            if any(v.size for v in res.contact_heatmaps.values()):
+                plot_heatmaps(res.contact_heatmaps, config.plan, ctx.path("crowd/contact_heatmap.png"),
+                              cell=res.heatmap_cell_m, label="contact minutes per cell")
+                ctx.record_output("crowd_contact_heatmap", "crowd/contact_heatmap.png")
             plot_series(res.minutes, ctx.path("crowd/metric_series.png"), start_min=start_min)
             ctx.record_output("crowd_series", "crowd/metric_series.png")
+            if len(arms) > 1:
+                plot_cost_benefit(cb, ctx.path("crowd/cost_benefit.png"))
+                ctx.record_output("crowd_cost_benefit_plot", "crowd/cost_benefit.png")
 
     ctx.checkpointed("crowd", crowd_stage)
     ctx.metrics["sweep"] = {
+        "reference": next(iter(arms)),
         "arms": len(arms), "replicates": scenario.replicates, "runs": len(arms) * scenario.replicates,
         "workers": len(ctx.client.nthreads()) if ctx.client is not None else 0,
         "parameters": sorted(scenario.sweep.grid or {k for s in scenario.sweep.sets or [] for k in s})
         if scenario.sweep else [],
     }
     if scenario.live is not None:
-        _run_live(scenario, ctx)
+        from syntwin.pipeline.live import run_live
 
-
-def _stream_path(scenario: CrowdScenario, ctx: RunContext) -> Path:
-    rel = Path(scenario.live.stream)
-    path = rel if rel.is_absolute() else Path(ctx.source).parent / rel
-    if not path.is_file():
-        raise ScenarioError(f"live stream not found: {path}", file=ctx.source, field="live.stream",
-                            hint="give a CSV or JSON-lines file relative to the scenario file")
-    return path
-
-
-def _run_live(scenario: CrowdScenario, ctx: RunContext) -> None:
-    from syntwin.agents.live import evaluate_forecast, read_occupancy_stream
-
-    live = scenario.live
-    path = _stream_path(scenario, ctx)
-
-    def live_stage(m: dict) -> None:
-        try:
-            stream = read_occupancy_stream(path)
-        except ValueError as exc:
-            raise StageError(f"cannot read the occupancy stream: {exc}", file=str(path),
-                             hint="columns timestamp, zone, count (CSV or JSON lines)") from None
-        zones = list(dict.fromkeys(stream["zone"]))
-        zone = live.zone or zones[0]
-        if zone not in zones:
-            raise ScenarioError(f"zone {zone!r} is not in the stream (zones: {zones})", file=ctx.source,
-                                field="live.zone", hint="use one of the stream's zones")
-        try:
-            ev = evaluate_forecast(stream[stream["zone"] == zone], horizon_min=live.horizon_min,
-                                   holdout_days=live.holdout_days, n_particles=live.particles,
-                                   seed=seed_sequence(ctx.seed, "live"))
-        except ValueError as exc:
-            raise StageError(f"live forecast failed: {exc}", file=str(path)) from None
-        _write(ctx, "live_forecast", "live/forecast.parquet", ev.table)
-        if scenario.export.plots:
-            plot_forecast(ev.table, ctx.path("live/forecast.png"))
-            ctx.record_output("live_plot", "live/forecast.png")
-        m.update({"zone": zone, **_finite(ev.metrics)})
-
-    ctx.checkpointed("live", live_stage)
-
-
-def _finite(d: dict[str, Any]) -> dict[str, Any]:
-    """Round floats and drop non-finite ones (the manifest is strict JSON)."""
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, float):
-            if v == v and abs(v) != float("inf"):
-                out[k] = round(v, 6)
-        else:
-            out[k] = v
-    return out
+        run_live(scenario, ctx)
 
 
 __all__ = ["run_crowd"]

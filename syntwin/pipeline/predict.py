@@ -304,6 +304,13 @@ def run_prediction(
     scores: dict[str, np.ndarray] = {}  # method -> score of every held-out patient
     tuned: dict[str, dict] = {}
     seconds: dict[str, float] = {}  # wall time per part of the stage
+    ctx.step("methods", len(methods))
+    scored: set[str] = set()
+
+    def progressed() -> None:  # advance the methods bar by the methods scored since the last call
+        new = (set(scores) & set(methods)) - scored
+        scored.update(new)
+        ctx.advance(len(new))
 
     ks = tuple(sorted(set(KS) | {p.k}))
     kmax = max(ks)
@@ -333,6 +340,7 @@ def run_prediction(
                     alpha=choice["alpha"],
                     weighting=p.weighting,
                 )
+                progressed()
 
     lseed = int_seed(seed, "logistic")
     log_grid = [{"C": c} for c in LOGISTIC_CS]
@@ -350,6 +358,7 @@ def run_prediction(
                                              y_tr[val])
             scores["logistic"] = logistic(train.loc[ev_tr, feats], y_tr[ev_tr], holdout[feats],
                                           C=tuned["logistic"]["C"])
+            progressed()
     if "gradient_boosting" in methods:
         with _timed(seconds, "gradient_boosting"):
             choice = _grid_search(boosting, list(GBM_GRID), (train.loc[inner, feats], y_tr[inner]), val_X,
@@ -359,6 +368,7 @@ def run_prediction(
                 train.loc[ev_tr, feats], y_tr[ev_tr], holdout[feats],
                 **{k: v for k, v in choice.items() if k != "val_auroc"},
             )
+            progressed()
     if "logistic_twins" in methods:
         with _timed(seconds, "logistic_twins"):
             tuned["logistic_twins"] = _grid_search(
@@ -366,6 +376,7 @@ def run_prediction(
             )
             scores["logistic_twins"] = logistic(twins.loc[ev_tw, feats], y_tw[ev_tw], holdout[feats],
                                                 C=tuned["logistic_twins"]["C"])
+            progressed()
     if "twin_ensemble" in methods:
         with _timed(seconds, "twin_ensemble"):
             # the blend weight is chosen on the validation patients with a logistic fit on the inner rows
@@ -381,11 +392,13 @@ def run_prediction(
                 "alpha": mix["alpha"],
             }
             scores["twin_ensemble"] = rank_blend(scores["logistic"], scores["twin_knn_mix"], best[2])
+            progressed()
     if "gnn" in methods:
         with _timed(seconds, "gnn"):
             scores["gnn"], tuned["gnn"] = _gnn(
                 p, x_train, x_tuning_twins, x_hold, y_tr, y_tt, inner, val, ev_tt, graph_k, client, seed
             )
+            progressed()
 
     survival_rows = np.sort(
         rng(seed, "survival").choice(len(holdout), min(SURVIVAL_SAMPLE, len(holdout)), replace=False)
@@ -416,6 +429,7 @@ def run_prediction(
                 entry = _entry(y_ho[sample[ev]], frame[d].to_numpy()[ev], reference, f"syntwin_{d}", seed)
                 m[f"syntwin_2024_{d}"] = {**entry, "trained_on": DESIGN_TRAINED_ON[d]}
             syntwin = frame
+        ctx.advance()
     ranked = {n: v["vs_best_real"]["verdict"] for n, v in m.items() if isinstance(v, dict) and "vs_best_real" in v}
     m.update(
         protocol=PROTOCOL,

@@ -59,6 +59,7 @@ def evaluate_privacy(
     max_rows: int = 10_000,
     client: Any = None,
     seed: int = 0,
+    on_part: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Measure copies, DCR/NNDR, membership attacks, WP29 risks, k-anonymity of ``twins``; judge them.
 
@@ -87,6 +88,7 @@ def evaluate_privacy(
             DCR queries (the DCR share uses up to ``5 max_rows`` holdout rows as reference).
         client: optional Dask client (neighbour searches).
         seed: seed; the figures depend on it only, not on the number of workers.
+        on_part: called with each part's name when it finishes (copies, dcr, ..., k_anonymity).
 
     Returns:
         ``figures`` (flat numbers, the gate's input), ``gate`` (per check: value, threshold, op,
@@ -122,6 +124,8 @@ def evaluate_privacy(
         now = _time.perf_counter()
         seconds[name] = round(now - clock, 3)
         clock = now
+        if on_part:
+            on_part(name)
 
     copies = copy_mask(twins, train, columns)
     exclude = np.unique(row_keys(twins.loc[copies], columns)) if copies.any() else np.zeros(0, np.uint64)

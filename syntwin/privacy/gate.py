@@ -8,7 +8,7 @@ from typing import Any
 
 from syntwin.errors import PrivacyGateError
 
-#: Safe defaults (issue 5):
+#: Safe defaults:
 #: - no exact copy of a training patient in the release: copies an honest generator makes by chance
 #:   in a discrete space are dropped, and at most 1 % of the twins may be such copies (the holdout's
 #:   chance rate on 100k simulated patients was 0.06 %);

@@ -8,8 +8,11 @@ from pathlib import Path
 
 from syntwin.errors import OutputError, SyntwinError
 from syntwin.io import atomic_write
+from syntwin.report.counterfactual import counterfactual
 from syntwin.report.html import Page, esc, fmt, table
 from syntwin.report.sections import SECTIONS, Missing, RunDir, other_figures, other_metrics
+
+SECTIONS["cohort"].append(("What if: treatment counterfactuals", counterfactual))  # issue 13 hook
 
 
 def load_run(run_dir: str | os.PathLike) -> RunDir:

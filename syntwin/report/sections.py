@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from syntwin.report import figures as F
+from syntwin.report.crowd import costs_and_benefits as crowd_costs_and_benefits
 from syntwin.report.html import Section, esc, figure, fmt, table
 
 
@@ -330,7 +331,8 @@ SECTIONS: dict[str, list[tuple[str, Any]]] = {
                ("Twins against real patients", lambda run: _clinical().twins_vs_real(run)),
                ("Privacy", privacy), ("Cohort summary", cohort_summary), ("Kaplan–Meier curves", kaplan_meier),
                ("Community graph", community_graph), ("Synthesis", synthesis)],
-    "crowd": [("Crowd scenario", crowd_summary), ("Occupancy heat maps", occupancy),
+    "crowd": [("Crowd scenario", crowd_summary), ("Costs and benefits", crowd_costs_and_benefits),
+              ("Occupancy heat maps", occupancy),
               ("Metric time series", time_series), ("Live-data forecast", live)],
 }
 

@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from syntwin.cohort.mapping import SchemaMapping
 from syntwin.scenario.base import ScenarioHeader, Section
+from syntwin.scenario.counterfactual import CounterfactualSection
 
 
 class SimulateSource(Section):
@@ -140,7 +141,7 @@ class PredictionSection(Section):
 
 
 class PrivacySection(Section):
-    """Release thresholds checked before anything is exported (defaults: the safe ones of issue 5)."""
+    """Release thresholds checked before anything is exported (defaults: the safe ones)."""
 
     max_exact_copies: int = Field(0, ge=0)
     """Twins identical to a training patient left in the release (chance copies are dropped first)."""
@@ -191,6 +192,8 @@ class CohortScenario(ScenarioHeader):
     """Release gate."""
     export: ExportSection = ExportSection()
     """Exports."""
+    counterfactual: CounterfactualSection | None = None
+    """What if: each held-out patient's outcome under each treatment option (optional)."""
 
 
 __all__ = ["CohortScenario"]

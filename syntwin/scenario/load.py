@@ -80,27 +80,58 @@ def parse_scenario(data: Any, *, source: str = "<scenario>", root: yaml.Node | N
         )
     model = scenario_class(kind)
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context={"source": source})
     except ValidationError as exc:
-        errors = exc.errors()
-        # A misspelled key shows up both as "unknown" and as "missing": the unknown key is the cause.
-        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p[:1].isupper()))
+        problems = _problems(exc.errors(), model, root)
+        first = problems[0]
+        err = ScenarioError(first["message"], file=source, row=first["row"], field=first["field"], hint=first["hint"])
+        err.problems = [str(ScenarioError(p["message"], row=p["row"], field=p["field"], hint=p["hint"]))
+                        for p in problems]
+        if len(problems) > 1:
+            err.message = f"{len(problems)} problems: " + "; ".join(
+                f"({i}) {text}" for i, text in enumerate(err.problems, start=1))
+            err.args = (err.message,)
+            err.row = err.field = err.hint = None
+        raise err from None
+
+
+#: Location parts pydantic adds for unions and validators (never the user's field names).
+_TYPE_TAGS = {"str", "int", "float", "bool", "none", "list", "dict"}
+
+
+def _user_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A pydantic error location without model names, union branches and validator wrappers."""
+    return tuple(p for p in loc if not (isinstance(p, str) and (p[:1].isupper() or "[" in p or p in _TYPE_TAGS)))
+
+
+def _problems(errors: list[dict[str, Any]], model: type[BaseModel], root: yaml.Node | None) -> list[dict[str, Any]]:
+    """Every validation problem once, in file order: message, line, field path and hint."""
+    # a union (e.g. an inline mapping or a preset name) reports each branch; keep the richer branch
+    structured = {_user_loc(e["loc"]) for e in errors if e["type"] != "string_type"}
+    errors = [e for e in errors if not (e["type"] == "string_type" and any(
+        loc[: len(_user_loc(e["loc"]))] == _user_loc(e["loc"]) for loc in structured))]
+    unknown = {_user_loc(e["loc"])[:-1] for e in errors if e["type"] == "extra_forbidden"}
+    out, seen = [], set()
+    for err in errors:
+        loc = _user_loc(err["loc"])
+        # a misspelled key shows up both as "unknown" and as "missing": the unknown key is the cause
+        if err["type"] == "missing" and loc[:-1] in unknown:
+            continue
         node = _node_at(root, loc)
-        hint = None
+        hint = "see `syntwin schema` for valid values"
         if err["type"] == "extra_forbidden":
             valid = _valid_keys(model, loc)
             hint = f"valid keys here: {', '.join(valid)}" if valid else "remove the key"
         elif err["type"] == "missing":
             hint = "add it"
-        more = f" ({len(exc.errors()) - 1} more problem(s) after this one)" if len(exc.errors()) > 1 else ""
-        raise ScenarioError(
-            _message(err) + more,
-            file=source,
-            row=node.start_mark.line + 1 if node is not None else None,
-            field=".".join(str(p) for p in loc) or None,
-            hint=hint or "see `syntwin schema` for valid values",
-        ) from None
+        key = (loc, _message(err))
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append({"message": _message(err), "row": node.start_mark.line + 1 if node is not None else None,
+                    "field": ".".join(str(p) for p in loc) or None, "hint": hint})
+    return sorted(out, key=lambda p: (p["row"] or 0)) or [
+        {"message": _message(errors[0]), "row": None, "field": None, "hint": None}]
 
 
 def apply_overrides(data: Any, overrides: list[str], *, source: str) -> Any:
@@ -167,7 +198,7 @@ def scenario_json_schema() -> dict[str, Any]:
 def shipped_scenarios() -> dict[str, Path]:
     """Scenario files shipped with the package, by stem."""
     folder = Path(__file__).resolve().parent.parent / "scenarios"
-    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+    return {p.stem: p for p in [*sorted(folder.glob("*.yaml")), *sorted(folder.glob("examples/*.yaml"))]}
 
 
 __all__ = ["load_scenario", "apply_overrides", "parse_scenario", "scenario_json_schema", "shipped_scenarios", "SCENARIO_KINDS"]

@@ -29,10 +29,36 @@ def test_scale_and_common_random_numbers():
 
 def test_time_slots_respect_the_quota():
     arr = sample_arrivals(PROFILE, 3600, np.random.default_rng(2))
-    out = apply_time_slots(arr, TimeSlots(slot_min=10, max_per_slot=40), np.random.default_rng(3))
-    per_slot = np.bincount((out // 600).astype(int))
+    out, booked = apply_time_slots(arr, TimeSlots(slot_min=10, max_per_slot=40), np.random.default_rng(3))
+    per_slot = np.bincount((out[booked] // 600).astype(int))
     assert per_slot.max() <= 40
-    assert len(out) == len(arr) and (out >= arr - 1e-9).all()  # nobody comes earlier than wanted
+    assert len(out) == len(arr) and (out[booked] >= arr[booked] - 1e-9).all()  # nobody comes earlier
+    # unbounded run: everybody gets a slot, the last ones after the hour
+    assert booked.all() and out.max() > 3600
+
+
+def test_time_slots_that_overflow_the_run_are_counted_or_refused():
+    arr = sample_arrivals(PROFILE, 3600, np.random.default_rng(2))
+    slots = TimeSlots(slot_min=10, max_per_slot=40)
+    out, booked = apply_time_slots(arr, slots, np.random.default_rng(3), duration_s=3600)
+    per_slot = np.bincount((out[booked] // 600).astype(int), minlength=6)
+    assert len(per_slot) == 6 and per_slot.max() <= 40  # six 10-minute slots in the hour
+    assert 0 < (~booked).sum() and np.isnan(out[~booked]).all() and (out[booked] < 3600).all()
+    # nobody is refused while a slot at or after the one they wanted has room
+    first_wanted = int(arr[~booked].min() // 600)
+    assert (per_slot[first_wanted:] == 40).all()
+    assert booked.sum() + (~booked).sum() == len(arr)
+    with pytest.raises(ValueError, match=r"\d+ of \d+ visitors find no slot .*6 slots x 40 = 240"):
+        apply_time_slots(arr, TimeSlots(10, 40, overflow="error"), np.random.default_rng(3), duration_s=3600)
+    with pytest.raises(ValueError, match="overflow must be"):
+        TimeSlots(overflow="later")
+
+
+def test_partial_last_slot_stays_inside_the_run():
+    arr = np.full(100, 3000.0)  # everyone wants the last slot of a 55-minute run
+    out, booked = apply_time_slots(arr, TimeSlots(slot_min=10, max_per_slot=10), np.random.default_rng(0),
+                                   duration_s=3300)
+    assert booked.sum() == 10 and (out[booked] < 3300).all() and (out[booked] >= 3000).all()
 
 
 def test_bad_profiles():

@@ -47,11 +47,11 @@ def parse(data: dict, tmp_path: Path):
     return scenario_load.load_scenario(path)
 
 
-@pytest.mark.parametrize("name", ["canteen_lunch", "lecture_hall_sweep"])
+@pytest.mark.parametrize("name", ["canteen_lunch", "lecture_hall_sweep", "canteen_floorplan"])
 def test_shipped_scenarios_validate(name, crowd_kind):
     s = scenario_load.load_scenario(SCENARIOS / f"{name}.yaml")
     assert isinstance(s, CrowdScenario)
-    assert next(iter(s.arms())) in ("baseline", "ach=1.5,masks_emission_factor=1.0,masks_when_seated=True")
+    assert next(iter(s.arms())) in ("baseline", "ach=3,masks=False")
 
 
 @pytest.mark.parametrize("edit, field, message", [
@@ -101,8 +101,23 @@ def test_run_canteen_scenario(tmp_path, client):
     assert m["masks"]["expected_infections"] < base["expected_infections"]
     assert m["spacing_1.6m"]["close_contacts"] < base["close_contacts"]
     assert m["one_way"]["counterflow_pair_minutes"] < base["counterflow_pair_minutes"]
-    assert ctx.metrics["sweep"] == {"arms": 7, "replicates": 3, "runs": 21, "workers": 2, "parameters": []}
+    assert ctx.metrics["sweep"] == {"reference": "baseline", "arms": 8, "replicates": 3, "runs": 24,
+                                    "workers": 2, "parameters": []}
     json.dumps(ctx.metrics, allow_nan=False)
+    # costs beside benefits, paired with the baseline
+    for arm in (a.name for a in scenario.interventions):
+        figures = m[arm]
+        assert figures["arrivals"] == pytest.approx(
+            figures["served"] + figures["turned_away"] + figures["in_progress"] + figures["waiting_outside"])
+    assert m["time_slots_60"]["no_slot"] > 100  # counted, not lost
+    assert m["spacing_1.6m"]["vs_reference"]["turned_away"]["verdict"] == "worse"
+    assert m["capacity_150"]["vs_reference"]["mean_outside_wait_s"]["verdict"] == "worse"
+    assert m["ventilation_6ach"]["vs_reference"]["infections_per_1000_visitors"]["verdict"] == "better"
+    assert m["ventilation_6ach"]["vs_reference"]["turned_away"]["verdict"] == "no clear difference"
+    assert base["vs_reference"] == "reference"
+    cb = pd.read_parquet(tmp_path / "crowd/cost_benefit.parquet")
+    assert set(cb["side"]) == {"cost", "benefit"} and len(cb) == 8 * 11
+    assert (tmp_path / "crowd/cost_benefit.png").read_bytes()[:4] == b"\x89PNG"
     zones = pd.read_parquet(tmp_path / "crowd/zones.parquet")
     assert set(zones["zone"]) == {"servery", "dining"}
     assert (tmp_path / "crowd/occupancy_heatmap.png").read_bytes()[:4] == b"\x89PNG"
@@ -120,39 +135,18 @@ def test_same_seed_same_tables_on_one_and_two_workers(tmp_path, client):
     for rel in ("crowd/summary.parquet", "crowd/runs.parquet"):
         pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "two" / rel),
                                       pd.read_parquet(tmp_path / "local" / rel))
-    assert ctx2.metrics["sweep"]["parameters"] == ["ach", "masks_emission_factor", "masks_when_seated"]
+    assert ctx2.metrics["sweep"]["parameters"] == ["ach", "masks", "masks_when_seated"]
     crowd = ctx2.metrics["crowd"]
-    best = crowd["ach=6,masks_emission_factor=0.5,masks_when_seated=True"]["expected_infections"]
-    worst = crowd["ach=1.5,masks_emission_factor=1.0,masks_when_seated=True"]["expected_infections"]
-    assert best < worst
-
-
-def test_live_stream_relative_to_the_scenario(tmp_path):
-    rng = np.random.default_rng(0)
-    idx = pd.date_range("2024-03-04", periods=4 * 1440, freq="1min")
-    n = np.zeros(len(idx))
-    for t in range(1, len(idx)):
-        lam = 0.5 if 8 <= idx[t].hour < 18 else 0.01
-        n[t] = n[t - 1] - rng.binomial(int(n[t - 1]), 0.05) + rng.poisson(lam)
-    (tmp_path / "data").mkdir()
-    stream = pd.DataFrame({"timestamp": idx, "zone": "dining", "count": n})
-    stream.to_csv(tmp_path / "data/occ.csv", index=False)
-    data = canteen()
-    data["interventions"] = [{"name": "baseline"}]
-    data["simulation"].update(duration_min=30, replicates=1)
-    data["live"] = {"stream": "data/occ.csv", "holdout_days": 1, "particles": 100}
-    scenario = CrowdScenario.model_validate(data)
-    ctx = RunContext(work=tmp_path / "run", seed=1, client=None, source=str(tmp_path / "s.yaml"))
-    run_crowd(scenario, ctx)
-    live = ctx.metrics["live"]
-    assert live["zone"] == "dining" and live["n_forecasts"] > 1000
-    assert live["rmse"] < live["rmse_persistence"]
-    assert (tmp_path / "run" / ctx.outputs["live_forecast"]).exists()
-    bad = copy.deepcopy(data)
-    bad["live"]["stream"] = "data/missing.csv"
-    with pytest.raises(ScenarioError, match="live stream not found"):
-        run_crowd(CrowdScenario.model_validate(bad), RunContext(work=tmp_path / "r2", seed=1, client=None,
-                                                               source=str(tmp_path / "s.yaml")))
+    best = crowd["ach=6,masks=True,masks_when_seated=True"]["expected_infections"]
+    worst = crowd["ach=1.5,masks=False"]["expected_infections"]
+    unmasked = crowd["ach=3,masks=False"]
+    masked = crowd["ach=3,masks=True,masks_when_seated=True"]
+    assert best < worst and masked["expected_infections"] < unmasked["expected_infections"]
+    # masks worn seated cut emission (0.5) and inhalation (0.7): about 0.35 of the unmasked risk
+    assert masked["infections_per_1000_visitors"] / unmasked["infections_per_1000_visitors"] == \
+        pytest.approx(0.35, rel=0.02)
+    assert masked["vs_reference"]["infections_per_1000_visitors"]["verdict"] == "better"
+    assert masked["vs_reference"]["served"]["verdict"] == "no clear difference"
 
 
 def test_sweep_sets_apply_to_every_arm():
@@ -166,3 +160,23 @@ def test_sweep_sets_apply_to_every_arm():
     assert arms["masks|ach=6,capacity_limit=100"].masks.emission_factor == 0.5
     assert arms["masks|ach=6,capacity_limit=100"].capacity_limit == 100
     assert s.replicates == 2
+
+
+def test_floor_plan_from_geojson_runs_and_bad_files_are_named(tmp_path, crowd_kind):
+    s = scenario_load.load_scenario(SCENARIOS / "canteen_floorplan.yaml",
+                                    overrides=["simulation.duration_min=20", "simulation.replicates=1"])
+    plan = s.to_config().plan
+    assert len(plan.walls) == 1 and len(plan.doors) == 3
+    ctx = RunContext(work=tmp_path / "run", seed=1, client=None, source=str(SCENARIOS / "canteen_floorplan.yaml"))
+    run_crowd(s, ctx)
+    assert (tmp_path / "run" / ctx.outputs["crowd_contact_heatmap"]).read_bytes()[:4] == b"\x89PNG"
+    data = yaml.safe_load((SCENARIOS / "canteen_floorplan.yaml").read_text())
+    data["floor_plan"] = {"file": "plans/missing.geojson"}
+    with pytest.raises(ScenarioError, match="floor plan file not found") as info:
+        parse(data, tmp_path)
+    assert info.value.field == "floor_plan"
+    (tmp_path / "plans").mkdir()
+    (tmp_path / "plans/bad.geojson").write_text('{"type": "FeatureCollection", "features": []}')
+    data["floor_plan"] = {"file": "plans/bad.geojson"}
+    with pytest.raises(ScenarioError, match="exactly one 'room' Polygon"):
+        parse(data, tmp_path)
