@@ -21,7 +21,7 @@ from scipy.optimize import curve_fit
 from .knn import METRICS, check_matrix
 from .store import SimilarityGraph
 
-__all__ = ["minimum_spanning_tree", "percolation_curve", "percolation_threshold", "threshold_graph"]
+__all__ = ["logistic_onset", "minimum_spanning_tree", "percolation_curve", "percolation_threshold", "threshold_graph"]
 
 
 def minimum_spanning_tree(X: np.ndarray, *, metric: str = "l1") -> pd.DataFrame:
@@ -100,16 +100,21 @@ def _logistic(t, t0, s):
     return 1.0 / (1.0 + np.exp(-s * (t - t0)))
 
 
-def percolation_threshold(curve: pd.DataFrame) -> float:
-    """Onset of the giant component: tangent of a logistic fit at its inflection, crossing ``S = 0``."""
-    t = curve["threshold"].to_numpy(float)
-    y = curve["giant_fraction"].to_numpy(float)
+def logistic_onset(t: np.ndarray, y: np.ndarray) -> float:
+    """Fit ``y ≈ 1 / (1 + exp(-s (t - t0)))`` and return ``max(t0 - 2 / s, 0)``: where the tangent at the
+    inflection crosses ``y = 0`` (SynTwin's step3_percolation_threshold.py)."""
+    t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
     if len(t) < 4 or np.ptp(y) == 0:
         raise ValueError("the percolation curve is flat or too short to fit a logistic")
     t0_guess = float(t[np.argmin(np.abs(y - 0.5))])
     s_guess = 4.0 / max(np.ptp(t) / 10, 1e-12)
     (t0, s), _ = curve_fit(_logistic, t, y, p0=(t0_guess, s_guess), maxfev=20_000)
     return float(max(t0 - 2.0 / s, 0.0))
+
+
+def percolation_threshold(curve: pd.DataFrame) -> float:
+    """Onset of the giant component: tangent of a logistic fit at its inflection, crossing ``S = 0``."""
+    return logistic_onset(curve["threshold"].to_numpy(float), curve["giant_fraction"].to_numpy(float))
 
 
 def threshold_graph(X: np.ndarray, threshold: float | str = "auto", *, scale: float = 1.0, metric: str = "l1",

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
-__all__ = ["auroc", "auroc_ci", "baseline_gradient_boosting", "baseline_logistic", "binary_metrics"]
+__all__ = ["auroc", "auroc_ci", "baseline_gradient_boosting", "baseline_logistic", "binary_metrics",
+           "paired_auroc_difference"]
 
 
 def _check(y_true, y_score) -> tuple[np.ndarray, np.ndarray]:
@@ -25,62 +25,90 @@ def _check(y_true, y_score) -> tuple[np.ndarray, np.ndarray]:
 
 
 def auroc(y_true, y_score) -> float:
-    """Area under the ROC curve by the Mann–Whitney statistic (ties count 1/2).
+    """Area under the ROC curve (``sklearn.metrics.roc_auc_score``); NaN when one class is absent."""
+    from sklearn.metrics import roc_auc_score
 
-    .. math:: \\mathrm{AUC} = \\frac{R_1 - n_1(n_1+1)/2}{n_1 n_0}
-
-    with ``R_1`` the sum of the mid-ranks of the positives. NaN when one class is absent.
-    """
     y, s = _check(y_true, y_score)
-    n1 = int(y.sum())
-    n0 = len(y) - n1
-    if n1 == 0 or n0 == 0:
+    if len(y) == 0 or y.min() == y.max():
         return float("nan")
-    r = rankdata(s)
-    return float((r[y == 1].sum() - n1 * (n1 + 1) / 2.0) / (n1 * n0))
+    return float(roc_auc_score(y, s))
 
 
-def auroc_ci(
-    y_true,
-    y_score,
-    *,
-    n_boot: int = 1000,
-    frac: float = 1.0,
-    alpha: float = 0.05,
-    seed: int = 0,
-) -> dict:
-    """AUROC with a percentile bootstrap confidence interval.
+def _resample_counts(n: int, n_boot: int, seed: int):
+    """Ordinary bootstrap resamples (n draws with replacement) as count vectors, seeded."""
+    rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(0xB007,)))
+    for _ in range(int(n_boot)):
+        yield np.bincount(rng.integers(0, n, n), minlength=n).astype(np.float64)
 
-    ``frac = 1`` is the ordinary bootstrap (n draws with replacement); ``frac < 1`` draws
-    ``round(frac · n)`` patients *without* replacement per resample — SynTwin's "1,000 bootstrap
-    resamples of 90%" is ``frac=0.9``. Resamples holding one class only are skipped.
+
+class _CountedAUROC:
+    """AUROC of a resample given as counts per patient, over the score's tie groups (sorted once).
+
+    ``AUC = Σ_g pos_g (neg_{<g} + neg_g / 2) / (n₁ n₀)``: the Mann–Whitney statistic with ties 1/2,
+    exactly ``roc_auc_score`` of the resample with each patient repeated ``count`` times (tested).
+    """
+
+    def __init__(self, y: np.ndarray, s: np.ndarray) -> None:
+        self.y = y.astype(np.float64)
+        self.groups, self.inverse = np.unique(s, return_inverse=True)
+
+    def __call__(self, counts: np.ndarray) -> float:
+        pos = np.bincount(self.inverse, weights=counts * self.y, minlength=len(self.groups))
+        neg = np.bincount(self.inverse, weights=counts * (1 - self.y), minlength=len(self.groups))
+        n1, n0 = pos.sum(), neg.sum()
+        if n1 == 0 or n0 == 0:
+            return float("nan")
+        below = np.cumsum(neg) - neg  # negatives with a strictly lower score
+        return float((pos * (below + 0.5 * neg)).sum() / (n1 * n0))
+
+
+def _interval(stats: list[float], alpha: float) -> tuple[float, float]:
+    stats = [v for v in stats if np.isfinite(v)]
+    if not stats:
+        return float("nan"), float("nan")
+    lo, hi = np.quantile(stats, [alpha / 2, 1 - alpha / 2])
+    return float(lo), float(hi)
+
+
+def auroc_ci(y_true, y_score, *, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0) -> dict:
+    """AUROC with an ordinary percentile bootstrap interval (n patients drawn with replacement).
+
+    Resamples holding one class only are skipped. NaN-scored patients are dropped first.
 
     Returns:
-        ``{"auroc", "ci_low", "ci_high", "n"}`` (point estimate on all patients; NaN-scored rows dropped).
+        ``{"auroc", "ci_low", "ci_high", "n"}`` (point estimate on all covered patients).
     """
     y, s = _check(y_true, y_score)
     ok = ~np.isnan(s)
     y, s = y[ok], s[ok]
-    if not 0 < frac <= 1:
-        raise ValueError(f"frac must be in (0, 1], got {frac}")
     point = auroc(y, s)
-    rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(0xB007,)))
-    m = len(y) if frac == 1 else max(2, int(round(frac * len(y))))
-    # Each resample is a vector of counts per patient; the AUROC of the resample is the Mann–Whitney
-    # statistic over tie groups of the scores, sorted once: O(n) per resample instead of a sort.
-    groups, inverse = np.unique(s, return_inverse=True)
-    stats = []
-    for _ in range(int(n_boot)):
-        idx = rng.integers(0, len(y), m) if frac == 1 else rng.choice(len(y), m, replace=False)
-        counts = np.bincount(idx, minlength=len(y)).astype(np.float64)
-        pos = np.bincount(inverse, weights=counts * y, minlength=len(groups))
-        neg = np.bincount(inverse, weights=counts * (1 - y), minlength=len(groups))
-        n1, n0 = pos.sum(), neg.sum()
-        if n1 > 0 and n0 > 0:
-            below = np.cumsum(neg) - neg  # negatives with a strictly lower score
-            stats.append(float((pos * (below + 0.5 * neg)).sum() / (n1 * n0)))
-    lo, hi = (np.quantile(stats, [alpha / 2, 1 - alpha / 2]) if stats else (np.nan, np.nan))
-    return {"auroc": point, "ci_low": float(lo), "ci_high": float(hi), "n": int(len(y))}
+    counted = _CountedAUROC(y, s)
+    lo, hi = _interval([counted(c) for c in _resample_counts(len(y), n_boot, seed)], alpha)
+    return {"auroc": point, "ci_low": lo, "ci_high": hi, "n": int(len(y))}
+
+
+def paired_auroc_difference(y_true, score_a, score_b, *, n_boot: int = 1000, alpha: float = 0.05,
+                            seed: int = 0) -> dict:
+    """AUROC(a) − AUROC(b) on the same patients with a paired percentile bootstrap interval.
+
+    Each resample draws patients with replacement once and scores both methods on it, so the
+    interval reflects the correlation of the two scores (the comparison DeLong's test makes).
+    Only patients both methods score (finite) enter.
+
+    Returns:
+        ``{"difference", "ci_low", "ci_high", "n", "excludes_zero"}``.
+    """
+    y, a = _check(y_true, score_a)
+    _, b = _check(y_true, score_b)
+    if a.shape != b.shape:
+        raise ValueError(f"score_a and score_b differ in length: {a.shape[0]} vs {b.shape[0]}")
+    ok = np.isfinite(a) & np.isfinite(b)
+    y, a, b = y[ok], a[ok], b[ok]
+    point = auroc(y, a) - auroc(y, b)
+    ca, cb = _CountedAUROC(y, a), _CountedAUROC(y, b)
+    lo, hi = _interval([ca(c) - cb(c) for c in _resample_counts(len(y), n_boot, seed)], alpha)
+    return {"difference": float(point), "ci_low": lo, "ci_high": hi, "n": int(len(y)),
+            "excludes_zero": bool(lo > 0 or hi < 0)}
 
 
 def binary_metrics(y_true, y_score, *, threshold: float | None = None) -> dict:
@@ -143,7 +171,8 @@ def baseline_logistic(train_X: pd.DataFrame, train_y, test_X: pd.DataFrame, seed
 
 
 def baseline_gradient_boosting(train_X: pd.DataFrame, train_y, test_X: pd.DataFrame, seed: int = 0, *,
-                               max_iter: int = 200, learning_rate: float = 0.05) -> np.ndarray:
+                               max_iter: int = 200, learning_rate: float = 0.05,
+                               max_leaf_nodes: int = 31) -> np.ndarray:
     """P(y = 1) on ``test_X`` from sklearn's histogram gradient boosting.
 
     Non-numeric columns are handled as native categorical features (levels learned on the training
@@ -161,6 +190,7 @@ def baseline_gradient_boosting(train_X: pd.DataFrame, train_y, test_X: pd.DataFr
         Xtr[c] = pd.Categorical(Xtr[c].astype(str).where(Xtr[c].notna()), categories=levels)
         Xte[c] = pd.Categorical(Xte[c].astype(str).where(Xte[c].notna()), categories=levels)
     model = HistGradientBoostingClassifier(max_iter=max_iter, learning_rate=learning_rate,
+                                           max_leaf_nodes=max_leaf_nodes,
                                            categorical_features="from_dtype", early_stopping=False,
                                            random_state=int(seed))
     model.fit(Xtr, np.asarray(train_y).astype(np.int64))

@@ -16,6 +16,7 @@ from collections.abc import Callable, Hashable, Sequence
 import numpy as np
 import pandas as pd
 
+from .constraints import parse_constraints, sample_within
 from .generators import Generator, make_generator
 
 __all__ = ["allocate", "plan_groups", "synthesize"]
@@ -77,13 +78,16 @@ def plan_groups(groups: np.ndarray, min_group_size: int, rest_label: Hashable = 
 
 
 def _fit_sample(part: pd.DataFrame, generator, n: int, fit_kwargs: dict, fit_seed: int,
-                sample_seed: int) -> pd.DataFrame:
+                sample_seed: int, constraints=()) -> pd.DataFrame:
     gen = make_generator(generator)
     # fresh, owned arrays: deserialised buffers can differ in memory alignment between processes,
     # and numpy's SIMD reductions (hence SDV's optimisers) may then differ in the last bits
     part = part.copy(deep=True)
     gen.fit(part, seed=fit_seed, **fit_kwargs)
-    return gen.sample(n, seed=sample_seed)
+    rows, rejected = sample_within(lambda m, s: gen.sample(m, seed=s), n, constraints, sample_seed,
+                                   child_seed=_child_seed)
+    rows.attrs["rejected"] = int(rejected)
+    return rows
 
 
 def synthesize(
@@ -98,6 +102,7 @@ def synthesize(
     group_column: str | None = "_group",
     rest_label: Hashable = -1,
     on_done: Callable[[int, int], None] | None = None,
+    constraints=(),
     **fit_kwargs,
 ) -> pd.DataFrame:
     """Fit one generator per group (or one global model) and draw ``n`` synthetic rows.
@@ -114,6 +119,8 @@ def synthesize(
             ``None`` to leave it out. Absent when ``groups`` is ``None``.
         rest_label: Label of the pooled small groups.
         on_done: Called as ``on_done(done, total)`` each time a group's task finishes (progress).
+        constraints: Rules every row must keep (:mod:`synthesis.constraints`), enforced by rejection sampling
+            per group; the number of rejected rows is ``result.attrs["rejected"]``.
         **fit_kwargs: Column roles for ``Generator.fit`` (numeric=, ordinal=, categorical=, time=, event=).
 
     Returns:
@@ -125,6 +132,7 @@ def synthesize(
     if "seed" in fit_kwargs:
         raise TypeError("pass seed= to synthesize itself, not as a fit keyword")
     template = make_generator(generator) if isinstance(generator, str) else copy.deepcopy(generator)
+    rules = parse_constraints(constraints)
     df = df.reset_index(drop=True)
     if groups is None:
         plan = [(None, np.arange(len(df)))]
@@ -146,7 +154,7 @@ def synthesize(
     if client is None:
         parts = []
         for _, p, n_g, fs, ss in jobs:
-            parts.append(_fit_sample(p, template, n_g, fit_kwargs, fs, ss))
+            parts.append(_fit_sample(p, template, n_g, fit_kwargs, fs, ss, rules))
             if on_done:
                 on_done(len(parts), len(jobs))
     else:
@@ -154,7 +162,7 @@ def synthesize(
         # recomputed elsewhere from the graph alone, with the same seeds, hence the same rows.
         token = uuid.uuid4().hex[:12]
         futures = [
-            client.submit(_fit_sample, p, template, n_g, fit_kwargs, fs, ss,
+            client.submit(_fit_sample, p, template, n_g, fit_kwargs, fs, ss, rules,
                           key=f"syntwin-synthesize-{token}-{i}", priority=len(p))
             for i, (_, p, n_g, fs, ss) in enumerate(jobs)
         ]
@@ -164,8 +172,11 @@ def synthesize(
             for done, _ in enumerate(as_completed(futures), 1):
                 on_done(done, len(futures))
         parts = client.gather(futures)
+    rejected = sum(int(p.attrs.get("rejected", 0)) for p in parts)
     if group_column is not None and groups is not None:
         parts = [p.assign(**{group_column: [key] * len(p)}) for (key, *_), p in zip(jobs, parts)]
     if not parts:
         return _fit_sample(df, template, 0, fit_kwargs, 0, 0)
-    return pd.concat(parts, ignore_index=True)
+    out = pd.concat(parts, ignore_index=True)
+    out.attrs["rejected"] = rejected
+    return out

@@ -1,6 +1,9 @@
-"""Survival evaluation: Harrell's C-index, time-dependent AUC, Kaplan–Meier and KM distances.
+"""Survival evaluation through lifelines and scikit-survival: C-index, time-dependent AUC, Kaplan–Meier, KM distances.
 
-Plain numpy (no scikit-survival); checked in the tests against lifelines and hand cases.
+Kaplan–Meier and Harrell's C-index are lifelines' (``KaplanMeierFitter``, ``utils.concordance_index``);
+the cumulative/dynamic time-dependent AUC with IPCW (Uno et al., 2007) is scikit-survival's
+``metrics.cumulative_dynamic_auc``. This module only adapts inputs and adds KM sup distances with bootstrap
+intervals for the fidelity checks.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ __all__ = [
     "concordance_index",
     "cumulative_dynamic_auc",
     "kaplan_meier",
+    "kaplan_meier_table",
     "km_sup_by_stratum",
     "km_sup_distance",
+    "km_sup_interval",
 ]
 
 
@@ -31,79 +36,86 @@ def _arrays(time, event, *others) -> tuple[np.ndarray, ...]:
     return (t, e, *(np.asarray(o, dtype=np.float64).ravel() for o in others))
 
 
-def concordance_index(time, event, risk, *, chunk: int = 2048) -> float:
-    """Harrell's C-index of a risk score (higher risk = earlier event).
+def concordance_index(time, event, risk) -> float:
+    """Harrell's C-index of a risk score (higher risk = earlier event), lifelines' implementation."""
+    from lifelines.utils import concordance_index as lifelines_cindex
 
-    A pair ``(i, j)`` is comparable when ``i`` had the event and ``t_i < t_j``, or ``t_i = t_j`` and
-    ``j`` was censored; it is concordant when ``risk_i > risk_j`` and counts 1/2 on a tie in risk
-    (Harrell et al., 1982; the same convention as ``lifelines.utils.concordance_index`` with
-    ``predicted_scores = -risk``). Exact pairwise count in chunks: O(n_events · n) time.
-    """
     t, e, r = _arrays(time, event, risk)
-    ev = np.flatnonzero(e == 1)
-    num = den = 0.0
-    for a in range(0, len(ev), chunk):
-        i = ev[a:a + chunk]
-        ti, ri = t[i, None], r[i, None]
-        comparable = (t[None, :] > ti) | ((t[None, :] == ti) & (e[None, :] == 0))
-        num += float(((r[None, :] < ri) & comparable).sum() + 0.5 * ((r[None, :] == ri) & comparable).sum())
-        den += float(comparable.sum())
-    return num / den if den else float("nan")
+    if not e.any():
+        return float("nan")
+    return float(lifelines_cindex(t, -r, e))
 
 
 def kaplan_meier(time, event) -> tuple[np.ndarray, np.ndarray]:
-    """Kaplan–Meier estimate: ``S(t) = ∏_{t_k ≤ t} (1 − d_k / n_k)`` at the distinct observed times.
+    """Kaplan–Meier estimate (lifelines) at the distinct observed times.
 
     Returns:
         ``(times, survival)``: sorted distinct times and ``S`` just after each of them.
     """
+    from lifelines import KaplanMeierFitter
+
     t, e = _arrays(time, event)
-    times, inv = np.unique(t, return_inverse=True)
-    deaths = np.bincount(inv, weights=e, minlength=len(times))
-    leaving = np.bincount(inv, minlength=len(times))
-    at_risk = len(t) - np.concatenate([[0], np.cumsum(leaving)[:-1]])
-    return times, np.cumprod(1.0 - deaths / at_risk)
+    if len(t) == 0:
+        raise ValueError("kaplan_meier needs at least one patient")
+    fit = KaplanMeierFitter().fit(t, e)
+    sf = fit.survival_function_.iloc[:, 0]
+    times = np.unique(t)
+    return times, sf.loc[times].to_numpy(np.float64)
 
 
-def _step(times: np.ndarray, surv: np.ndarray, at: np.ndarray, *, left: bool = False) -> np.ndarray:
-    """Evaluate a right-continuous KM step function (or its left limit) at ``at``."""
-    idx = np.searchsorted(times, at, side="left" if left else "right") - 1
+def kaplan_meier_table(time, event, *, alpha: float = 0.05) -> pd.DataFrame:
+    """Kaplan–Meier curve with lifelines' pointwise (Greenwood, exponential) band and numbers at risk.
+
+    Returns:
+        ``time, survival, ci_low, ci_high, at_risk`` at 0 and every distinct observed time.
+    """
+    from lifelines import KaplanMeierFitter
+
+    t, e = _arrays(time, event)
+    if len(t) == 0:
+        raise ValueError("kaplan_meier_table needs at least one patient")
+    fit = KaplanMeierFitter(alpha=alpha).fit(t, e)
+    ci = fit.confidence_interval_survival_function_
+    table = fit.event_table
+    return pd.DataFrame({"time": fit.survival_function_.index.to_numpy(float),
+                         "survival": fit.survival_function_.iloc[:, 0].to_numpy(float),
+                         "ci_low": ci.iloc[:, 0].to_numpy(float), "ci_high": ci.iloc[:, 1].to_numpy(float),
+                         "at_risk": table["at_risk"].reindex(fit.survival_function_.index).to_numpy(np.int64)})
+
+
+def _step(times: np.ndarray, surv: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Evaluate a right-continuous KM step function at ``at``."""
+    idx = np.searchsorted(times, at, side="right") - 1
     return np.where(idx >= 0, surv[np.clip(idx, 0, None)], 1.0)
 
 
 def cumulative_dynamic_auc(time, event, risk, horizons: Sequence[float], *, censor_time=None,
                            censor_event=None) -> np.ndarray:
-    """Cumulative/dynamic time-dependent AUC at each horizon, with IPCW (Uno et al., 2007).
+    """Cumulative/dynamic AUC at each horizon with IPCW (Uno et al., 2007): ``sksurv.metrics.cumulative_dynamic_auc``.
 
-    .. math::
-        \\mathrm{AUC}(h) = \\frac{\\sum_i \\sum_j w_i\\,1(t_i \\le h, \\delta_i = 1)\\,1(t_j > h)
-        \\,[1(r_i > r_j) + \\tfrac12 1(r_i = r_j)]}
-        {\\sum_i w_i\\,1(t_i \\le h, \\delta_i = 1)\\;\\#\\{j: t_j > h\\}},
-        \\qquad w_i = 1 / \\hat G(t_i^-)
-
-    with ``Ĝ`` the Kaplan–Meier estimate of the censoring distribution, from ``censor_time``/
-    ``censor_event`` (e.g. the training split) or else from the evaluated patients. Without censoring
-    before ``h`` this is the plain AUROC of "event by h" against "alive after h".
-
-    Returns:
-        AUC per horizon (NaN where cases or controls are absent).
+    The censoring distribution is estimated from ``censor_time``/``censor_event`` (e.g. the training split),
+    else from the evaluated patients. Evaluated times beyond the censoring data's follow-up are clipped to it
+    (scikit-survival needs ``Ĝ > 0``). NaN at a horizon without cases or controls.
     """
+    from sksurv.metrics import cumulative_dynamic_auc as sksurv_auc
+    from sksurv.util import Surv
+
     t, e, r = _arrays(time, event, risk)
     ct = t if censor_time is None else np.asarray(censor_time, dtype=np.float64)
     ce = e if censor_event is None else np.asarray(censor_event).astype(np.int64)
-    g_times, g_surv = kaplan_meier(ct, 1 - ce)
+    train = Surv.from_arrays(ce.astype(bool), ct)
+    limit = ct[ce == 0].max() if (ce == 0).any() else ct.max()
+    test_t = np.minimum(t, np.nextafter(limit, -np.inf) if (t >= limit).any() and (ce == 0).any() else t)
+    test = Surv.from_arrays(e.astype(bool), test_t)
     out = []
     for h in np.asarray(horizons, dtype=np.float64):
-        case = (t <= h) & (e == 1)
-        ctrl = np.sort(r[t > h])
-        if not case.any() or len(ctrl) == 0:
+        if not (((test_t <= h) & (e == 1)).any() and (test_t > h).any()):
             out.append(np.nan)
             continue
-        g = _step(g_times, g_surv, t[case], left=True)
-        w = 1.0 / np.clip(g, 1e-12, None)
-        below = np.searchsorted(ctrl, r[case], side="left")
-        ties = np.searchsorted(ctrl, r[case], side="right") - below
-        out.append(float((w * (below + 0.5 * ties)).sum() / (w.sum() * len(ctrl))))
+        try:
+            out.append(float(sksurv_auc(train, test, r, [h])[0][0]))
+        except ValueError:
+            out.append(np.nan)
     return np.asarray(out)
 
 
@@ -144,3 +156,18 @@ def km_sup_by_stratum(real: pd.DataFrame, synthetic: pd.DataFrame, *, time: str,
             strata.append(res[key])
     res["max"] = float(max(strata)) if strata else float("nan")
     return res
+
+
+def km_sup_interval(time_a, event_a, time_b, event_b, *, n_boot: int = 200, alpha: float = 0.05,
+                    seed: int = 0, horizon: float | None = None) -> dict:
+    """KM sup distance with an ordinary bootstrap interval (both samples resampled with replacement)."""
+    ta, ea = np.asarray(time_a, float), np.asarray(event_a, int)
+    tb, eb = np.asarray(time_b, float), np.asarray(event_b, int)
+    gen = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(0x4B4D,)))
+    stats = []
+    for _ in range(int(n_boot)):
+        i, j = gen.integers(0, len(ta), len(ta)), gen.integers(0, len(tb), len(tb))
+        stats.append(km_sup_distance(ta[i], ea[i], tb[j], eb[j], horizon=horizon))
+    lo, hi = np.quantile(stats, [alpha / 2, 1 - alpha / 2]) if stats else (np.nan, np.nan)
+    return {"sup": km_sup_distance(ta, ea, tb, eb, horizon=horizon), "ci_low": float(lo), "ci_high": float(hi),
+            "n_real": int(len(ta)), "n_twins": int(len(tb))}

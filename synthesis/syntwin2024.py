@@ -1,63 +1,99 @@
-"""SynTwin reference mode (Moore et al., PSB 2024): community-based twin prediction, designs A–F.
+"""SynTwin as published (Moore et al., PSB 2024; EpistasisLab/SynTwin code): community-based twins, designs A–F.
 
-Given the distances among real evaluation patients and from them to synthetic patients:
+Given all-pairs distances among the graph's patients (Gower) and from them to synthetic patients:
 
-1. graph of real patients: edge when ``d <= threshold``, weight ``1 − d / max d``; the default
-   threshold is the *percolation threshold*, the smallest one at which the graph is connected (the
-   longest edge of the minimum spanning tree);
-2. Louvain communities (igraph multilevel) at each resolution of a scan, keeping the partition of
-   highest (γ = 1) modularity; only communities with ``>= min_size`` members are kept — the method
-   covers only their members;
-3. per kept community: centre = member of highest eigenvector centrality in the community subgraph,
-   radius = largest distance from the centre to a member; its *twins* = synthetic patients within
-   the radius of the centre;
-4. prediction for patient ``i`` of community ``c`` (``n_c`` members) = fraction of events among
-   A: the other real members; B: the twins of ``c``; C: both; D: the ``n_c − 1`` synthetic patients
-   closest to ``i``; E: A's and D's patients together; F: ``n_c − 1`` random real patients outside ``c``.
+1. graph: an edge wherever ``d <= t``, weight ``1 − d / max d``; ``t`` is the *percolation threshold* as their
+   ``step3_percolation_threshold.py`` computes it: a logistic curve fitted to the cumulative number of pairs
+   within distance ``d``; ``t`` = where the tangent at its inflection crosses zero, ``t0 − 2 / s``;
+2. Louvain (igraph ``community_multilevel``, weighted) with their resolution scan (``step4b``): resolutions
+   0–9 and 10 random seeds; per seed the resolution giving the most communities of ``>= min_size`` wins; the
+   most frequent winner is used (ties: the most patients in such communities). Only communities
+   ``>= min_size`` are kept — the method covers only their members;
+3. per kept community: centre = member of highest eigenvector centrality in the community subgraph, radius =
+   largest distance from the centre to a member; its *twins* = synthetic patients within the radius;
+4. prediction for query ``i`` of community ``c`` with ``n_c`` labelled *reference* members = fraction of events
+   among A: the reference members of ``c`` (other than ``i``); B: the twins of ``c``; C: both; D: the
+   ``n_c`` synthetic patients closest to ``i``; E: A's and D's together; F: ``n_c`` random reference patients
+   outside ``c``.
+
+In the paper every graph patient is both query and reference (leave-one-out). With ``is_query`` the queries
+(e.g. held-out patients, whose labels must reach nothing) sit in the graph beside labelled reference patients;
+then A/C/E/F draw only on reference labels.
+
+:func:`fit_product_multinomial_gibbs` is the paper's generator: one global mixture of product multinomials
+(latent classes) fitted by collapsed-free Gibbs sampling with Dirichlet priors (K = 30).
 """
 
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.sparse.csgraph import minimum_spanning_tree
 
-__all__ = ["DESIGNS", "percolation_threshold", "syntwin_designs"]
+__all__ = ["DESIGNS", "fit_product_multinomial_gibbs", "percolation_threshold", "resolution_scan",
+           "syntwin_designs"]
 
 DESIGNS = ("A", "B", "C", "D", "E", "F")
+RESOLUTIONS = tuple(float(r) for r in range(10))  # their scan: 0, 1, ..., 9
+SCAN_SEEDS = 10
 
 
-def percolation_threshold(d_real: np.ndarray) -> float:
-    """Smallest distance threshold at which the threshold graph is connected (MST bottleneck)."""
+def percolation_threshold(d_real: np.ndarray, *, points: int = 200) -> float:
+    """Their percolation threshold: logistic fit to the cumulative pair count, tangent crossing zero.
+
+    ``N(t) = #{pairs i < j : d_ij <= t}`` on ``points`` thresholds from 0 to ``max d``; fit
+    ``N(t) ≈ N_max / (1 + exp(−s (t − t0)))``; return ``max(t0 − 2 / s, 0)``.
+    """
+    from syntwin.graphs.reference import logistic_onset
+
     d = np.asarray(d_real, dtype=np.float64)
     if d.ndim != 2 or d.shape[0] != d.shape[1]:
         raise ValueError(f"d_real must be a square distance matrix, got shape {d.shape}")
-    if len(d) < 2:
+    if len(d) < 3:
         return 0.0
-    # zero distances are 'no edge' for scipy: shift them to a tiny positive value
-    tree = minimum_spanning_tree(np.where(d > 0, d, 1e-300) * ~np.eye(len(d), dtype=bool))
-    return float(tree.data.max()) if tree.nnz else 0.0
+    pairs = np.sort(d[np.triu_indices(len(d), 1)])
+    t = np.linspace(0.0, float(pairs[-1]), points)
+    cumulative = np.searchsorted(pairs, t, side="right") / len(pairs)
+    return logistic_onset(t, cumulative)
 
 
-def _louvain(n: int, edges: np.ndarray, weights: np.ndarray, resolutions: Sequence[float], seed: int):
+def _multilevel(g, resolution: float, seed: int) -> np.ndarray:
     import igraph as ig
 
-    g = ig.Graph(n=n, edges=edges.tolist())
-    g.es["weight"] = weights.tolist()
-    best = None
-    for i, gamma in enumerate(resolutions):
-        ig.set_random_number_generator(random.Random(int(seed) * 1000 + i))
-        try:
-            part = g.community_multilevel(weights="weight", resolution=float(gamma))
-        finally:
-            ig.set_random_number_generator(random)
-        q = g.modularity(part.membership, weights="weight")
-        if best is None or q > best[0] + 1e-12:
-            best = (q, float(gamma), np.asarray(part.membership))
-    return g, best
+    ig.set_random_number_generator(random.Random(int(seed)))
+    try:
+        return np.asarray(g.community_multilevel(weights="weight", resolution=float(resolution)).membership)
+    finally:
+        ig.set_random_number_generator(random)
+
+
+def resolution_scan(g, *, resolutions: Sequence[float] = RESOLUTIONS, seeds: int = SCAN_SEEDS, min_size: int = 10,
+                    seed: int = 0) -> tuple[float, np.ndarray, dict]:
+    """Their resolution choice: per seed the resolution with most communities ``>= min_size`` wins; mode wins.
+
+    Ties (per seed, and between equally frequent winners) go to the most patients in such communities.
+
+    Returns:
+        ``(resolution, membership, info)`` — membership of the chosen resolution at the first seed it won.
+    """
+    winners, partitions = [], {}
+    for s in range(int(seeds)):
+        best = None
+        for r in resolutions:
+            membership = _multilevel(g, r, int(seed) * 1000 + s)
+            sizes = np.bincount(membership)
+            key = (int((sizes >= min_size).sum()), int(sizes[sizes >= min_size].sum()))
+            if best is None or key > best[0]:
+                best = (key, float(r), membership)
+        winners.append(best[1])
+        partitions.setdefault(best[1], (best[0], best[2]))
+    counts = Counter(winners)
+    chosen = max(counts, key=lambda r: (counts[r], partitions[r][0][1]))
+    info = {"resolution_votes": {str(r): int(c) for r, c in sorted(counts.items())}}
+    return chosen, partitions[chosen][1], info
 
 
 def syntwin_designs(
@@ -66,28 +102,34 @@ def syntwin_designs(
     y_real: np.ndarray,
     y_syn: np.ndarray,
     *,
+    is_query: np.ndarray | None = None,
     threshold: float | None = None,
-    resolutions: Sequence[float] = (0.5, 0.75, 1.0, 1.5, 2.0),
+    resolutions: Sequence[float] = RESOLUTIONS,
+    seeds: int = SCAN_SEEDS,
     min_size: int = 10,
     seed: int = 0,
 ) -> tuple[pd.DataFrame, dict]:
     """Run SynTwin's designs A–F (see the module docstring).
 
     Args:
-        d_real: (n, n) distances among real patients (e.g. Gower).
-        d_real_syn: (n, m) distances from real to synthetic patients.
-        y_real: (n,) 0/1 outcome of the real patients.
+        d_real: (n, n) distances among the graph's real patients (e.g. Gower).
+        d_real_syn: (n, m) distances from them to the synthetic patients.
+        y_real: (n,) 0/1 outcome of the real patients; ignored (may be NaN) for queries.
         y_syn: (m,) 0/1 outcome of the synthetic patients.
-        threshold: Edge threshold; None = percolation threshold.
-        resolutions: Louvain resolutions scanned.
+        is_query: (n,) bool, patients to predict whose labels are never read; None = every patient is both
+            query and reference (the paper's leave-one-out).
+        threshold: Edge threshold; None = :func:`percolation_threshold`.
+        resolutions, seeds: the resolution scan (:func:`resolution_scan`).
         min_size: Smallest community kept (SynTwin: 10).
-        seed: Seed of Louvain's node order and of design F's random draws.
+        seed: Seed of Louvain and of design F's draws.
 
     Returns:
-        ``(predictions, info)``: a frame with one row per real patient — ``community`` (-1 when not in
-        a kept community) and columns ``A``..``F`` (NaN outside kept communities) — and a dict with
-        ``threshold``, ``resolution``, ``modularity``, ``n_communities``, ``coverage``.
+        ``(predictions, info)``: one row per real patient — ``community`` (-1 outside kept communities) and
+        ``A``..``F`` (NaN for non-queries and outside kept communities) — and ``threshold``, ``resolution``,
+        ``modularity``, ``n_communities``, ``coverage`` (share of queries in kept communities), votes.
     """
+    import igraph as ig
+
     d = np.asarray(d_real, dtype=np.float64)
     ds = np.asarray(d_real_syn, dtype=np.float64)
     y, ys = np.asarray(y_real, dtype=np.float64), np.asarray(y_syn, dtype=np.float64)
@@ -95,13 +137,21 @@ def syntwin_designs(
     if d.shape != (n, n) or ds.shape[0] != n or y.shape != (n,) or ys.shape != (ds.shape[1],):
         raise ValueError(f"shapes disagree: d_real {d.shape}, d_real_syn {ds.shape}, y_real {y.shape}, "
                          f"y_syn {ys.shape}")
+    query = np.zeros(n, bool) if is_query is None else np.asarray(is_query, bool)
+    if query.shape != (n,):
+        raise ValueError(f"is_query must have one entry per real patient ({n}), got {query.shape}")
+    reference = ~query
+    loo = is_query is None
+    targets = np.ones(n, bool) if loo else query
     thr = percolation_threshold(d) if threshold is None else float(threshold)
     iu, ju = np.triu_indices(n, 1)
-    keep = d[iu, ju] <= thr
-    dmax = d[iu, ju].max() if len(iu) else 1.0
-    edges = np.column_stack([iu[keep], ju[keep]])
-    weights = 1.0 - d[iu, ju][keep] / (dmax if dmax > 0 else 1.0)
-    graph, (q, gamma, membership) = _louvain(n, edges, np.maximum(weights, 1e-12), resolutions, seed)
+    dij = d[iu, ju]
+    keep = dij <= thr
+    dmax = dij.max() if len(dij) else 1.0
+    graph = ig.Graph(n=n, edges=np.column_stack([iu[keep], ju[keep]]).tolist())
+    graph.es["weight"] = np.maximum(1.0 - dij[keep] / (dmax if dmax > 0 else 1.0), 1e-12).tolist()
+    gamma, membership, votes = resolution_scan(graph, resolutions=resolutions, seeds=seeds, min_size=min_size,
+                                               seed=seed)
     sizes = np.bincount(membership)
     kept = np.flatnonzero(sizes >= min_size)
     community = np.where(np.isin(membership, kept), membership, -1)
@@ -113,19 +163,79 @@ def syntwin_designs(
         centre = members[int(np.argmax(sub.eigenvector_centrality(weights="weight")))]
         radius = d[centre, members].max()
         twins = np.flatnonzero(ds[centre] <= radius)
-        outside = np.flatnonzero(membership != c)
-        m = len(members) - 1
-        for i in members:
-            others = members[members != i]
+        ref_members = members[reference[members]]
+        outside = np.flatnonzero((membership != c) & reference)
+        for i in members[targets[members]]:
+            others = ref_members[ref_members != i]
+            m = len(others)
             closest = np.argsort(ds[i], kind="stable")[:m]
-            pred["A"][i] = y[others].mean()
+            pred["A"][i] = y[others].mean() if m else np.nan
             pred["B"][i] = ys[twins].mean() if len(twins) else np.nan
-            pred["C"][i] = np.concatenate([y[others], ys[twins]]).mean()
-            pred["D"][i] = ys[closest].mean()
-            pred["E"][i] = np.concatenate([y[others], ys[closest]]).mean()
-            if len(outside):
+            both = np.concatenate([y[others], ys[twins]])
+            pred["C"][i] = both.mean() if len(both) else np.nan
+            pred["D"][i] = ys[closest].mean() if m else np.nan
+            pred["E"][i] = np.concatenate([y[others], ys[closest]]).mean() if m else np.nan
+            if len(outside) and m:
                 pred["F"][i] = y[rng.choice(outside, min(m, len(outside)), replace=False)].mean()
     frame = pd.DataFrame({"community": community, **pred})
+    q = graph.modularity(membership.tolist(), weights="weight", resolution=gamma) if graph.ecount() else 0.0
     info = {"threshold": thr, "resolution": gamma, "modularity": float(q), "n_communities": int(len(kept)),
-            "coverage": float((community >= 0).mean())}
+            "coverage": float((community[targets] >= 0).mean()) if targets.any() else 0.0,
+            "edges": int(keep.sum()), **votes}
     return frame, info
+
+
+def fit_product_multinomial_gibbs(codes: np.ndarray, *, k: int = 30, iterations: int = 200, burn_in: int = 100,
+                                  alpha: float = 1.0, beta: float = 1.0, seed: int = 0) -> dict:
+    """Mixture of product multinomials (latent class model) by Gibbs sampling (Dunson & Xing, 2009 style).
+
+    Model: ``z_i ~ Cat(π)``, ``x_ij | z_i = h ~ Cat(ψ_hj)``, priors ``π ~ Dir(α)``, ``ψ_hj ~ Dir(β)``. Each sweep
+    draws ``z`` given ``(π, ψ)``, then ``π`` and ``ψ`` from their Dirichlet posteriors. The posterior mean of
+    ``π`` and ``ψ`` over the sweeps after ``burn_in`` is returned.
+
+    Args:
+        codes: (n, p) non-negative integer codes (one column per categorical/binned variable).
+
+    Returns:
+        ``{"weights": (k,), "probs": [ (k, levels_j) per column ], "levels": [levels_j]}``.
+    """
+    x = np.asarray(codes, dtype=np.int64)
+    if x.ndim != 2 or (x < 0).any():
+        raise ValueError("codes must be a 2-d array of non-negative integers")
+    if not 0 <= burn_in < iterations:
+        raise ValueError("need 0 <= burn_in < iterations")
+    rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(0x61BB5,)))
+    n, p = x.shape
+    levels = [int(x[:, j].max()) + 1 for j in range(p)]
+    z = rng.integers(0, k, n)
+    sums_w, sums_p, kept = np.zeros(k), [np.zeros((k, lv)) for lv in levels], 0
+    for it in range(int(iterations)):
+        pi = rng.dirichlet(np.bincount(z, minlength=k) + alpha)
+        psi = []
+        for j, lv in enumerate(levels):
+            counts = np.zeros((k, lv))
+            np.add.at(counts, (z, x[:, j]), 1.0)
+            psi.append(np.vstack([rng.dirichlet(row + beta) for row in counts]))
+        logp = np.log(pi)[None, :] + sum(np.log(psi[j][:, x[:, j]]).T for j in range(p))
+        logp -= logp.max(axis=1, keepdims=True)
+        prob = np.exp(logp)
+        prob /= prob.sum(axis=1, keepdims=True)
+        z = (prob.cumsum(axis=1) > rng.random(n)[:, None]).argmax(axis=1)
+        if it >= burn_in:
+            sums_w += pi
+            for j in range(p):
+                sums_p[j] += psi[j]
+            kept += 1
+    return {"weights": sums_w / kept, "probs": [s / kept for s in sums_p], "levels": levels}
+
+
+def sample_product_multinomial(model: dict, n: int, *, seed: int = 0) -> np.ndarray:
+    """Draw ``n`` rows of codes from :func:`fit_product_multinomial_gibbs`'s model."""
+    rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(0x5A3,)))
+    w = model["weights"] / model["weights"].sum()
+    z = rng.choice(len(w), int(n), p=w)
+    cols = []
+    for probs in model["probs"]:
+        cum = probs[z].cumsum(axis=1)
+        cols.append((cum > rng.random(int(n))[:, None] * cum[:, -1:]).argmax(axis=1))
+    return np.column_stack(cols) if cols else np.empty((int(n), 0), np.int64)

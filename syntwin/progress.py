@@ -88,6 +88,7 @@ class _Reporter:
         """A counted part of the current stage begins (``total`` items; ``None`` if not known yet)."""
         with self._lock:
             self.step_name, self.done, self.total = name, 0, total
+            self._step_started()
             self._stepped()
 
     def advance(self, n: int = 1, *, total: int | None = None) -> None:
@@ -109,6 +110,7 @@ class _Reporter:
     # hooks of the concrete reporters
     def _stage_started(self, text: str) -> None: ...
     def _stage_done(self, text: str, seconds: float) -> None: ...
+    def _step_started(self) -> None: ...
     def _stepped(self) -> None: ...
     def _finished(self, status: str, seconds: float) -> None: ...
 
@@ -180,6 +182,11 @@ class RichReporter(_Reporter):
     def _stage_done(self, text: str, seconds: float) -> None:
         self.bar.console.print(f"[green]✓[/green] [{self.index}/{self.n_stages}] {text}  "
                                f"[dim]{seconds:.1f} s[/dim]", highlight=False)
+
+    def _step_started(self) -> None:
+        # a fresh task: rich cannot set a known total back to "unknown"
+        self.bar.remove_task(self._step_task)
+        self._step_task = self.bar.add_task(f"    {self.step_name}", total=self.total)
 
     def _stepped(self) -> None:
         self.bar.update(self._step_task, description=f"    {self.step_name}", total=self.total,

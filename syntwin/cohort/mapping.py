@@ -157,6 +157,11 @@ class SchemaMapping(BaseModel):
         default_factory=lambda: list(DEFAULT_MISSING),
         description="Tokens (compared after stripping) that mean missing in every column.",
     )
+    constraints: list[dict[str, str | float | int]] = Field(
+        default_factory=list,
+        description="Rules every row keeps (inequality / range / follow_up, see synthesis.constraints); "
+        "twins are generated to keep them.",
+    )
 
     @field_validator("columns")
     @classmethod
@@ -235,6 +240,7 @@ class SchemaMapping(BaseModel):
             identifiers=self.identifiers,
             quasi_identifiers=[c for c in self.quasi_identifiers if c not in gone],
             extra=[c for c in self.extra if c not in gone],
+            constraints=[c for c in self.constraints if not set(c.values()) & gone],
         )
 
     def __repr__(self) -> str:

@@ -65,6 +65,11 @@ def _seer_breast_csv() -> SchemaMapping:
         quasi_identifiers=["age", "race", "marital_status"],
         extra=["differentiation"],
         required=["age"],
+        constraints=[
+            {"kind": "inequality", "low": "nodes_positive", "high": "nodes_examined"},
+            *({"kind": "range", "column": c, "min": 0}
+              for c in ("age", "tumor_size_mm", "nodes_examined", "nodes_positive", "survival_months")),
+        ],
     )
 
 
@@ -192,6 +197,11 @@ def _seer_stat() -> SchemaMapping:
                   "nodes_examined", "nodes_positive"],
         unknown_values=["Unknown", "Borderline/Unknown", "Recode not available"],
         missing_values=["", "Blank(s)", "NA"],
+        constraints=[  # the follow-up cutoff depends on the SEER release: declare it in the scenario
+            {"kind": "inequality", "low": "nodes_positive", "high": "nodes_examined"},
+            *({"kind": "range", "column": c, "min": 0}
+              for c in ("tumor_size_mm", "nodes_examined", "nodes_positive", "survival_months")),
+        ],
     )
 
 

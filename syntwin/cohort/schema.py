@@ -25,6 +25,8 @@ class CohortSchema:
         quasi_identifiers: Columns an attacker may know (age, race, year...); used by privacy checks.
         extra: Other columns carried along but not modelled (e.g. vital status beside a
             cause-specific event).
+        constraints: Rules every row keeps (``synthesis.constraints`` dicts: inequality, range,
+            follow_up); twins are generated to keep them.
     """
 
     numeric: tuple[str, ...] = ()
@@ -35,6 +37,7 @@ class CohortSchema:
     identifiers: tuple[str, ...] = ()
     quasi_identifiers: tuple[str, ...] = ()
     extra: tuple[str, ...] = ()
+    constraints: tuple[dict, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "numeric", tuple(self.numeric))
@@ -43,6 +46,7 @@ class CohortSchema:
         object.__setattr__(self, "identifiers", tuple(self.identifiers))
         object.__setattr__(self, "quasi_identifiers", tuple(self.quasi_identifiers))
         object.__setattr__(self, "extra", tuple(self.extra))
+        object.__setattr__(self, "constraints", tuple(dict(c) for c in self.constraints))
         seen: set[str] = set()
         for name in self.columns:
             if name in seen:
@@ -76,6 +80,7 @@ class CohortSchema:
         """Plain, JSON-able form."""
         d = asdict(self)
         d["ordinal"] = {k: list(v) for k, v in self.ordinal.items()}
+        d["constraints"] = [dict(c) for c in self.constraints]
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
 
     @classmethod

@@ -21,19 +21,18 @@ from syntwin.graphs.encode import MixedEncoder
 from syntwin.graphs.knn import build_graph
 from syntwin.graphs.store import SimilarityGraph
 from syntwin.pipeline.context import ARRAY, FRAME, JSON, Artifact, RunContext
-from syntwin.pipeline.predict import run_prediction
+from syntwin.pipeline.counterfactual import check_counterfactual, run_counterfactual
+from syntwin.pipeline.fidelity import fidelity_stage, scenario_constraints
+from syntwin.pipeline.predict import run_prediction, validation_mask
 from syntwin.privacy import ReleaseGate, evaluate_privacy
 from syntwin.privacy.gate import THRESHOLD_FIELDS, failures
 from syntwin.scenario.cohort import CohortScenario, CohortSection
 from syntwin.seeding import int_seed, stratified_mask
 from syntwin.synthesis import make_generator, synthesize
-from syntwin.synthesis.fidelity import quality_score
 from syntwin.synthesis.generators.missingness import with_missingness
 from syntwin.synthesis.predict import outcome_labels
-from syntwin.synthesis.survival import kaplan_meier, km_sup_by_stratum
 
 MIN_COMMUNITY = 10  # SynTwin keeps communities of >= 10 patients
-KM_MIN_STRATUM = 20  # Kaplan–Meier curves only for groups at least this large (real and twins)
 RECALL_SAMPLE = 2000  # graph recall@k is estimated against exact kNN on this many patients
 SCHEMA = Artifact(".json", lambda schema, path: schema.save(path), CohortSchema.load)  # as a stage artifact
 
@@ -99,7 +98,7 @@ def _graph_stage(scenario: CohortScenario, ctx: RunContext, x_train: np.ndarray,
 
 
 def _synthesis_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFrame, schema: CohortSchema,
-                     membership: np.ndarray, m: dict) -> pd.DataFrame:
+                     membership: np.ndarray, m: dict, key: str = "synthesis") -> pd.DataFrame:
     """Twins of the training patients, one generator per community (or one global one)."""
     s = scenario.synthesis
     try:
@@ -112,44 +111,17 @@ def _synthesis_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFr
     try:
         twins = synthesize(
             train[schema.modelled], generator, n_twins, groups=groups, client=ctx.client,
-            seed=int_seed(ctx.seed, "synthesis"), min_group_size=s.min_group_size,
+            seed=int_seed(ctx.seed, key), min_group_size=s.min_group_size,
             numeric=list(schema.numeric), ordinal={k: list(v) for k, v in schema.ordinal.items()},
             categorical=list(schema.categorical), time=schema.time, event=schema.event, on_done=ctx.on_done,
+            constraints=scenario_constraints(scenario, schema),
         )
     except ImportError as exc:
         raise StageError(str(exc), field="synthesis.generator",
                          hint="pip install 'syntwin[sdv]' or use generator: latent_class") from None
-    m.update(generator=s.generator, rows=len(twins),
+    m.update(generator=s.generator, rows=len(twins), rejected_by_constraints=int(twins.attrs.get("rejected", 0)),
              groups=int(len(np.unique(groups))) if groups is not None else 1)
     return twins[schema.modelled].reset_index(drop=True)
-
-
-def _fidelity_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFrame, twins: pd.DataFrame,
-                    schema: CohortSchema, m: dict) -> None:
-    """How faithful the twins are: quality score, and Kaplan–Meier real vs twins per stratum."""
-    strata = scenario.synthesis.strata or next(iter(schema.ordinal), None)
-    if strata is not None and strata not in schema.features:
-        raise CohortError(f"synthesis.strata names {strata!r}, which is not a feature", field="synthesis.strata",
-                          hint=f"features are: {', '.join(schema.features)}")
-    roles = dict(numeric=list(schema.numeric), ordinal={k: list(v) for k, v in schema.ordinal.items()},
-                 categorical=list(schema.categorical), time=schema.time, event=schema.event)
-    quality = quality_score(train[schema.modelled], twins, **roles)
-    km = km_sup_by_stratum(train, twins, time=schema.time, event=schema.event, by=strata, min_size=KM_MIN_STRATUM)
-    m.update(quality=round(float(quality["score"]), 4), strata=strata,
-             km_sup={str(k): round(float(v), 4) for k, v in km.items()})
-    curves = []
-    groups = [("all", slice(None))] if strata is None else [("all", slice(None))] + [
-        (str(level), level) for level in sorted(set(train[strata]) & set(twins[strata]))]
-    for label, level in groups:
-        for side, table in (("real", train), ("synthetic twins", twins)):
-            part = table if label == "all" else table[table[strata] == level]
-            if len(part) < KM_MIN_STRATUM:
-                continue  # no curve of a small group: it would describe few real patients
-            times, surv = kaplan_meier(part[schema.time], part[schema.event])
-            name = side if label == "all" else f"{side}: {strata} {label}"
-            curves.append(pd.DataFrame({"group": name, "time": times, "survival": surv}))
-    pd.concat(curves, ignore_index=True).to_parquet(ctx.path("cohort/km.parquet"), index=False)
-    ctx.record_output("km_curves", "cohort/km.parquet")
 
 
 def _check_outcome(scenario: CohortScenario, ctx: RunContext, df: pd.DataFrame, schema: CohortSchema,
@@ -195,6 +167,7 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
         m.update(rows=len(df), train=len(train), holdout=len(holdout), features=len(schema.features),
                  events=int(df[schema.event].sum()), evaluable=int(evaluable.sum()),
                  cleaning=cohort.report.to_dict())
+        check_counterfactual(scenario.counterfactual, schema, df, len(holdout))
         schema.save(ctx.path("cohort/schema.json"))
         ctx.record_output("schema", "cohort/schema.json")
         return {"data": df, "hold": hold, "schema": schema, "skipped": skipped}
@@ -206,7 +179,7 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
     train, holdout = df[~hold].reset_index(drop=True), df[hold].reset_index(drop=True)
 
     encoder = cohort_encoder(schema, scenario.graph.weights, scenario.cohort.missing.model_dump()).fit(
-        df[schema.features])
+        train[schema.features])  # fitted on the training rows: held-out patients reach nothing
     x_train = encoder.transform(train)
     membership = ctx.checkpointed(
         "graph", lambda m: {"membership": _graph_stage(scenario, ctx, x_train, encoder.scale_, m)},
@@ -216,15 +189,26 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
         "synthesis", lambda m: {"twins": _synthesis_stage(scenario, ctx, train, schema, membership, m)},
         twins=FRAME)["twins"]
 
-    ctx.checkpointed("fidelity", lambda m: _fidelity_stage(scenario, ctx, train, twins, schema, m))
+    ctx.checkpointed("fidelity", lambda m: fidelity_stage(scenario, ctx, train, twins, schema, m))
 
     x_hold, x_twins = encoder.transform(holdout), encoder.transform(twins)
+
     def prediction_stage(m: dict) -> None:
+        # tuning twins: the same generator fitted on the inner training rows only (validation rows unseen)
+        inner = ~validation_mask(train, schema, scenario.prediction, seed)
+        tuning = _synthesis_stage(scenario, ctx, train[inner].reset_index(drop=True), schema, membership[inner],
+                                  {}, key="tuning-synthesis")
         run_prediction(scenario.prediction, ctx, schema=schema, train=train, holdout=holdout, twins=twins,
-                       x_train=x_train, x_hold=x_hold, x_twins=x_twins, graph_k=scenario.graph.k,
+                       tuning_twins=tuning, x_train=x_train, x_hold=x_hold, x_twins=x_twins,
+                       x_tuning_twins=encoder.transform(tuning), graph_k=scenario.graph.k,
                        scale=encoder.scale_, m=m)
 
     ctx.checkpointed("prediction", prediction_stage)
+
+    if scenario.counterfactual is not None:
+        ctx.checkpointed("counterfactual", lambda m: run_counterfactual(
+            scenario.counterfactual, ctx, schema=schema, train=train, holdout=holdout,
+            weights=scenario.graph.weights, m=m))
 
     def privacy_stage(m: dict) -> dict:
         pv = scenario.privacy

@@ -1,10 +1,17 @@
 """The prediction stage: every method of ``prediction.methods`` scored on the same held-out real patients.
 
-Tuning never looks at the held-out patients: a validation share of the *training* patients chooses
-twin-kNN's ``k`` and real/synthetic mix, the ensemble's blend and the GNN's early stopping; the chosen
-settings are then applied with all training patients as reference. Each method gets AUROC with a
-bootstrap CI on the evaluable held-out patients (label known at the horizon) and, as a survival
-score, Harrell's C-index and time-dependent AUC at 1/3/5 years on all held-out patients.
+Protocol (:data:`PROTOCOL`, recorded in the manifest): the cohort is split train / held-out before anything is
+fitted, and the training patients into *inner* and *validation* rows (:func:`validation_mask`). Every setting
+is tuned on the validation rows with models fitted on the inner rows only — twin methods with *tuning twins*
+from a generator fitted on the inner rows only — over the same grids for every method (kNN ``k``
+:data:`KS` for real, twin and mixed kNN; logistic ``C``; a small boosting grid). The final models are refitted on
+all training rows with the chosen settings (twin methods on the final twins, generated from the training rows);
+the GNN is cross-fitted (trained on inner rows + tuning twins, not refitted). Held-out labels reach nothing.
+
+Each method gets AUROC with an ordinary bootstrap CI on the evaluable held-out patients (label known at the
+horizon), a paired bootstrap interval of its difference from the best real-data baseline (methods are ranked
+only where it excludes 0), and, as a survival score, Harrell's C-index (lifelines) and time-dependent AUC at
+1/3/5 years (scikit-survival) on all held-out patients.
 """
 
 from __future__ import annotations
@@ -23,12 +30,31 @@ from syntwin.graphs.knn import nearest
 from syntwin.pipeline.context import RunContext
 from syntwin.scenario.cohort import PredictionSection
 from syntwin.seeding import int_seed, rng, stratified_mask
-from syntwin.synthesis.evaluate import auroc, auroc_ci, baseline_gradient_boosting, baseline_logistic
+from syntwin.synthesis.evaluate import (
+    auroc,
+    auroc_ci,
+    baseline_gradient_boosting,
+    baseline_logistic,
+    paired_auroc_difference,
+)
 from syntwin.synthesis.predict import mix_knn_proba, outcome_labels, rank_blend, tune_knn_mix
 from syntwin.synthesis.survival import concordance_index, cumulative_dynamic_auc
 from syntwin.synthesis.syntwin2024 import DESIGNS, syntwin_designs
 
-KS = (10, 25, 50, 100, 200)  # twin-kNN k grid searched on the validation patients
+PROTOCOL = (
+    "split train/held-out first; settings tuned on validation rows with models (and the generator of the "
+    "tuning twins) fitted on the inner training rows only; final models refit on train = inner + validation "
+    "(twin methods on twins generated from train); GNN cross-fitted on inner rows + tuning twins; encoder and "
+    "graph fitted on training rows only (features, no labels); held-out labels reach nothing"
+)
+KS = (5, 10, 25, 50, 100, 200, 400)  # the k grid of every kNN method (real, twin, mix), tuned on validation
+LOGISTIC_CS = (0.01, 0.1, 1.0, 10.0)  # L2 logistic C grid (validated)
+GBM_GRID = (  # small validated search for histogram gradient boosting
+    {"learning_rate": 0.05, "max_leaf_nodes": 15, "max_iter": 200},
+    {"learning_rate": 0.05, "max_leaf_nodes": 31, "max_iter": 300},
+    {"learning_rate": 0.1, "max_leaf_nodes": 63, "max_iter": 200},
+)
+REAL_BASELINES = ("logistic", "gradient_boosting", "real_knn")
 ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)  # share of real neighbours in the twin-kNN mix
 BETAS = tuple(np.round(np.linspace(0.0, 1.0, 11), 2))  # logistic share in the ensemble's rank blend
 SURVIVAL_SAMPLE = 20_000  # held-out patients in the C-index (exact pairwise count)
@@ -69,6 +95,15 @@ def _labels(
     return outcome_labels(table[schema.time].to_numpy(), table[schema.event].to_numpy(), horizon)
 
 
+def validation_mask(train: pd.DataFrame, schema: CohortSchema, p: PredictionSection, seed: int) -> np.ndarray:
+    """The validation rows of the training patients (evaluable, stratified by label, seeded).
+
+    Computed before synthesis so that the tuning twins' generator can be fitted on the other (inner) rows.
+    """
+    y, ev = _labels(train, schema, p.horizon_months)
+    return stratified_mask(np.where(ev, y, -1), p.validation, seed, "validation") & ev
+
+
 def _neighbours(ref_x: np.ndarray, ref_y: np.ndarray, query: np.ndarray, k: int, client: Any, seed: int):
     idx, dist = nearest(ref_x, query, min(k, len(ref_x)), client=client, seed=seed)
     return ref_y[idx], dist
@@ -92,6 +127,28 @@ def _survival(
     return out
 
 
+def _grid_search(fit_predict, grid: list[dict], fit_on: tuple, val_X: pd.DataFrame, y_val: np.ndarray) -> dict:
+    """Validation AUROC of each setting (model fitted on ``fit_on``); the best (first on ties) and its score."""
+    scored = [(auroc(y_val, fit_predict(*fit_on, val_X, **g)), -i) for i, g in enumerate(grid)]
+    score, neg_i = max(scored)
+    return {**grid[-neg_i], "val_auroc": float(score)}
+
+
+def _trained_on(name: str, tuned: dict, twin_weight: float) -> str:
+    """What a method's predictions really rest on, after tuning (a mix that chose real share 1 used no twin)."""
+    t = tuned.get(name, {})
+    if name == "twin_knn_mix":
+        return {1.0: "real", 0.0: "synthetic"}.get(float(t["alpha"]), "real+synthetic")
+    if name == "twin_ensemble":
+        share, alpha = float(t["logistic_share"]), float(t["alpha"])
+        if share == 1.0 or alpha == 1.0:
+            return "real"
+        return "synthetic" if share == 0.0 and alpha == 0.0 else "real+synthetic"
+    if name == "gnn" and twin_weight == 0.0:
+        return "real"
+    return TRAINED_ON[name]
+
+
 def _gnn(
     p: PredictionSection,
     x_train,
@@ -106,7 +163,7 @@ def _gnn(
     client: Any,
     seed: int,
 ) -> tuple[np.ndarray, dict]:
-    """GraphSAGE trained on the graph of real training patients + twins, then run over it + the queries.
+    """GraphSAGE trained on the graph of inner training patients + tuning twins, early-stopped on validation.
 
     Training is full batch on at most ``gnn_max_nodes`` labelled nodes (a seeded sample beyond it, at most a
     fifth of it validation patients); prediction is one inductive pass over the training graph
@@ -152,55 +209,66 @@ def _syntwin_reference(
     p: PredictionSection,
     ctx: RunContext,
     x_hold,
-    y_hold,
-    ev_hold,
+    x_train,
+    y_train,
+    ev_train,
     x_twins,
     y_twins,
     ev_twins,
     scale: float,
     m: dict,
-) -> None:
-    """SynTwin's designs A–F on a sample of evaluable held-out patients (all-pairs Gower, as published)."""
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """SynTwin's designs A–F for a sample of held-out patients (all-pairs Gower, as published).
+
+    The graph holds the held-out sample (queries, labels never read) beside as many labelled training patients
+    (reference): A/C/E/F draw on the training patients' labels, B/D on the twins'.
+    """
     seed = ctx.seed
-    pool = np.flatnonzero(ev_hold)
-    sample = np.sort(
-        rng(seed, "syntwin", "real").choice(pool, min(p.syntwin_sample, len(pool)), replace=False)
-    )
+    # drawn from all held-out rows: which held-out patients are scored must not depend on their outcome
+    n_hold = len(x_hold)
+    sample = np.sort(rng(seed, "syntwin", "real").choice(n_hold, min(p.syntwin_sample, n_hold), replace=False))
+    ref_pool = np.flatnonzero(ev_train)
+    ref = np.sort(rng(seed, "syntwin", "reference").choice(ref_pool, min(p.syntwin_sample, len(ref_pool)),
+                                                            replace=False))
     twins = np.flatnonzero(ev_twins)
-    twins = np.sort(
-        rng(seed, "syntwin", "twins").choice(twins, min(p.syntwin_twins, len(twins)), replace=False)
-    )
-    xr, xs = x_hold[sample].astype(np.float64), x_twins[twins].astype(np.float64)
+    twins = np.sort(rng(seed, "syntwin", "twins").choice(twins, min(p.syntwin_twins, len(twins)), replace=False))
+    xr = np.vstack([x_hold[sample], x_train[ref]]).astype(np.float64)
+    xs = x_twins[twins].astype(np.float64)
+    y_graph = np.concatenate([np.full(len(sample), np.nan), y_train[ref].astype(np.float64)])
+    is_query = np.arange(len(xr)) < len(sample)
     frame, info = syntwin_designs(
         cdist(xr, xr, "cityblock") / scale,
         cdist(xr, xs, "cityblock") / scale,
-        y_hold[sample],
+        y_graph,
         y_twins[twins],
+        is_query=is_query,
         seed=int_seed(seed, "syntwin", "louvain"),
     )
     m["syntwin_2024"] = {
         "patients": int(len(sample)),
+        "reference_patients": int(len(ref)),
         "twins": int(len(twins)),
         **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in info.items()},
     }
-    for d in DESIGNS:
-        s = frame[d].to_numpy()
-        ok = np.isfinite(s)
-        entry: dict[str, Any] = {
-            "coverage": round(float(ok.mean()), 4),
-            "trained_on": DESIGN_TRAINED_ON[d],
-            "n": int(ok.sum()),
-        }
-        if ok.sum() and len(np.unique(y_hold[sample][ok])) == 2:
-            entry.update(
-                auroc_ci(y_hold[sample][ok], s[ok], frac=0.9, seed=int_seed(seed, "boot", "syntwin", d))
-            )
-            entry["n"] = int(ok.sum())
-        m[f"syntwin_2024_{d}"] = entry
+    frame = frame[is_query].reset_index(drop=True)
     frame.insert(0, "holdout_row", sample)
-    frame.insert(1, "label", y_hold[sample])
     frame.to_parquet(ctx.path("prediction/syntwin_2024.parquet"), index=False)
     ctx.record_output("syntwin_2024", "prediction/syntwin_2024.parquet")
+    return sample, frame
+
+
+def _entry(y: np.ndarray, s: np.ndarray, best: np.ndarray | None, name: str, seed: int) -> dict[str, Any]:
+    """AUROC with its bootstrap CI, coverage, and the paired difference from the best real baseline."""
+    entry: dict[str, Any] = {"coverage": round(float(np.isfinite(s).mean()), 4)}
+    ok = np.isfinite(s)
+    if ok.sum() and len(np.unique(y[ok])) == 2:
+        entry.update(auroc_ci(y[ok], s[ok], seed=int_seed(seed, "boot", name)))
+        if best is not None:
+            diff = paired_auroc_difference(y, s, best, seed=int_seed(seed, "paired", name))
+            verdict = "better" if diff["ci_low"] > 0 else "worse" if diff["ci_high"] < 0 else "no difference"
+            entry["vs_best_real"] = {**{k: (round(v, 4) if isinstance(v, float) else v) for k, v in diff.items()},
+                                     "verdict": verdict}
+    return entry
 
 
 def run_prediction(
@@ -211,19 +279,26 @@ def run_prediction(
     train: pd.DataFrame,
     holdout: pd.DataFrame,
     twins: pd.DataFrame,
+    tuning_twins: pd.DataFrame,
     x_train: np.ndarray,
     x_hold: np.ndarray,
     x_twins: np.ndarray,
+    x_tuning_twins: np.ndarray,
     graph_k: int,
     scale: float,
     m: dict,
 ) -> None:
-    """Score every method on the held-out patients; figures into ``m``, scores into ``prediction/``."""
+    """Score every method on the held-out patients; figures into ``m``, scores into ``prediction/``.
+
+    ``twins`` come from a generator fitted on all training rows, ``tuning_twins`` from one fitted on the inner
+    rows only (``~validation_mask(...)``): the latter alone are used to tune settings on the validation rows.
+    """
     seed, client, methods = ctx.seed, ctx.client, list(p.methods)
     y_tr, ev_tr = _labels(train, schema, p.horizon_months)
     y_ho, ev_ho = _labels(holdout, schema, p.horizon_months)
     y_tw, ev_tw = _labels(twins, schema, p.horizon_months)
-    val = stratified_mask(np.where(ev_tr, y_tr, -1), p.validation, seed, "validation") & ev_tr
+    y_tt, ev_tt = _labels(tuning_twins, schema, p.horizon_months)
+    val = validation_mask(train, schema, p, seed)
     inner = ev_tr & ~val
     feats = schema.features
     scores: dict[str, np.ndarray] = {}  # method -> score of every held-out patient
@@ -237,67 +312,75 @@ def run_prediction(
         scored.update(new)
         ctx.advance(len(new))
 
-    kmax = max(max(KS), p.k)
+    ks = tuple(sorted(set(KS) | {p.k}))
+    kmax = max(ks)
     knn_methods = {"real_knn", "twin_knn", "twin_knn_mix", "twin_ensemble"} & set(methods)
     if knn_methods:
         kseed = int_seed(seed, "prediction", "knn")
         with _timed(seconds, "knn_search"):
             real_test = _neighbours(x_train[ev_tr], y_tr[ev_tr], x_hold, kmax, client, kseed)
             twin_test = _neighbours(x_twins[ev_tw], y_tw[ev_tw], x_hold, kmax, client, kseed)
-        if "real_knn" in methods:
-            scores["real_knn"] = mix_knn_proba(
-                real_test, None, k=min(p.k, real_test[0].shape[1]), alpha=1.0, weighting=p.weighting
-            )
-            tuned["real_knn"] = {"k": min(p.k, real_test[0].shape[1])}
-            progressed()
-        if knn_methods - {"real_knn"}:
-            with _timed(seconds, "knn_search"):
-                real_val = _neighbours(x_train[inner], y_tr[inner], x_train[val], kmax, client, kseed)
-                twin_val = _neighbours(x_twins[ev_tw], y_tw[ev_tw], x_train[val], kmax, client, kseed)
-            with _timed(seconds, "knn_tuning"):
-                ks = tuple(sorted(set(KS) | {p.k}))
-                for name, real_pair, alphas in (
-                    ("twin_knn", None, (0.0,)),
-                    ("twin_knn_mix", real_val, ALPHAS),
-                ):
-                    choice = tune_knn_mix(
-                        y_tr[val], real_pair, twin_val, ks=ks, alphas=alphas, weighting=p.weighting
-                    )
-                    tuned[name] = choice
-                    scores[name] = mix_knn_proba(
-                        real_test if real_pair is not None else None,
-                        twin_test,
-                        k=choice["k"],
-                        alpha=choice["alpha"],
-                        weighting=p.weighting,
-                    )
-                    progressed()
+            real_val = _neighbours(x_train[inner], y_tr[inner], x_train[val], kmax, client, kseed)
+            twin_val = _neighbours(x_tuning_twins[ev_tt], y_tt[ev_tt], x_train[val], kmax, client, kseed)
+        with _timed(seconds, "knn_tuning"):
+            for name, real_pair, twin_pair, alphas in (
+                ("real_knn", real_val, None, (1.0,)),
+                ("twin_knn", None, twin_val, (0.0,)),
+                ("twin_knn_mix", real_val, twin_val, ALPHAS),
+            ):
+                if name not in methods and not (name == "twin_knn_mix" and "twin_ensemble" in methods):
+                    continue
+                choice = tune_knn_mix(y_tr[val], real_pair, twin_pair, ks=ks, alphas=alphas, weighting=p.weighting)
+                choice["k_at_grid_edge"] = bool(choice["k"] == min(kmax, real_test[0].shape[1]))
+                tuned[name] = choice
+                scores[name] = mix_knn_proba(
+                    real_test if real_pair is not None else None,
+                    twin_test if twin_pair is not None else None,
+                    k=choice["k"],
+                    alpha=choice["alpha"],
+                    weighting=p.weighting,
+                )
+                progressed()
 
     lseed = int_seed(seed, "logistic")
+    log_grid = [{"C": c} for c in LOGISTIC_CS]
+
+    def logistic(X, y, test, *, C):
+        return baseline_logistic(X, y, test, seed=lseed, C=C)
+
+    def boosting(X, y, test, **g):
+        return baseline_gradient_boosting(X, y, test, seed=int_seed(seed, "gbm"), **g)
+
+    val_X = train.loc[val, feats]
     if {"logistic", "twin_ensemble"} & set(methods):
         with _timed(seconds, "logistic"):
-            scores["logistic"] = baseline_logistic(
-                train.loc[ev_tr, feats], y_tr[ev_tr], holdout[feats], seed=lseed
-            )
+            tuned["logistic"] = _grid_search(logistic, log_grid, (train.loc[inner, feats], y_tr[inner]), val_X,
+                                             y_tr[val])
+            scores["logistic"] = logistic(train.loc[ev_tr, feats], y_tr[ev_tr], holdout[feats],
+                                          C=tuned["logistic"]["C"])
             progressed()
     if "gradient_boosting" in methods:
         with _timed(seconds, "gradient_boosting"):
-            scores["gradient_boosting"] = baseline_gradient_boosting(
-                train.loc[ev_tr, feats], y_tr[ev_tr], holdout[feats], seed=int_seed(seed, "gbm")
+            choice = _grid_search(boosting, list(GBM_GRID), (train.loc[inner, feats], y_tr[inner]), val_X,
+                                  y_tr[val])
+            tuned["gradient_boosting"] = choice
+            scores["gradient_boosting"] = boosting(
+                train.loc[ev_tr, feats], y_tr[ev_tr], holdout[feats],
+                **{k: v for k, v in choice.items() if k != "val_auroc"},
             )
             progressed()
     if "logistic_twins" in methods:
         with _timed(seconds, "logistic_twins"):
-            scores["logistic_twins"] = baseline_logistic(
-                twins.loc[ev_tw, feats], y_tw[ev_tw], holdout[feats], seed=lseed
+            tuned["logistic_twins"] = _grid_search(
+                logistic, log_grid, (tuning_twins.loc[ev_tt, feats], y_tt[ev_tt]), val_X, y_tr[val]
             )
+            scores["logistic_twins"] = logistic(twins.loc[ev_tw, feats], y_tw[ev_tw], holdout[feats],
+                                                C=tuned["logistic_twins"]["C"])
             progressed()
     if "twin_ensemble" in methods:
         with _timed(seconds, "twin_ensemble"):
-            # the blend weight is chosen on the validation patients with a logistic fit on the others
-            val_logistic = baseline_logistic(
-                train.loc[inner, feats], y_tr[inner], train.loc[val, feats], seed=lseed
-            )
+            # the blend weight is chosen on the validation patients with a logistic fit on the inner rows
+            val_logistic = logistic(train.loc[inner, feats], y_tr[inner], val_X, C=tuned["logistic"]["C"])
             mix = tuned["twin_knn_mix"]
             val_mix = mix_knn_proba(real_val, twin_val, k=mix["k"], alpha=mix["alpha"], weighting=p.weighting)
             fits = [(auroc(y_tr[val], rank_blend(val_logistic, val_mix, b)), -b, b) for b in BETAS]
@@ -313,43 +396,70 @@ def run_prediction(
     if "gnn" in methods:
         with _timed(seconds, "gnn"):
             scores["gnn"], tuned["gnn"] = _gnn(
-                p, x_train, x_twins, x_hold, y_tr, y_tw, inner, val, ev_tw, graph_k, client, seed
+                p, x_train, x_tuning_twins, x_hold, y_tr, y_tt, inner, val, ev_tt, graph_k, client, seed
             )
             progressed()
 
     survival_rows = np.sort(
         rng(seed, "survival").choice(len(holdout), min(SURVIVAL_SAMPLE, len(holdout)), replace=False)
     )
+    scored = [n for n in TRAINED_ON if n in scores and n in methods]
+    y_ev = y_ho[ev_ho]
+    real_scored = [n for n in REAL_BASELINES if n in scored]
+    best_real = max(real_scored, key=lambda n: auroc(y_ev, scores[n][ev_ho])) if real_scored else None
     with _timed(seconds, "evaluation"):
-        for name in [n for n in TRAINED_ON if n in scores and n in methods]:
+        for name in scored:
             s = scores[name]
-            entry = auroc_ci(y_ho[ev_ho], s[ev_ho], seed=int_seed(seed, "boot", name))
-            entry.update(coverage=round(float(np.isfinite(s[ev_ho]).mean()), 4), trained_on=TRAINED_ON[name])
+            reference = None if best_real in (None, name) else scores[best_real][ev_ho]
+            entry = _entry(y_ev, s[ev_ho], reference, name, seed)
+            entry["trained_on"] = _trained_on(name, tuned, p.gnn_twin_weight)
             entry.update(
                 {k: (round(v, 4) if isinstance(v, float) else v) for k, v in tuned.get(name, {}).items()}
             )
             entry.update(_survival(holdout, train, schema, s, survival_rows))
             m[name] = entry
+    syntwin = None
     if "syntwin_2024" in methods:
         with _timed(seconds, "syntwin_2024"):
-            _syntwin_reference(p, ctx, x_hold, y_ho, ev_ho, x_twins, y_tw, ev_tw, scale, m)
+            sample, frame = _syntwin_reference(p, ctx, x_hold, x_train, y_tr, ev_tr, x_twins, y_tw, ev_tw, scale, m)
+            ev = ev_ho[sample]  # evaluated where the label is known at the horizon
+            m["syntwin_2024"]["evaluated"] = int(ev.sum())
+            reference = None if best_real is None else scores[best_real][sample[ev]]
+            for d in DESIGNS:
+                entry = _entry(y_ho[sample[ev]], frame[d].to_numpy()[ev], reference, f"syntwin_{d}", seed)
+                m[f"syntwin_2024_{d}"] = {**entry, "trained_on": DESIGN_TRAINED_ON[d]}
+            syntwin = frame
         ctx.advance()
+    ranked = {n: v["vs_best_real"]["verdict"] for n, v in m.items() if isinstance(v, dict) and "vs_best_real" in v}
     m.update(
+        protocol=PROTOCOL,
+        best_real_baseline=best_real,
+        twins_help=sorted(n for n, v in ranked.items() if v == "better" and m[n]["trained_on"] != "real"),
+        verdicts=ranked,
         evaluated=int(ev_ho.sum()),
         horizon_months=p.horizon_months,
         validation=int(val.sum()),
+        inner=int(inner.sum()),
         survival_evaluated=int(len(survival_rows)),
         seconds_by_part={k: round(v, 2) for k, v in seconds.items()},
     )
+    if "logistic" in scores and "logistic_twins" in scores:
+        gap = paired_auroc_difference(y_ev, scores["logistic_twins"][ev_ho], scores["logistic"][ev_ho],
+                                      seed=int_seed(seed, "paired", "train_on_twins"))
+        m["train_on_twins_gap"] = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in gap.items()}
+        m["train_on_twins_gap"]["within_0_02"] = bool(abs(gap["difference"]) <= 0.02)
     table = pd.DataFrame(
         {
             "holdout_row": np.flatnonzero(ev_ho),
-            "label": y_ho[ev_ho],
+            "label": y_ev,
             **{n: s[ev_ho] for n, s in scores.items() if n in methods},
         }
     )
+    if syntwin is not None:
+        designs = syntwin.set_index("holdout_row")[list(DESIGNS)].add_prefix("syntwin_2024_")
+        table = table.join(designs, on="holdout_row")
     table.to_parquet(ctx.path("prediction/scores.parquet"), index=False)
     ctx.record_output("predictions", "prediction/scores.parquet")
 
 
-__all__ = ["run_prediction"]
+__all__ = ["PROTOCOL", "run_prediction", "validation_mask"]

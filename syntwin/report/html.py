@@ -12,6 +12,24 @@ import html
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+@cache
+def environment():
+    """The Jinja2 environment of the report templates (autoescaped; ``| safe`` only for built HTML)."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
+                       keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+
+
+def render_template(name: str, **context) -> str:
+    """Render ``templates/name`` with ``context``."""
+    return environment().get_template(name).render(**context)
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2327;
@@ -28,6 +46,12 @@ figcaption{font-size:.82rem;color:#57606a;margin-top:.25rem}
 .note{background:#fff8e1;border-left:4px solid #e0a800;padding:.5rem .8rem;font-size:.88rem}
 .muted{color:#57606a;font-size:.85rem}nav a{margin-right:.8rem;font-size:.88rem}
 #report-status{font-size:.8rem;color:#57606a}code{font-size:.85em}
+.headline{display:grid;grid-template-columns:repeat(4,1fr);gap:.6rem;margin:.8rem 0 1.2rem;background:#fff;
+border:2px solid #1f6feb;border-radius:8px;padding:.8rem}
+.headline .label{font-size:.75rem;text-transform:uppercase;letter-spacing:.04em;color:#57606a}
+.headline .value{font-size:1.15rem;font-weight:650;margin:.15rem 0}.headline .sub{font-size:.82rem;color:#57606a}
+.headline .warnings{grid-column:1/-1;background:#fff8e1;border-left:4px solid #e0a800;padding:.4rem .7rem;
+font-size:.85rem}.headline .warnings ul{margin:.2rem 0 0 1rem;padding:0}
 """
 
 STATUS_SCRIPT = """
@@ -118,26 +142,13 @@ class Page:
     header: str
     sections: list[Section] = field(default_factory=list)
     missing: list[tuple[str, str]] = field(default_factory=list)
+    headline: dict | None = None
 
     def render(self) -> str:
-        """Return the complete, self-contained HTML document."""
-        n_fig = sum(s.figures for s in self.sections)
-        nav = "".join(f'<a href="#{esc(s.id)}">{esc(s.title)}</a>' for s in self.sections)
-        miss = ""
-        if self.missing:
-            items = "".join(f"<li><b>{esc(t)}</b>: {esc(why)}</li>" for t, why in self.missing)
-            miss = f'<div class="note" id="missing"><b>Not in this report</b><ul>{items}</ul></div>'
-        body = "".join(f'<section id="{esc(s.id)}"><h2>{esc(s.title)}</h2>{s.body}</section>'
-                       for s in self.sections)
-        return (
-            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-            f"<title>{esc(self.title)}</title><style>{CSS}</style></head><body><main>"
-            f"<h1>{esc(self.title)}</h1>{self.header}<nav>{nav}</nav>"
-            f'<p id="report-status" data-expected="{n_fig}" data-state="pending">'
-            "figures not checked (scripts disabled)</p>"
-            f"{miss}{body}</main><script>{STATUS_SCRIPT}</script></body></html>\n"
-        )
+        """Return the complete, self-contained HTML document (``templates/page.html.j2``)."""
+        return render_template("page.html.j2", title=self.title, css=CSS, script=STATUS_SCRIPT, header=self.header,
+                               headline=self.headline, sections=self.sections, missing=self.missing,
+                               n_figures=sum(s.figures for s in self.sections))
 
 
-__all__ = ["Section", "Page", "table", "figure", "esc", "fmt", "CSS", "STATUS_SCRIPT"]
+__all__ = ["Section", "Page", "table", "figure", "esc", "fmt", "render_template", "CSS", "STATUS_SCRIPT"]

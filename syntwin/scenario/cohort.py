@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from syntwin.cohort.mapping import SchemaMapping
 from syntwin.scenario.base import ScenarioHeader, Section
+from syntwin.scenario.counterfactual import CounterfactualSection
 
 
 class SimulateSource(Section):
@@ -74,6 +75,15 @@ class SynthesisSection(Section):
     """Communities smaller than this are pooled into one group for fitting."""
     strata: str | None = None
     """Column stratifying the fidelity checks (Kaplan–Meier real vs twins); default: the first ordinal feature."""
+    constraints: list[dict[str, str | float | int]] = Field(default_factory=list)
+    """Rules every twin keeps, beside the cohort's own (simulator, presets): ``{kind: inequality, low, high}``,
+    ``{kind: range, column, min, max}``, ``{kind: follow_up, time, diagnosis_year, cutoff: YYYY-MM-DD}``."""
+    max_constraint_violations: float = Field(0.0, ge=0.0, le=1.0)
+    """Largest share of twins allowed to break a constraint (checked on the twins released; 0 = none)."""
+    max_km_sup: float = Field(0.05, gt=0.0, le=1.0)
+    """Fidelity threshold: Kaplan–Meier sup distance real vs twins per stratum (a warning for each miss)."""
+    km_min_stratum: int = Field(200, ge=10)
+    """Strata with fewer real patients are not held to ``max_km_sup`` (their curve is too noisy)."""
 
 
 class GraphSection(Section):
@@ -182,6 +192,8 @@ class CohortScenario(ScenarioHeader):
     """Release gate."""
     export: ExportSection = ExportSection()
     """Exports."""
+    counterfactual: CounterfactualSection | None = None
+    """What if: each held-out patient's outcome under each treatment option (optional)."""
 
 
 __all__ = ["CohortScenario"]

@@ -58,8 +58,6 @@ def test_auroc_against_sklearn():
     assert r["auroc"] == pytest.approx(roc_auc_score(y, s)) and r["n"] == 500
     assert r["ci_low"] < r["auroc"] < r["ci_high"] and r["ci_high"] - r["ci_low"] < 0.15
     assert r == auroc_ci(y, s, n_boot=300, seed=0)
-    sub = auroc_ci(y, s, n_boot=300, frac=0.9, seed=0)  # SynTwin: 90% subsamples -> narrower
-    assert sub["ci_high"] - sub["ci_low"] < r["ci_high"] - r["ci_low"]
     assert np.isnan(auroc([1, 1], [0.2, 0.3]))
 
 
@@ -100,17 +98,54 @@ def test_baseline_gradient_boosting_learns_and_is_seeded():
     np.testing.assert_array_equal(p, again)
 
 
-@pytest.mark.parametrize("frac", [1.0, 0.9])
-def test_bootstrap_ci_equals_the_naive_resample_loop(frac):
-    """The counting bootstrap gives the AUROC of each resample exactly as re-ranking it would (ties too)."""
-    from syntwin.synthesis.evaluate import auroc, auroc_ci
+def test_bootstrap_ci_equals_the_naive_resample_loop():
+    """The counting bootstrap gives sklearn's AUROC of each resample exactly (ties too)."""
+    from sklearn.metrics import roc_auc_score
+
+    from syntwin.synthesis.evaluate import auroc_ci
 
     gen = np.random.default_rng(0)
     y = gen.integers(0, 2, 1500)
     s = np.round(y + gen.normal(0, 1.5, 1500), 1)  # many ties
-    got = auroc_ci(y, s, seed=3, frac=frac, n_boot=300)
+    got = auroc_ci(y, s, seed=3, n_boot=300)
     rng = np.random.default_rng(np.random.SeedSequence(3, spawn_key=(0xB007,)))
-    m = 1500 if frac == 1 else 1350
-    draws = (rng.integers(0, 1500, m) if frac == 1 else rng.choice(1500, m, replace=False) for _ in range(300))
-    naive = np.quantile([auroc(y[i], s[i]) for i in draws], [0.025, 0.975])
+    draws = (rng.integers(0, 1500, 1500) for _ in range(300))
+    naive = np.quantile([roc_auc_score(y[i], s[i]) for i in draws], [0.025, 0.975])
     assert [got["ci_low"], got["ci_high"]] == pytest.approx(list(naive), abs=1e-12)
+    assert got["auroc"] == pytest.approx(roc_auc_score(y, s), abs=1e-15)
+
+
+def test_bootstrap_width_is_that_of_an_ordinary_bootstrap():
+    """Resampling with replacement: the interval width is ~2 × 1.96 × the AUROC's standard error (Hanley–McNeil)."""
+    from syntwin.synthesis.evaluate import auroc_ci
+
+    gen = np.random.default_rng(1)
+    y = gen.integers(0, 2, 600)
+    s = y + gen.normal(0, 1.0, 600)
+    got = auroc_ci(y, s, seed=0, n_boot=1000)
+    a, n1, n0 = got["auroc"], y.sum(), len(y) - y.sum()
+    q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
+    se = np.sqrt((a * (1 - a) + (n1 - 1) * (q1 - a * a) + (n0 - 1) * (q2 - a * a)) / (n1 * n0))
+    assert got["ci_high"] - got["ci_low"] == pytest.approx(2 * 1.96 * se, rel=0.2)
+
+
+def test_paired_difference_sees_what_unpaired_intervals_miss():
+    """Two strongly correlated scores 0.01 apart: overlapping marginal CIs, paired CI excludes 0."""
+    from sklearn.metrics import roc_auc_score
+
+    from syntwin.synthesis.evaluate import auroc_ci, paired_auroc_difference
+
+    gen = np.random.default_rng(2)
+    y = gen.integers(0, 2, 3000)
+    base = y + gen.normal(0, 1.2, 3000)
+    better = base + 0.15 * y  # the same score, slightly more separated
+    diff = paired_auroc_difference(y, better, base, seed=0)
+    assert diff["difference"] == pytest.approx(roc_auc_score(y, better) - roc_auc_score(y, base))
+    assert diff["excludes_zero"] and diff["ci_low"] > 0
+    a, b = auroc_ci(y, better, seed=0), auroc_ci(y, base, seed=0)
+    assert a["ci_low"] < b["ci_high"]  # the marginal intervals overlap
+    same = paired_auroc_difference(y, base, base + 1e-9 * gen.normal(size=3000), seed=0)
+    assert not same["excludes_zero"]
+    nan = better.copy()
+    nan[:100] = np.nan  # uncovered patients are left out of both
+    assert paired_auroc_difference(y, nan, base, seed=0)["n"] == 2900
