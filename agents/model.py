@@ -8,24 +8,27 @@ selects the agents that must decide (:meth:`~syntwin.agents.people.Person.due`) 
 The hot arithmetic — positions, movement, contacts, exposure — lives in NumPy arrays indexed by
 ``agent.idx``, so a step costs a few vector operations plus one KD-tree, not a Python loop over agents.
 
-Simplifications (by design): people walk straight lines between waypoints (door -> queue place ->
-counter -> seat -> nearest exit) at their own speed, without obstacle avoidance or body exclusion; the
-room air is well mixed (one Wells–Riley box); infectiousness enters as an expected value (prevalence).
+People walk at their own speed from door to queue place to counter to seat to the exit nearest by walking
+distance, around tables, counters and walls (:class:`~syntwin.agents.navigation.NavGrid`: flow fields on
+a grid, string-pulled routes). Simplifications (by design): no body exclusion between people; the room
+air is well mixed (one Wells–Riley box); infectiousness enters as an expected value (prevalence).
 """
 
 from __future__ import annotations
 
 from collections import deque
+from functools import lru_cache
 
 import mesa
 import numpy as np
 from mesa.agent import AgentSet
-from scipy import stats
+from scipy import special, stats
 
 from syntwin.agents.arrivals import apply_time_slots, sample_arrivals
 from syntwin.agents.config import CrowdConfig, Interventions
 from syntwin.agents.exposure import WellsRileyRoom, infection_probability
-from syntwin.agents.floorplan import thin_seats
+from syntwin.agents.floorplan import FloorPlan, thin_seats
+from syntwin.agents.navigation import NavGrid
 from syntwin.agents.people import (
     BALKED,
     INSIDE,
@@ -45,7 +48,18 @@ from syntwin.agents.people import (
     Visitor,
 )
 from syntwin.agents.registry import AGENT_TYPES, SENSORS
-from syntwin.agents.sensors import ContactSensor
+from syntwin.agents.sensors import ContactSensor, zone_counts
+
+#: Initial values of person rows added by assimilation (others NaN): see ``CrowdModel._grow``.
+_GROW_FILL = {"state": PENDING, "seat_of": -1, "lane_of": -1, "dose": 0.0, "service_z": 1.0, "u": 0.5,
+              "pos": 0.0, "target": 0.0, "speed": 1.2, "dwell_s": 0.0, "gave_up_flag": False}
+
+
+@lru_cache(maxsize=8)
+def navigation_grid(plan: FloorPlan, cell: float) -> NavGrid:
+    """The plan's navigation grid, shared by the runs of one process (its flow fields are cached)."""
+    return NavGrid(plan, cell)
+
 
 class CrowdModel(mesa.Model):
     """A canteen / lecture-hall crowd twin.
@@ -69,6 +83,8 @@ class CrowdModel(mesa.Model):
         self.dt = config.dt_s
         self.time_s = 0.0
         self.people: dict[int, mesa.Agent] = {}
+        self.nav = navigation_grid(config.plan, config.nav_cell_m) if config.routing else None
+        self._routes: dict[int, list[np.ndarray]] = {}  # remaining waypoints after the current target
         arr = sample_arrivals(config.arrivals, config.duration_s, np.random.default_rng(child[1]),
                               scale=iv.arrival_scale)
         self.n_arrivals = len(arr)
@@ -85,6 +101,7 @@ class CrowdModel(mesa.Model):
         self.seats_available = int(self.seat_free.sum())
         self.entrances, self.exits = self._doors(iv.one_way)
         self.entrance_span = self._spans(self.entrances)
+        self.exit_span = self._spans(self.exits)
         self.lanes = list(plan.lanes)
         counters = {c.name: c for c in plan.counters}
         self.lane_service = np.array([counters[ln.counter].service_mean_s for ln in self.lanes])
@@ -118,7 +135,7 @@ class CrowdModel(mesa.Model):
         # sensors and exposure
         ex = config.exposure
         self.air = WellsRileyRoom(plan.volume, iv.ach if iv.ach is not None else ex.ach, ex.loss_per_h)
-        self.exposure_integral = 0.0  # ∫C dt since the start (quanta·s/m³): what someone present all along got
+        self.exposure_integral = 0.0  # ∫C dt since the start (quanta·s/m³): the air of someone present all run
         self.contacts = ContactSensor(config.contact_radius_m, self.dt, track_pairs=config.track_pairs)
         self.contacts.ensure(n)
         if "contacts" not in config.sensors:
@@ -136,6 +153,7 @@ class CrowdModel(mesa.Model):
             tables=tables,
         )
         self.minute = 0
+        self.assimilated_in = self.assimilated_out = 0  # visitors added/removed by assimilation (live)
         self._update_minute_figures()
 
     # ---- construction helpers -------------------------------------------------------------------
@@ -187,8 +205,29 @@ class CrowdModel(mesa.Model):
         return out
 
     def free_place(self, pts: np.ndarray) -> np.ndarray:
-        """The nearest places to ``pts`` that are free of furniture (identity without a navigation grid)."""
-        return np.asarray(pts, float).reshape(-1, 2)
+        """The nearest places to ``pts`` that are free of furniture (unchanged without routing)."""
+        pts = np.asarray(pts, float).reshape(-1, 2)
+        return self.nav.free_place(pts) if self.nav is not None and len(pts) else pts
+
+    def go(self, i: int, goal: np.ndarray) -> None:
+        """Send person ``i`` to ``goal``: around obstacles with routing, else in a straight line."""
+        goal = np.asarray(goal, float)
+        if self.nav is None:
+            self.target[i] = goal
+            self._routes.pop(i, None)
+            return
+        way = self.nav.route(self.pos[i], goal)
+        self.target[i] = way[0]
+        if len(way) > 1:
+            self._routes[i] = list(way[1:])
+        else:
+            self._routes.pop(i, None)
+
+    def nearest_exit(self, i: int) -> int:
+        """Index of the exit nearest to person ``i`` by walking distance (straight line without routing)."""
+        if self.nav is None or len(self.exits) == 1:
+            return int(np.argmin(np.hypot(*(self.exits - self.pos[i]).T)))
+        return int(np.argmin([self.nav.distance(self.pos[i], e) for e in self.exits]))
 
     def retarget_lane(self, lane: int) -> None:
         """Point everyone waiting in ``lane`` at their queue place (the head place is the server's)."""
@@ -200,7 +239,30 @@ class CrowdModel(mesa.Model):
         if need > len(self._slots[lane]):
             self._slots[lane] = self.lanes[lane].slots(2 * need)
         slots = np.clip(self._slots[lane][offset:need], 0.0, [self.config.plan.width, self.config.plan.depth])
-        self.target[list(q)] = slots
+        ids = np.fromiter(q, np.int64, len(q))
+        if self.nav is None:
+            self.target[ids] = slots
+            return
+        moved = np.flatnonzero(np.any(self._goal_of(ids) != slots, axis=1))
+        if not len(moved):
+            return
+        straight = self.nav.clear(self.pos[ids[moved]], slots[moved])
+        for k, ok in zip(moved, straight):
+            i = int(ids[k])
+            if ok:
+                self.target[i] = slots[k]
+                self._routes.pop(i, None)
+            else:
+                self.go(i, slots[k])
+
+    def _goal_of(self, ids: np.ndarray) -> np.ndarray:
+        """Final goal of each person (the last waypoint of their route, else their target)."""
+        out = self.target[ids].copy()
+        for k, i in enumerate(ids):
+            r = self._routes.get(int(i))
+            if r:
+                out[k] = r[-1]
+        return out
 
     def _agents_of(self, ids: np.ndarray) -> AgentSet:
         return AgentSet([self.people[int(i)] for i in ids], random=self.random)
@@ -284,6 +346,14 @@ class CrowdModel(mesa.Model):
         frac = np.where(arrive, 1.0, step / np.maximum(dist, 1e-12))
         self.pos[moving] += d * frac[:, None]
         arrived = moving[arrive]
+        if self._routes and len(arrived):  # at an intermediate waypoint: head for the next one
+            via = np.fromiter((int(i) in self._routes for i in arrived), bool, len(arrived))
+            for i in arrived[via]:
+                rest = self._routes[int(i)]
+                self.target[i] = rest.pop(0)
+                if not rest:
+                    del self._routes[int(i)]
+            arrived = arrived[~via]
         seated = arrived[st[arrived] == TO_SEAT]
         st[seated] = SEATED
         self.t_seated[seated] = self.time_s
@@ -355,6 +425,90 @@ class CrowdModel(mesa.Model):
         while self.steps < n:
             self.step()
         return self
+
+    # ---- hooks for assimilation (syntwin.agents.live) ---------------------------------------------
+    def zone_occupancy(self) -> np.ndarray:
+        """Visitors inside each zone now (what the zone sensors count)."""
+        inside = np.flatnonzero(INSIDE_MASK[self.state])
+        return zone_counts([z.rect for z in self.config.plan.zones], self.pos[inside])
+
+    def schedule_arrivals(self, times_s: np.ndarray, u: np.ndarray, dwell_s: np.ndarray | None = None) -> None:
+        """Append visitors arriving at ``times_s`` (>= now) with trait uniforms ``u`` (shape ``(k, 8)``) and,
+        optionally, their stays (default: the visitors' lognormal).
+
+        Their rows come after the staff's; ``n_arrivals`` (the sampled arrivals that visitor accounting
+        covers) is unchanged.
+        """
+        times_s = np.asarray(times_s, float)
+        if not len(times_s):
+            return
+        start = self._grow(len(times_s))
+        self._set_traits(slice(start, None), times_s, u, dwell_s)
+        rest = np.concatenate([self.order[self._next:], np.arange(start, len(self.state))])
+        self.order = np.concatenate([self.order[: self._next],
+                                     rest[np.argsort(self.t_arrive[rest], kind="stable")]])
+
+    def set_zone_occupancy(self, zone: int, count: int, u: np.ndarray, dwell_s: np.ndarray | None = None) -> None:
+        """Make ``count`` visitors be inside zone ``zone`` now (assimilating a sensor count).
+
+        Missing visitors are placed on free seats of the zone (standing at its centre if none is free),
+        seated from now with a fresh stay (``dwell_s``, default the visitors' lognormal); surplus ones (those
+        who entered first) leave at once. Both are counted (``assimilated_in``/``assimilated_out``), not as
+        entries or departures. ``u``: uniforms ``(k, 8)`` for new visitors.
+        """
+        rect = self.config.plan.zones[zone].rect
+        inside = np.flatnonzero(INSIDE_MASK[self.state])
+        here = inside[rect.contains(self.pos[inside])]
+        if len(here) > count:
+            gone = here[np.argsort(self.t_enter[here], kind="stable")][: len(here) - count]
+            for i in gone:
+                if self.seat_of[i] >= 0:
+                    self.seat_free[self.seat_of[i]] = True
+                    self.seat_of[i] = -1
+                self.people[int(i)].exit()
+            self.left -= len(gone)
+            self.assimilated_out += len(gone)
+        elif len(here) < count:
+            k = count - len(here)
+            start = self._grow(k)
+            self._set_traits(slice(start, None), np.full(k, self.time_s), u[:k],
+                             None if dwell_s is None else dwell_s[:k])
+            free = np.flatnonzero(self.seat_free & rect.contains(self.seats))
+            for j, i in enumerate(range(start, start + k)):
+                Visitor(self, i)
+                self.t_enter[i] = self.t_seated[i] = self.time_s
+                if j < len(free):
+                    self.seat_free[free[j]] = False
+                    self.seat_of[i] = free[j]
+                    self.pos[i] = self.target[i] = self.seats[free[j]]
+                else:
+                    self.pos[i] = self.target[i] = rect.center
+                self.state[i] = SEATED
+                self.t_leave[i] = self.time_s + self.dwell_s[i]
+            self.order = np.concatenate([self.order[: self._next], np.arange(start, start + k),
+                                         self.order[self._next:]])
+            self._next += k
+            self.assimilated_in += k
+
+    def _grow(self, k: int) -> int:
+        """Append ``k`` person rows to every per-person array; return the first new row."""
+        start = len(self.state)
+        for name in self._ARRAYS:
+            value = getattr(self, name)
+            pad = np.full((k, *value.shape[1:]), _GROW_FILL.get(name, np.nan), value.dtype)
+            setattr(self, name, np.concatenate([value, pad]))
+        self.contacts.ensure(start + k)
+        return start
+
+    def _set_traits(self, rows: slice, times_s: np.ndarray, u: np.ndarray, dwell_s: np.ndarray | None) -> None:
+        vp = self.config.visitors
+        self.t_arrive[rows] = times_s
+        self.u[rows] = u
+        self.speed[rows] = np.clip(vp.speed_mean + vp.speed_sd * special.ndtri(u[:, 0]), 0.5, 2.0)
+        s2 = np.log(1 + (vp.dwell_sd_min / vp.dwell_mean_min) ** 2)
+        self.dwell_s[rows] = (60 * vp.dwell_mean_min * np.exp(np.sqrt(s2) * special.ndtri(u[:, 1]) - s2 / 2)
+                              if dwell_s is None else dwell_s)
+        self.service_z[rows] = special.gammaincinv(4.0, u[:, 2]) * 0.25  # = stats.gamma.ppf(u, 4, scale=0.25)
 
     def populate(self, n: int) -> None:
         """Add ``n`` visitors at uniform random places, each walking to a random seat (benchmarks)."""

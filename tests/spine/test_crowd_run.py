@@ -47,7 +47,7 @@ def parse(data: dict, tmp_path: Path):
     return scenario_load.load_scenario(path)
 
 
-@pytest.mark.parametrize("name", ["canteen_lunch", "lecture_hall_sweep"])
+@pytest.mark.parametrize("name", ["canteen_lunch", "lecture_hall_sweep", "canteen_floorplan"])
 def test_shipped_scenarios_validate(name, crowd_kind):
     s = scenario_load.load_scenario(SCENARIOS / f"{name}.yaml")
     assert isinstance(s, CrowdScenario)
@@ -149,34 +149,6 @@ def test_same_seed_same_tables_on_one_and_two_workers(tmp_path, client):
     assert masked["vs_reference"]["served"]["verdict"] == "no clear difference"
 
 
-def test_live_stream_relative_to_the_scenario(tmp_path):
-    rng = np.random.default_rng(0)
-    idx = pd.date_range("2024-03-04", periods=4 * 1440, freq="1min")
-    n = np.zeros(len(idx))
-    for t in range(1, len(idx)):
-        lam = 0.5 if 8 <= idx[t].hour < 18 else 0.01
-        n[t] = n[t - 1] - rng.binomial(int(n[t - 1]), 0.05) + rng.poisson(lam)
-    (tmp_path / "data").mkdir()
-    stream = pd.DataFrame({"timestamp": idx, "zone": "dining", "count": n})
-    stream.to_csv(tmp_path / "data/occ.csv", index=False)
-    data = canteen()
-    data["interventions"] = [{"name": "baseline"}]
-    data["simulation"].update(duration_min=30, replicates=1)
-    data["live"] = {"stream": "data/occ.csv", "holdout_days": 1, "particles": 100}
-    scenario = CrowdScenario.model_validate(data)
-    ctx = RunContext(work=tmp_path / "run", seed=1, client=None, source=str(tmp_path / "s.yaml"))
-    run_crowd(scenario, ctx)
-    live = ctx.metrics["live"]
-    assert live["zone"] == "dining" and live["n_forecasts"] > 1000
-    assert live["rmse"] < live["rmse_persistence"]
-    assert (tmp_path / "run" / ctx.outputs["live_forecast"]).exists()
-    bad = copy.deepcopy(data)
-    bad["live"]["stream"] = "data/missing.csv"
-    with pytest.raises(ScenarioError, match="live stream not found"):
-        run_crowd(CrowdScenario.model_validate(bad), RunContext(work=tmp_path / "r2", seed=1, client=None,
-                                                               source=str(tmp_path / "s.yaml")))
-
-
 def test_sweep_sets_apply_to_every_arm():
     data = canteen()
     data["interventions"] = [{"name": "baseline"}, {"name": "masks", "masks": {"emission_factor": 0.5}}]
@@ -188,3 +160,23 @@ def test_sweep_sets_apply_to_every_arm():
     assert arms["masks|ach=6,capacity_limit=100"].masks.emission_factor == 0.5
     assert arms["masks|ach=6,capacity_limit=100"].capacity_limit == 100
     assert s.replicates == 2
+
+
+def test_floor_plan_from_geojson_runs_and_bad_files_are_named(tmp_path, crowd_kind):
+    s = scenario_load.load_scenario(SCENARIOS / "canteen_floorplan.yaml",
+                                    overrides=["simulation.duration_min=20", "simulation.replicates=1"])
+    plan = s.to_config().plan
+    assert len(plan.walls) == 1 and len(plan.doors) == 3
+    ctx = RunContext(work=tmp_path / "run", seed=1, client=None, source=str(SCENARIOS / "canteen_floorplan.yaml"))
+    run_crowd(s, ctx)
+    assert (tmp_path / "run" / ctx.outputs["crowd_contact_heatmap"]).read_bytes()[:4] == b"\x89PNG"
+    data = yaml.safe_load((SCENARIOS / "canteen_floorplan.yaml").read_text())
+    data["floor_plan"] = {"file": "plans/missing.geojson"}
+    with pytest.raises(ScenarioError, match="floor plan file not found") as info:
+        parse(data, tmp_path)
+    assert info.value.field == "floor_plan"
+    (tmp_path / "plans").mkdir()
+    (tmp_path / "plans/bad.geojson").write_text('{"type": "FeatureCollection", "features": []}')
+    data["floor_plan"] = {"file": "plans/bad.geojson"}
+    with pytest.raises(ScenarioError, match="exactly one 'room' Polygon"):
+        parse(data, tmp_path)
