@@ -38,11 +38,16 @@ STAGES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Optional stages: name -> (scenario section that switches it on, the stage it follows).
+OPTIONAL: dict[str, tuple[str, str]] = {"counterfactual": ("counterfactual", "prediction"), "live": ("live", "crowd")}
+
+
 def planned_stages(scenario: Any) -> list[str]:
-    """The stage names a scenario's run will go through (``live`` when a crowd scenario has one)."""
+    """The stage names a scenario's run will go through (optional ones when their section is set)."""
     stages = list(STAGES.get(getattr(scenario, "kind", ""), ()))
-    if getattr(scenario, "kind", "") == "crowd" and getattr(scenario, "live", None) is not None:
-        stages.append("live")
+    for name, (section, after) in OPTIONAL.items():
+        if after in stages and getattr(scenario, section, None) is not None:
+            stages.insert(stages.index(after) + 1, name)
     return stages
 
 
