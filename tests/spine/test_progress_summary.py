@@ -98,5 +98,5 @@ def test_show_prints_every_figure_with_counts_as_integers(cohort_run):
     assert result.exit_code == 0, result.output
     rows = {line.split("│")[2].strip(): line.split("│")[3].strip() for line in result.output.splitlines()
             if line.count("│") >= 4 and "│ cohort " in line}
-    assert rows["rows"] == "3,000" and rows["train"] == "2,250"  # integers, not 3000.0
+    assert rows["rows"] == "3,000" and rows["train"] == f"{manifest['metrics']['cohort']['train']:,}"  # not 3000.0
     assert "privacy gate" in result.output and "prediction" in result.output
