@@ -105,9 +105,12 @@ class _Reporter:
             self._stepped()
 
     def finish(self, status: str = "done") -> None:
-        """The run is over: close the last stage."""
+        """The run is over (``done``, ``refused`` or ``failed``): close the last stage.
+
+        A failed run's last stage is not reported as finished: the error says what went wrong.
+        """
         with self._lock:
-            if self.stage is not None:
+            if self.stage is not None and status != "failed":
                 self._stage_done(self.stage, time.perf_counter() - self.stage_start)
                 self.stage = None
             self._finished(status, time.perf_counter() - self.start)
