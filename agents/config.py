@@ -242,6 +242,8 @@ class CrowdConfig:
         close_contact_min: Cumulative minutes within the radius that make a pair a "close contact".
         heatmap_cell_m: Cell size of the occupancy heat map.
         track_pairs: Keep per-pair contact durations (needed for close contacts; memory ~ pairs).
+        routing: Walk around tables, counters and walls on a navigation grid (else straight lines).
+        nav_cell_m: Cell size of the navigation grid (m).
         agent_types: Agent types acting each step, by registry name (``AGENT_TYPES``), in this order.
         sensors: Virtual sensors by registry name (``SENSORS``), in this order; ``contacts`` is required.
         co2: Settings of the ``co2`` sensor, if it runs.
@@ -257,6 +259,8 @@ class CrowdConfig:
     close_contact_min: float = 15.0
     heatmap_cell_m: float = 1.0
     track_pairs: bool = True
+    routing: bool = True
+    nav_cell_m: float = 0.3
     agent_types: tuple[str, ...] = ("visitor", "staff")
     sensors: tuple[str, ...] = ("contacts", "zones", "occupancy_heatmap", "contact_heatmap")
     co2: CO2Params | None = None

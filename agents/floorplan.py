@@ -1,8 +1,10 @@
-"""Floor plans in metres: one rectangular room with zones, tables and seats, counters, queue lanes, doors.
+"""Floor plans in metres: a room with zones, tables and seats, counters, queue lanes, doors and walls.
 
-The room's outline is its wall (origin at the south-west corner, x east, y north). Everything is an
-axis-aligned rectangle or a point; :meth:`FloorPlan.validate` rejects impossible plans with a
-``ValueError`` naming the offending element.
+The room spans ``[0, width] x [0, depth]`` (origin at the south-west corner, x east, y north); an optional
+``outline`` polygon (an L-shaped hall, say) and inner ``walls`` (polylines with a thickness) restrict
+where people can walk. Tables, counters and zones are axis-aligned rectangles; :meth:`FloorPlan.validate`
+rejects impossible plans with a ``ValueError`` naming the offending element. Plans can be read from
+GeoJSON (:mod:`syntwin.agents.geojson`).
 """
 
 from __future__ import annotations
@@ -122,6 +124,15 @@ class Door:
 
 
 @dataclass(frozen=True)
+class Wall:
+    """An inner wall or partition: a polyline of ``points`` with a ``thickness`` (m); people walk round it."""
+
+    name: str
+    points: tuple[tuple[float, float], ...]
+    thickness: float = 0.2
+
+
+@dataclass(frozen=True)
 class FloorPlan:
     """A rectangular room ``[0, width] x [0, depth]`` of ceiling ``height`` with its furniture.
 
@@ -133,7 +144,9 @@ class FloorPlan:
         tables: Tables with seats; tables must not overlap each other, counters or the wall.
         counters: Serving counters (each needs exactly one queue lane).
         lanes: Queue lanes.
-        doors: Doors; each lies on the wall.
+        doors: Doors; each lies on the wall (on the ``outline`` if given).
+        walls: Inner walls (obstacles for walking).
+        outline: Room outline polygon (vertices); default the ``width x depth`` rectangle.
     """
 
     width: float
@@ -144,9 +157,29 @@ class FloorPlan:
     counters: tuple[Counter, ...] = ()
     lanes: tuple[QueueLane, ...] = ()
     doors: tuple[Door, ...] = field(default=())
+    walls: tuple[Wall, ...] = ()
+    outline: tuple[tuple[float, float], ...] | None = None
 
     def __post_init__(self) -> None:
         self.validate()
+
+    def blocked_mask(self, xy: np.ndarray, clearance: float = 0.0, *, furniture: bool = True) -> np.ndarray:
+        """True for points within ``clearance`` of a table, counter or wall, or outside the outline."""
+        xy = np.asarray(xy, float).reshape(-1, 2)
+        out = np.zeros(len(xy), bool)
+        x, y = xy[:, 0], xy[:, 1]
+        for r in ([t.rect for t in self.tables] + [c.rect for c in self.counters]) if furniture else []:
+            out |= ((x >= r.x0 - clearance) & (x <= r.x1 + clearance) & (y >= r.y0 - clearance)
+                    & (y <= r.y1 + clearance))
+        if self.walls or self.outline is not None:
+            import shapely
+
+            for w in self.walls:
+                geom = shapely.LineString(w.points) if len(w.points) > 1 else shapely.Point(w.points[0])
+                out |= shapely.dwithin(geom, shapely.points(xy), w.thickness / 2 + clearance)
+            if self.outline is not None:
+                out |= ~shapely.contains_xy(shapely.Polygon(self.outline), x, y)
+        return out
 
     @property
     def room(self) -> Rect:
@@ -199,7 +232,21 @@ class FloorPlan:
                                  f"has {lane_counters.count(c.name)}")
             if c.service_mean_s <= 0:
                 raise ValueError(f"counter {c.name!r}: service_mean_s must be > 0")
-        check_doors(self.doors, self.width, self.depth)
+        check_doors(self.doors, self.width, self.depth, self.outline)
+        for w in self.walls:
+            if not w.points or w.thickness <= 0:
+                raise ValueError(f"wall {w.name!r} needs at least one point and a thickness > 0")
+            if not room.contains(np.asarray(w.points)).all():
+                raise ValueError(f"wall {w.name!r} leaves the room")
+        if self.outline is not None:
+            import shapely
+
+            poly = shapely.Polygon(self.outline)
+            if len(self.outline) < 3 or not poly.is_valid or poly.area <= 0:
+                raise ValueError("the room outline must be a valid polygon (>= 3 vertices, no self-crossing)")
+            for t in self.tables:
+                if not shapely.contains_xy(poly, *np.asarray(t.seats, float).T).all():
+                    raise ValueError(f"a seat of table {t.name!r} lies outside the room outline")
 
     def __repr__(self) -> str:
         return (f"FloorPlan({self.width:g}x{self.depth:g}x{self.height:g} m, zones={len(self.zones)}, "
@@ -251,14 +298,24 @@ def check_furniture(tables: tuple[Table, ...] | list[Table], counters: tuple[Cou
             raise ValueError(f"seats {int(i)} and {int(j)} are closer than 0.3 m ({tuple(seats[i])})")
 
 
-def check_doors(doors: tuple[Door, ...] | list[Door], width: float, depth: float) -> None:
+def check_doors(doors: tuple[Door, ...] | list[Door], width: float, depth: float,
+                outline: tuple[tuple[float, float], ...] | None = None) -> None:
     """Raise ``ValueError`` unless every door lies on the wall and people can both enter and leave."""
     if not doors:
         raise ValueError("the plan needs at least one door")
+    boundary = None
+    if outline is not None:
+        import shapely
+
+        boundary = shapely.Polygon(outline).exterior
     for d in doors:
         on_x = abs(d.x) < 1e-6 or abs(d.x - width) < 1e-6
         on_y = abs(d.y) < 1e-6 or abs(d.y - depth) < 1e-6
         inside = -1e-6 <= d.x <= width + 1e-6 and -1e-6 <= d.y <= depth + 1e-6
+        if boundary is not None:
+            import shapely
+
+            on_x = on_y = bool(shapely.dwithin(boundary, shapely.Point(d.x, d.y), 0.05))
         if not ((on_x or on_y) and inside):
             raise ValueError(f"door {d.name!r} at ({d.x:g}, {d.y:g}) is not on a wall of the "
                              f"{width:g} x {depth:g} m room")
@@ -365,5 +422,6 @@ def thin_seats(seats: np.ndarray, min_distance: float) -> np.ndarray:
     return keep
 
 
-__all__ = ["Rect", "Zone", "Table", "Counter", "QueueLane", "Door", "FloorPlan", "table_grid", "thin_seats",
+__all__ = ["Rect", "Zone", "Table", "Counter", "QueueLane", "Door", "Wall", "FloorPlan", "table_grid",
+           "thin_seats",
            "check_zones", "check_doors", "check_furniture"]

@@ -8,14 +8,16 @@ selects the agents that must decide (:meth:`~syntwin.agents.people.Person.due`) 
 The hot arithmetic — positions, movement, contacts, exposure — lives in NumPy arrays indexed by
 ``agent.idx``, so a step costs a few vector operations plus one KD-tree, not a Python loop over agents.
 
-Simplifications (by design): people walk straight lines between waypoints (door -> queue place ->
-counter -> seat -> nearest exit) at their own speed, without obstacle avoidance or body exclusion; the
-room air is well mixed (one Wells–Riley box); infectiousness enters as an expected value (prevalence).
+People walk at their own speed from door to queue place to counter to seat to the exit nearest by walking
+distance, around tables, counters and walls (:class:`~syntwin.agents.navigation.NavGrid`: flow fields on
+a grid, string-pulled routes). Simplifications (by design): no body exclusion between people; the room
+air is well mixed (one Wells–Riley box); infectiousness enters as an expected value (prevalence).
 """
 
 from __future__ import annotations
 
 from collections import deque
+from functools import lru_cache
 
 import mesa
 import numpy as np
@@ -25,7 +27,8 @@ from scipy import special, stats
 from syntwin.agents.arrivals import apply_time_slots, sample_arrivals
 from syntwin.agents.config import CrowdConfig, Interventions
 from syntwin.agents.exposure import WellsRileyRoom, infection_probability
-from syntwin.agents.floorplan import thin_seats
+from syntwin.agents.floorplan import FloorPlan, thin_seats
+from syntwin.agents.navigation import NavGrid
 from syntwin.agents.people import (
     BALKED,
     INSIDE,
@@ -52,6 +55,12 @@ _GROW_FILL = {"state": PENDING, "seat_of": -1, "lane_of": -1, "dose": 0.0, "serv
               "pos": 0.0, "target": 0.0, "speed": 1.2, "dwell_s": 0.0, "gave_up_flag": False}
 
 
+@lru_cache(maxsize=8)
+def navigation_grid(plan: FloorPlan, cell: float) -> NavGrid:
+    """The plan's navigation grid, shared by the runs of one process (its flow fields are cached)."""
+    return NavGrid(plan, cell)
+
+
 class CrowdModel(mesa.Model):
     """A canteen / lecture-hall crowd twin.
 
@@ -74,6 +83,8 @@ class CrowdModel(mesa.Model):
         self.dt = config.dt_s
         self.time_s = 0.0
         self.people: dict[int, mesa.Agent] = {}
+        self.nav = navigation_grid(config.plan, config.nav_cell_m) if config.routing else None
+        self._routes: dict[int, list[np.ndarray]] = {}  # remaining waypoints after the current target
         arr = sample_arrivals(config.arrivals, config.duration_s, np.random.default_rng(child[1]),
                               scale=iv.arrival_scale)
         self.n_arrivals = len(arr)
@@ -90,6 +101,7 @@ class CrowdModel(mesa.Model):
         self.seats_available = int(self.seat_free.sum())
         self.entrances, self.exits = self._doors(iv.one_way)
         self.entrance_span = self._spans(self.entrances)
+        self.exit_span = self._spans(self.exits)
         self.lanes = list(plan.lanes)
         counters = {c.name: c for c in plan.counters}
         self.lane_service = np.array([counters[ln.counter].service_mean_s for ln in self.lanes])
@@ -123,7 +135,7 @@ class CrowdModel(mesa.Model):
         # sensors and exposure
         ex = config.exposure
         self.air = WellsRileyRoom(plan.volume, iv.ach if iv.ach is not None else ex.ach, ex.loss_per_h)
-        self.exposure_integral = 0.0  # ∫C dt since the start (quanta·s/m³): what someone present all along got
+        self.exposure_integral = 0.0  # ∫C dt since the start (quanta·s/m³): the air of someone present all run
         self.contacts = ContactSensor(config.contact_radius_m, self.dt, track_pairs=config.track_pairs)
         self.contacts.ensure(n)
         if "contacts" not in config.sensors:
@@ -193,8 +205,29 @@ class CrowdModel(mesa.Model):
         return out
 
     def free_place(self, pts: np.ndarray) -> np.ndarray:
-        """The nearest places to ``pts`` that are free of furniture (identity without a navigation grid)."""
-        return np.asarray(pts, float).reshape(-1, 2)
+        """The nearest places to ``pts`` that are free of furniture (unchanged without routing)."""
+        pts = np.asarray(pts, float).reshape(-1, 2)
+        return self.nav.free_place(pts) if self.nav is not None and len(pts) else pts
+
+    def go(self, i: int, goal: np.ndarray) -> None:
+        """Send person ``i`` to ``goal``: around obstacles with routing, else in a straight line."""
+        goal = np.asarray(goal, float)
+        if self.nav is None:
+            self.target[i] = goal
+            self._routes.pop(i, None)
+            return
+        way = self.nav.route(self.pos[i], goal)
+        self.target[i] = way[0]
+        if len(way) > 1:
+            self._routes[i] = list(way[1:])
+        else:
+            self._routes.pop(i, None)
+
+    def nearest_exit(self, i: int) -> int:
+        """Index of the exit nearest to person ``i`` by walking distance (straight line without routing)."""
+        if self.nav is None or len(self.exits) == 1:
+            return int(np.argmin(np.hypot(*(self.exits - self.pos[i]).T)))
+        return int(np.argmin([self.nav.distance(self.pos[i], e) for e in self.exits]))
 
     def retarget_lane(self, lane: int) -> None:
         """Point everyone waiting in ``lane`` at their queue place (the head place is the server's)."""
@@ -206,7 +239,30 @@ class CrowdModel(mesa.Model):
         if need > len(self._slots[lane]):
             self._slots[lane] = self.lanes[lane].slots(2 * need)
         slots = np.clip(self._slots[lane][offset:need], 0.0, [self.config.plan.width, self.config.plan.depth])
-        self.target[list(q)] = slots
+        ids = np.fromiter(q, np.int64, len(q))
+        if self.nav is None:
+            self.target[ids] = slots
+            return
+        moved = np.flatnonzero(np.any(self._goal_of(ids) != slots, axis=1))
+        if not len(moved):
+            return
+        straight = self.nav.clear(self.pos[ids[moved]], slots[moved])
+        for k, ok in zip(moved, straight):
+            i = int(ids[k])
+            if ok:
+                self.target[i] = slots[k]
+                self._routes.pop(i, None)
+            else:
+                self.go(i, slots[k])
+
+    def _goal_of(self, ids: np.ndarray) -> np.ndarray:
+        """Final goal of each person (the last waypoint of their route, else their target)."""
+        out = self.target[ids].copy()
+        for k, i in enumerate(ids):
+            r = self._routes.get(int(i))
+            if r:
+                out[k] = r[-1]
+        return out
 
     def _agents_of(self, ids: np.ndarray) -> AgentSet:
         return AgentSet([self.people[int(i)] for i in ids], random=self.random)
@@ -290,6 +346,14 @@ class CrowdModel(mesa.Model):
         frac = np.where(arrive, 1.0, step / np.maximum(dist, 1e-12))
         self.pos[moving] += d * frac[:, None]
         arrived = moving[arrive]
+        if self._routes and len(arrived):  # at an intermediate waypoint: head for the next one
+            via = np.fromiter((int(i) in self._routes for i in arrived), bool, len(arrived))
+            for i in arrived[via]:
+                rest = self._routes[int(i)]
+                self.target[i] = rest.pop(0)
+                if not rest:
+                    del self._routes[int(i)]
+            arrived = arrived[~via]
         seated = arrived[st[arrived] == TO_SEAT]
         st[seated] = SEATED
         self.t_seated[seated] = self.time_s

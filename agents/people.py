@@ -145,8 +145,9 @@ class Visitor(Person):
                 m.t_wait_seat[self.idx] = m.time_s
                 angle = 2 * np.pi * m.u[self.idx, 7]
                 spot = m.pos[self.idx] + 2.0 * np.array([np.cos(angle), np.sin(angle)])
-                spot = np.clip(spot, 0.0, [m.config.plan.width, m.config.plan.depth])
+                spot = m.free_place(np.clip(spot, 0.0, [m.config.plan.width, m.config.plan.depth]))[0]
                 m.pos[self.idx] = m.target[self.idx] = spot
+                m._routes.pop(self.idx, None)
             elif m.time_s - m.t_wait_seat[self.idx] >= m.config.visitors.max_seat_wait_s:
                 m.gave_up += 1
                 m.gave_up_flag[self.idx] = True
@@ -155,17 +156,17 @@ class Visitor(Person):
         seat = int(free[int(m.u[self.idx, 5] * len(free))])
         m.seat_free[seat] = False
         m.seat_of[self.idx] = seat
-        m.target[self.idx] = m.seats[seat]
+        m.go(self.idx, m.seats[seat])
         m.state[self.idx] = TO_SEAT
 
     def leave(self) -> None:
-        """Free the seat and walk to the nearest exit."""
+        """Free the seat and walk to the exit nearest by walking distance (to a place across its width)."""
         m = self.model
         if m.seat_of[self.idx] >= 0:
             m.seat_free[m.seat_of[self.idx]] = True
             m.seat_of[self.idx] = -1
-        d = np.hypot(*(m.exits - m.pos[self.idx]).T)
-        m.target[self.idx] = m.exits[int(np.argmin(d))]
+        k = m.nearest_exit(self.idx)
+        m.go(self.idx, m.exits[k] + 0.8 * m.exit_span[k] * (m.u[self.idx, 6] - 0.5))
         m.state[self.idx] = LEAVING
 
     def balk(self) -> None:

@@ -105,7 +105,7 @@ class HeatMap:
         self.person_minutes = np.zeros((len(self.x_edges) - 1, len(self.y_edges) - 1))
 
     def add(self, pos: np.ndarray, minutes: float = 1.0) -> None:
-        """Add a snapshot of positions weighted by ``minutes`` (points on the far walls go to the last cell)."""
+        """Add a snapshot of positions weighted by ``minutes`` (points on the far walls: the last cell)."""
         if len(pos):
             nx, ny = self.person_minutes.shape
             ix = np.clip((pos[:, 0] / self.cell).astype(np.int64), 0, nx - 1)

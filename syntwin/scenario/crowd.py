@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
 from syntwin.agents.config import (
     SWEEP_PARAMETERS,
@@ -208,6 +209,43 @@ class FloorPlanSection(Section):
                         for ln in self.queue_lanes),
             doors=tuple(Door(d.name, d.at[0], d.at[1], d.width, d.use) for d in self.doors),
         )
+
+
+class FloorPlanFileSection(Section):
+    """The room from a GeoJSON file (outline, walls, tables with seats, counters, lanes, doors, zones)."""
+
+    file: str
+    """GeoJSON FeatureCollection (see :mod:`syntwin.agents.geojson`), relative to the scenario file."""
+    height: float | None = Field(None, gt=0, le=50)
+    """Ceiling height (m), overriding the room feature's ``height``."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve(cls, data: Any, info: ValidationInfo) -> Any:
+        source = (info.context or {}).get("source") if info.context else None
+        if isinstance(data, dict) and isinstance(data.get("file"), str) and source:
+            path = Path(data["file"])
+            if not path.is_absolute():
+                data = {**data, "file": str(Path(source).parent / path)}
+        return data
+
+    @model_validator(mode="after")
+    def _valid_plan(self) -> FloorPlanFileSection:
+        if not Path(self.file).is_file():
+            raise ValueError(f"floor plan file not found: {self.file} (give a GeoJSON file relative to the "
+                             "scenario file)")
+        self.to_plan()
+        return self
+
+    def to_plan(self) -> FloorPlan:
+        """The library floor plan read from the file (validated)."""
+        from syntwin.agents.geojson import read_floor_plan
+
+        return read_floor_plan(self.file, height=self.height)
+
+
+def _plan_form(v: Any) -> str:
+    return "File" if isinstance(v, dict) and "file" in v or isinstance(v, FloorPlanFileSection) else "Inline"
 
 
 class SimulationSection(Section):
@@ -457,8 +495,9 @@ class CrowdScenario(ScenarioHeader):
 
     kind: Literal["crowd"]
     """Scenario kind."""
-    floor_plan: FloorPlanSection
-    """The room and its furniture."""
+    floor_plan: Annotated[Annotated[FloorPlanSection, Tag("Inline")]
+                          | Annotated[FloorPlanFileSection, Tag("File")], Discriminator(_plan_form)]
+    """The room and its furniture, inline or from a GeoJSON file (``{file: plans/canteen.geojson}``)."""
     arrivals: ArrivalsSection
     """Arrival profile."""
     simulation: SimulationSection = SimulationSection()

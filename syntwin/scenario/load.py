@@ -80,7 +80,7 @@ def parse_scenario(data: Any, *, source: str = "<scenario>", root: yaml.Node | N
         )
     model = scenario_class(kind)
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context={"source": source})
     except ValidationError as exc:
         problems = _problems(exc.errors(), model, root)
         first = problems[0]

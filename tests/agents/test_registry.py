@@ -34,7 +34,6 @@ class Usher(Person):
     """Stands at the first door for the whole run and steps aside once (a test agent type)."""
 
     name = "test_usher"
-    moved = 0
 
     @classmethod
     def initial(cls, model):
@@ -48,7 +47,7 @@ class Usher(Person):
 
     def step(self):
         self.model.pos[self.idx] += (0.5, 0.0)
-        type(self).moved += 1
+        self.moved = getattr(self, "moved", 0) + 1
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +77,7 @@ def test_a_registered_agent_type_acts_through_agentset_verbs(config):
     (u,) = list(ushers)
     start = m.pos[u.idx].copy()
     m.run()
-    assert Usher.moved == 1 and m.pos[u.idx] == pytest.approx(start + (0.5, 0.0))
+    assert u.moved == 1 and m.pos[u.idx] == pytest.approx(start + (0.5, 0.0))
     assert m.state[u.idx] == STAFF and m.dose[u.idx] > 0  # present all run: breathes the room air
     assert collect(m).summary["arrivals"] == m.n_arrivals  # visitor accounting unaffected
     assert len(m.agents_by_type[Visitor]) == m.inside_visitors + len(m.outside)

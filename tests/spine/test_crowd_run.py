@@ -47,7 +47,7 @@ def parse(data: dict, tmp_path: Path):
     return scenario_load.load_scenario(path)
 
 
-@pytest.mark.parametrize("name", ["canteen_lunch", "lecture_hall_sweep"])
+@pytest.mark.parametrize("name", ["canteen_lunch", "lecture_hall_sweep", "canteen_floorplan"])
 def test_shipped_scenarios_validate(name, crowd_kind):
     s = scenario_load.load_scenario(SCENARIOS / f"{name}.yaml")
     assert isinstance(s, CrowdScenario)
@@ -160,3 +160,23 @@ def test_sweep_sets_apply_to_every_arm():
     assert arms["masks|ach=6,capacity_limit=100"].masks.emission_factor == 0.5
     assert arms["masks|ach=6,capacity_limit=100"].capacity_limit == 100
     assert s.replicates == 2
+
+
+def test_floor_plan_from_geojson_runs_and_bad_files_are_named(tmp_path, crowd_kind):
+    s = scenario_load.load_scenario(SCENARIOS / "canteen_floorplan.yaml",
+                                    overrides=["simulation.duration_min=20", "simulation.replicates=1"])
+    plan = s.to_config().plan
+    assert len(plan.walls) == 1 and len(plan.doors) == 3
+    ctx = RunContext(work=tmp_path / "run", seed=1, client=None, source=str(SCENARIOS / "canteen_floorplan.yaml"))
+    run_crowd(s, ctx)
+    assert (tmp_path / "run" / ctx.outputs["crowd_contact_heatmap"]).read_bytes()[:4] == b"\x89PNG"
+    data = yaml.safe_load((SCENARIOS / "canteen_floorplan.yaml").read_text())
+    data["floor_plan"] = {"file": "plans/missing.geojson"}
+    with pytest.raises(ScenarioError, match="floor plan file not found") as info:
+        parse(data, tmp_path)
+    assert info.value.field == "floor_plan"
+    (tmp_path / "plans").mkdir()
+    (tmp_path / "plans/bad.geojson").write_text('{"type": "FeatureCollection", "features": []}')
+    data["floor_plan"] = {"file": "plans/bad.geojson"}
+    with pytest.raises(ScenarioError, match="exactly one 'room' Polygon"):
+        parse(data, tmp_path)

@@ -1,0 +1,97 @@
+"""Virtual sensors against brute force and hand-computed cases."""
+
+import numpy as np
+import pytest
+
+from syntwin.agents import Rect, lecture_hall_plan
+from syntwin.agents.sensors import ContactSensor, HeatMap, plan_cell, zone_counts
+
+
+def brute_pairs(pos, r):
+    d = np.hypot(*(pos[:, None, :] - pos[None, :, :]).transpose(2, 0, 1))
+    i, j = np.nonzero(np.triu(d <= r, 1))
+    return {(int(a), int(b)) for a, b in zip(i, j)}
+
+
+def test_pairs_and_contact_time_against_brute_force():
+    rng = np.random.default_rng(0)
+    sensor = ContactSensor(1.5, 2.0, merge_every=3)
+    ids = np.array([3, 7, 8, 10, 12, 20])
+    truth: dict[tuple[int, int], int] = {}
+    per_person = np.zeros(21)
+    for _ in range(10):
+        pos = rng.uniform(0, 4, (len(ids), 2))
+        got = sensor.update(ids, pos)
+        local = brute_pairs(pos, 1.5)
+        expect = {(int(ids[a]), int(ids[b])) for a, b in local}
+        assert {tuple(sorted(map(int, p))) for p in got} == expect
+        for p in expect:
+            truth[p] = truth.get(p, 0) + 1
+            per_person[list(p)] += 2.0
+    pairs, secs = sensor.pair_durations_s()
+    assert {(int(a), int(b)): float(s) for (a, b), s in zip(pairs, secs)} == {k: 2.0 * v for k, v in truth.items()}
+    np.testing.assert_allclose(sensor.contact_s[:21], per_person)
+    assert (pairs[:, 0] < pairs[:, 1]).all()
+
+
+def test_a_pair_exactly_at_the_radius_counts_and_beyond_does_not():
+    s = ContactSensor(1.5, 1.0)
+    assert len(s.pairs(np.array([[0.0, 0.0], [1.5, 0.0]]))) == 1
+    assert len(s.pairs(np.array([[0.0, 0.0], [1.5001, 0.0]]))) == 0
+    assert s.pairs(np.array([[0.0, 0.0]])).shape == (0, 2)
+
+
+def test_untracked_pairs_still_count_contact_time():
+    s = ContactSensor(1.0, 5.0, track_pairs=False)
+    s.update(np.array([0, 1, 2]), np.array([[0, 0], [0.5, 0], [9, 9]], float))
+    assert s.contact_s[:3].tolist() == [5.0, 5.0, 0.0]
+    pairs, secs = s.pair_durations_s()
+    assert len(pairs) == 0 and len(secs) == 0
+
+
+def test_zone_counts_include_edges():
+    rects = [Rect(0, 0, 2, 2), Rect(2, 0, 4, 2), Rect(0, 2, 4, 4)]
+    pos = np.array([[1, 1], [2, 1], [3, 1.5], [3.9, 3.9], [5, 5]], float)
+    assert zone_counts(rects, pos).tolist() == [2, 2, 1]
+
+
+def test_heatmap_bins_by_cell_and_weights():
+    h = HeatMap(4.0, 2.0, 0.5)
+    assert h.person_minutes.shape == (8, 4)
+    h.add(np.array([[0.1, 0.1], [0.6, 0.1], [0.6, 0.2], [3.99, 1.99], [4.0, 2.0]]), 2.0)
+    assert h.person_minutes[0, 0] == 2.0 and h.person_minutes[1, 0] == 4.0
+    assert h.person_minutes[7, 3] == 4.0  # the far corner and a point on the far wall share the last cell
+    assert h.person_minutes.sum() == 10.0
+    h.add(np.empty((0, 2)))
+    assert h.person_minutes.sum() == 10.0
+
+
+def test_plan_aligned_cells_never_put_two_seats_in_one_cell():
+    plan = lecture_hall_plan(rows=3, seats_per_row=10, seat_pitch=0.6)
+    cell = plan_cell(plan, 1.0)
+    assert cell == pytest.approx(0.42)
+    h = HeatMap(plan.width, plan.depth, cell)
+    h.add(plan.seats, 1.0)
+    assert h.person_minutes.max() == 1.0 and h.person_minutes.sum() == len(plan.seats)
+    assert plan_cell(plan, 0.3) == 0.3
+
+
+def test_close_contact_sensor_reports_pairs_per_minute(small_model):
+    m = small_model
+    s = m.sensors["contacts"]
+    assert s.pairs.shape[1] == 2 and s.counterflow_pair_s >= 0
+    minutes = m.datacollector.get_model_vars_dataframe()
+    assert minutes["close_pairs"].iloc[0] == 0 and minutes["counterflow_pairs"].iloc[0] == 0
+    # per-minute mean pairs x minutes = total pair-steps x dt / 60
+    total = m.contacts.contact_s.sum() / 2 / 60  # pair-minutes
+    assert minutes["close_pairs"].sum() == pytest.approx(total, rel=1e-9)
+    assert s.counterflow_pair_s / 60 == pytest.approx(minutes["counterflow_pairs"].sum(), rel=1e-9)
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    from syntwin.agents import ArrivalProfile, CrowdConfig, CrowdModel, canteen_plan
+
+    plan = canteen_plan(rows=2, cols=3, counters=1)
+    cfg = CrowdConfig(plan, ArrivalProfile((0, 300, 600), (6, 6, 0)), duration_s=1200, dt_s=5.0)
+    return CrowdModel(cfg, seed=1).run()
