@@ -534,17 +534,20 @@ def dashboard(
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to serve on.")] = 8521,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     warmup_min: Annotated[int, typer.Option(min=0, help="Minutes simulated before the page opens.")] = 30,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a field: --set live.stream=x.csv")] = (
+        None
+    ),
 ) -> None:
     """Serve a live view of a crowd twin (Mesa SolaraViz): floor plan, counts, exposure, interventions."""
     import os
     import subprocess
 
-    from syntwin.dashboard import SCENARIO_ENV, WARMUP_ENV
+    from syntwin.dashboard import OVERRIDES_ENV, SCENARIO_ENV, WARMUP_ENV
     from syntwin.errors import ScenarioError
     from syntwin.scenario.load import load_scenario
 
     path = _resolve_scenario(scenario)
-    model = load_scenario(path)
+    model = load_scenario(path, set_)
     if model.kind != "crowd":
         raise ScenarioError(f"the dashboard shows crowd scenarios; {path} is a {model.kind} scenario",
                             file=str(path), field="kind", hint="pass a crowd scenario, e.g. canteen_lunch")
@@ -554,7 +557,8 @@ def dashboard(
     except ImportError as exc:
         raise ScenarioError(f"the dashboard needs the dashboard extra ({exc.name} is missing)",
                             hint="pip install 'syntwin[dashboard]'") from None
-    env = {**os.environ, SCENARIO_ENV: str(Path(path).absolute()), WARMUP_ENV: str(warmup_min)}
+    env = {**os.environ, SCENARIO_ENV: str(Path(path).absolute()), WARMUP_ENV: str(warmup_min),
+           OVERRIDES_ENV: json.dumps(list(set_ or []))}
     err_console.print(f"serving {model.name} on http://{host}:{port}/ (Ctrl-C stops)")
     code = subprocess.call([sys.executable, "-m", "solara", "run", "syntwin._dashboard_app", "--production",
                             "--no-open", "--host", host, "--port", str(port)], env=env)

@@ -14,6 +14,7 @@ Needs the ``dashboard`` extra (solara, altair).
 from __future__ import annotations
 
 import functools
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ SCENARIO_ENV = "SYNTWIN_DASHBOARD_SCENARIO"
 #: Minutes simulated before the page opens, so it starts with people in the room (``$SYNTWIN_DASHBOARD_WARMUP``).
 WARMUP_MIN = 30
 WARMUP_ENV = "SYNTWIN_DASHBOARD_WARMUP"
+#: Scenario overrides (``--set``) of the served page, as a JSON list of ``key.path=value``.
+OVERRIDES_ENV = "SYNTWIN_DASHBOARD_SET"
 SERIES = ("occupancy", "queue_length", "close_pairs", "quanta_per_m3", "expected_infections")
 STATE_COLOURS = {"queue": "#d62728", "to_seat": "#ff7f0e", "waiting_seat": "#9467bd", "seated": "#1f77b4",
                  "leaving": "#2ca02c", "staff": "#000000"}
@@ -114,26 +117,31 @@ def draw_plan(model: Any, ax: Any) -> None:
     ax.set_xlim(-0.5, plan.width + 0.5)
     ax.set_ylim(-0.5, plan.depth + 0.5)
     ax.set_aspect("equal")
-    ax.legend(loc="upper right", fontsize=7, framealpha=0.8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper right", fontsize=7, framealpha=0.8)
     ax.set_title(f"{model.arm} · {clock(model)}", fontsize=10)
 
 
 @functools.lru_cache(maxsize=4)
-def _stream(path: str, zone: str | None) -> Any:
-    from syntwin.agents.live import per_minute, read_occupancy_stream
+def _stream(path: str, zones: tuple[str, ...] | None) -> Any:
+    """The stream's counts per zone (and ``co2``) per minute, last day only."""
+    from syntwin.agents.live import minute_grid, read_occupancy_stream
 
-    stream = read_occupancy_stream(path)
-    zone = zone or stream["zone"].iloc[0]
-    return zone, per_minute(stream[stream["zone"] == zone])
+    grid = minute_grid(read_occupancy_stream(path), list(zones) if zones else None)
+    return grid[grid.index >= grid.index.normalize().max()]
 
 
 def stream_path(scenario: Any, source: Path) -> Path | None:
-    """The ``live`` stream file of a scenario (relative to the scenario file), if it has one."""
-    live = getattr(scenario, "live", None)
-    if live is None:
+    """The ``live`` stream file of a scenario (as its run resolves it), or ``None`` if it has none or it is absent."""
+    if getattr(scenario, "live", None) is None:
         return None
-    path = Path(live.stream)
-    return path if path.is_absolute() else source.parent / path
+    from syntwin.errors import SyntwinError
+    from syntwin.pipeline.live import stream_path as resolve
+
+    try:
+        return resolve(scenario, str(source))
+    except SyntwinError:
+        return None
 
 
 def build_page(scenario: Any, source: Path, warmup_min: int = WARMUP_MIN) -> tuple[type, list, dict[str, Any], str]:
@@ -162,20 +170,27 @@ def build_page(scenario: Any, source: Path, warmup_min: int = WARMUP_MIN) -> tup
     @solara.component
     def Stream(model):  # noqa: N802
         update_counter.get()
-        zone, counts = _stream(str(live), scenario.live.zone)
+        live_section = scenario.live
+        zones = getattr(live_section, "zones", None) or [z for z in [getattr(live_section, "zone", None)] if z]
+        grid = _stream(str(live), tuple(zones) if zones else None)
         fig = Figure(figsize=(8, 2.5))
         ax = fig.subplots()
-        last = counts[counts.index >= counts.index.normalize().max()]
-        ax.plot(last.index, last.to_numpy(), lw=1, label=f"sensor stream: {zone} (last day)")
+        for zone in [c for c in grid.columns if c != "co2"]:
+            ax.plot(grid.index, grid[zone].to_numpy(), lw=1, label=f"sensor stream: {zone} (last day)")
         ax.set_ylabel("people")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper left")
+        if "co2" in grid.columns:
+            twin = ax.twinx()
+            twin.plot(grid.index, grid["co2"].to_numpy(), lw=0.8, color="#7f7f7f", label="CO2 (ppm)")
+            twin.set_ylabel("CO2 ppm")
+            twin.legend(fontsize=7, loc="upper right")
         fig.autofmt_xdate()
         solara.FigureMatplotlib(fig)
 
     components = [Counts, FloorPlan, make_plot_component(["occupancy", "queue_length"]),
                   make_plot_component(["close_pairs"]), make_plot_component(["quanta_per_m3"]),
                   make_plot_component(["expected_infections"])]
-    if live is not None and live.is_file():
+    if live is not None:
         components.append(Stream)
     params = {"arm": {"type": "Select", "value": model_cls.arms[0], "values": list(model_cls.arms),
                       "label": "intervention"},
@@ -188,7 +203,8 @@ def _served() -> tuple[type, list, dict[str, Any], str]:
     from syntwin.scenario.load import load_scenario
 
     source = Path(os.environ[SCENARIO_ENV])
-    return build_page(load_scenario(source), source, warmup_min=int(os.environ.get(WARMUP_ENV, WARMUP_MIN)))
+    overrides = json.loads(os.environ.get(OVERRIDES_ENV, "[]"))
+    return build_page(load_scenario(source, overrides), source, warmup_min=int(os.environ.get(WARMUP_ENV, WARMUP_MIN)))
 
 
 def served_page() -> tuple[type, list, dict[str, Any], str]:
@@ -196,4 +212,5 @@ def served_page() -> tuple[type, list, dict[str, Any], str]:
     return _served()
 
 
-__all__ = ["SCENARIO_ENV", "WARMUP_ENV", "build_page", "served_page", "clock", "current_counts", "draw_plan", "scenario_model"]
+__all__ = ["OVERRIDES_ENV", "SCENARIO_ENV", "WARMUP_ENV", "build_page", "clock", "current_counts", "draw_plan",
+           "scenario_model", "served_page"]

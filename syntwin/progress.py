@@ -38,11 +38,16 @@ STAGES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Optional stages: name -> (scenario section that switches it on, the stage it follows).
+OPTIONAL: dict[str, tuple[str, str]] = {"counterfactual": ("counterfactual", "prediction"), "live": ("live", "crowd")}
+
+
 def planned_stages(scenario: Any) -> list[str]:
-    """The stage names a scenario's run will go through (``live`` when a crowd scenario has one)."""
+    """The stage names a scenario's run will go through (optional ones when their section is set)."""
     stages = list(STAGES.get(getattr(scenario, "kind", ""), ()))
-    if getattr(scenario, "kind", "") == "crowd" and getattr(scenario, "live", None) is not None:
-        stages.append("live")
+    for name, (section, after) in OPTIONAL.items():
+        if after in stages and getattr(scenario, section, None) is not None:
+            stages.insert(stages.index(after) + 1, name)
     return stages
 
 
@@ -100,9 +105,12 @@ class _Reporter:
             self._stepped()
 
     def finish(self, status: str = "done") -> None:
-        """The run is over: close the last stage."""
+        """The run is over (``done``, ``refused`` or ``failed``): close the last stage.
+
+        A failed run's last stage is not reported as finished: the error says what went wrong.
+        """
         with self._lock:
-            if self.stage is not None:
+            if self.stage is not None and status != "failed":
                 self._stage_done(self.stage, time.perf_counter() - self.stage_start)
                 self.stage = None
             self._finished(status, time.perf_counter() - self.start)

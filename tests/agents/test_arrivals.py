@@ -66,3 +66,21 @@ def test_bad_profiles():
         ArrivalProfile((0, 10, 5), (1, 1, 1))
     with pytest.raises(ValueError, match=">= 0"):
         ArrivalProfile((0, 10), (1, -1))
+
+
+def test_a_full_slot_sends_visitors_to_the_very_next_one():
+    arr = np.linspace(0.0, 60.0, 35)  # all want the first 10-minute slot
+    out, booked = apply_time_slots(arr, TimeSlots(slot_min=10, max_per_slot=10), np.random.default_rng(0),
+                                   duration_s=1800)
+    slot = (out[booked] // 600).astype(int)
+    assert np.bincount(slot).tolist() == [10, 10, 10]  # slots 0, 1, 2 full, in order
+    assert (~booked).sum() == 5
+    moved = booked & (out != arr)
+    k = (out[moved] // 600).astype(int)
+    assert ((out[moved] >= k * 600) & (out[moved] < (k + 1) * 600)).all()
+    assert out[moved].std() > 100  # spread over the slot, not bunched at its start
+    order = np.argsort(arr, kind="stable")
+    assert (np.diff(np.where(booked[order], out[order] // 600, 99)) >= 0).all()  # first come, first slot
+    with pytest.raises(ValueError, match=r"^time slots overflow the run: 5 of 35 visitors find no slot before "
+                                         r"its end \(3 slots x 10 = 30 bookings\)"):
+        apply_time_slots(arr, TimeSlots(10, 10, overflow="error"), np.random.default_rng(0), duration_s=1800)

@@ -74,3 +74,24 @@ def test_plan_aligned_cells_never_put_two_seats_in_one_cell():
     h.add(plan.seats, 1.0)
     assert h.person_minutes.max() == 1.0 and h.person_minutes.sum() == len(plan.seats)
     assert plan_cell(plan, 0.3) == 0.3
+
+
+def test_close_contact_sensor_reports_pairs_per_minute(small_model):
+    m = small_model
+    s = m.sensors["contacts"]
+    assert s.pairs.shape[1] == 2 and s.counterflow_pair_s >= 0
+    minutes = m.datacollector.get_model_vars_dataframe()
+    assert minutes["close_pairs"].iloc[0] == 0 and minutes["counterflow_pairs"].iloc[0] == 0
+    # per-minute mean pairs x minutes = total pair-steps x dt / 60
+    total = m.contacts.contact_s.sum() / 2 / 60  # pair-minutes
+    assert minutes["close_pairs"].sum() == pytest.approx(total, rel=1e-9)
+    assert s.counterflow_pair_s / 60 == pytest.approx(minutes["counterflow_pairs"].sum(), rel=1e-9)
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    from syntwin.agents import ArrivalProfile, CrowdConfig, CrowdModel, canteen_plan
+
+    plan = canteen_plan(rows=2, cols=3, counters=1)
+    cfg = CrowdConfig(plan, ArrivalProfile((0, 300, 600), (6, 6, 0)), duration_s=1200, dt_s=5.0)
+    return CrowdModel(cfg, seed=1).run()

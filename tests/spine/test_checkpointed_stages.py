@@ -67,15 +67,14 @@ def client():
 
 def test_crowd_run_resumes_from_its_crowd_stage(client, tmp_path):
     rng = np.random.default_rng(0)
-    idx = pd.date_range("2024-03-04", periods=3 * 1440, freq="1min")
+    idx = pd.date_range("2024-03-04", periods=2 * 1440, freq="1min")
     n = np.zeros(len(idx))
     for t in range(1, len(idx)):
-        n[t] = n[t - 1] - rng.binomial(int(n[t - 1]), 0.05) + rng.poisson(0.5 if 8 <= idx[t].hour < 18 else 0.01)
-    pd.DataFrame({"timestamp": idx, "zone": "dining", "count": n}).to_csv(tmp_path / "occ.csv", index=False)
-    data = yaml.safe_load(shipped_scenarios()["canteen_lunch"].read_text())
-    data["interventions"] = [{"name": "baseline"}]
-    data["simulation"].update(duration_min=30, replicates=2)
-    data["live"] = {"stream": "occ.csv", "holdout_days": 1, "particles": 50}
+        n[t] = n[t - 1] - rng.binomial(int(n[t - 1]), 1 / 40) + rng.poisson(0.04 if 9 <= idx[t].hour < 17 else 0.001)
+    pd.DataFrame({"timestamp": (idx + pd.Timedelta(seconds=15)).astype(str), "zone": "room", "count": n}).to_csv(
+        tmp_path / "occ.csv", index=False)
+    data = yaml.safe_load(shipped_scenarios()["room_live"].read_text())  # as tests/spine/test_live_run.py
+    data["live"].update(stream="occ.csv", replicas=6, every_min=90, holdout_days=1, spin_up_min=60, co2=None)
     scenario = CrowdScenario.model_validate(data)
     source = str(tmp_path / "scenario.yaml")
     reference = run_scenario(scenario, tmp_path / "ref", client=client, source=source, report=False)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 import yaml
 
 from ..cohort.seer_stat_listing import listing, write_listing
 from .test_failing_well import one_line, syntwin
 
 
+@pytest.mark.heavy
 def test_mappings_yaml_round_trips_into_read_and_graph_build(tmp_path):
     assert "seer_stat" in syntwin("cohort", "mappings").stdout
     text = syntwin("cohort", "mappings", "seer_stat").stdout

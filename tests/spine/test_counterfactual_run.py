@@ -12,7 +12,7 @@ from syntwin.scenario import load as scenario_load
 from tests.spine.test_cli import REPO, assert_clean_error, syntwin
 
 SCENARIO = str(REPO / "scenarios" / "seer_breast_whatif.yaml")
-SMALL = ["--set", "cohort.simulate.n=3000", "--set", "synthesis.min_group_size=300",
+SMALL = ["-q", "--set", "cohort.simulate.n=3000", "--set", "synthesis.min_group_size=300",
          "--set", "privacy.max_k_suppressed_share=0.25", "--set", "counterfactual.k=15",
          "--set", "prediction.methods=[logistic]"]
 
@@ -106,7 +106,7 @@ def test_bad_settings_are_refused_by_the_scenario_model(override, needle):
 
 
 def test_bad_settings_exit_2_through_the_cli(tmp_path):
-    proc = syntwin("run", SCENARIO, "--out", str(tmp_path / "r"), "--set", "counterfactual.options=[Yes]")
+    proc = syntwin("run", SCENARIO, "-q", "--out", str(tmp_path / "r"), "--set", "counterfactual.options=[Yes]")
     assert_clean_error(proc, "exactly two different options")
 
 

@@ -133,6 +133,7 @@ def test_degenerate_outcome_one_clear_error(tmp_path, case, needles):
     assert not out.exists() and not list(tmp_path.glob(".*partial"))
 
 
+@pytest.mark.heavy
 def test_60_rows_runs_to_the_end_without_nan(tmp_path):
     """60 patients can be evaluated; methods that cannot be tuned are skipped with their reason."""
     data = survival_csv(tmp_path / "c.csv", 60, seed=3, event_rate=0.45)

@@ -35,6 +35,7 @@ def scenario(tmp_path: Path, stream_file: str, **live) -> Path:
     data = yaml.safe_load((SCENARIOS / "room_live.yaml").read_text())
     data["live"].update(stream=stream_file, replicas=6, every_min=90, holdout_days=1, spin_up_min=60, co2=None)
     data["live"].update(live)
+    data["simulation"].update(duration_min=10, replicates=1)  # the what-if arms: kept short here
     path = tmp_path / "live.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path

@@ -99,5 +99,19 @@ def test_show_prints_every_figure_with_counts_as_integers(cohort_run):
     assert result.exit_code == 0, result.output
     rows = {line.split("│")[2].strip(): line.split("│")[3].strip() for line in result.output.splitlines()
             if line.count("│") >= 4 and "│ cohort " in line}
-    assert rows["rows"] == "3,000" and rows["train"] == "2,250"  # integers, not 3000.0
+    assert rows["rows"] == "3,000" and rows["train"] == f"{manifest['metrics']['cohort']['train']:,}"  # not 3000.0
     assert "privacy gate" in result.output and "prediction" in result.output
+
+
+def test_failed_stage_is_not_reported_finished():
+    stream = io.StringIO()
+    reporter = JsonReporter(["cohort", "graph", "synthesis"], stream=stream)
+    reporter("cohort")
+    reporter("graph")
+    reporter.step("partitions", 4)
+    reporter.advance(2)
+    reporter.finish("failed")
+    events = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [e["stage"] for e in events if e["event"] == "stage_done"] == ["cohort"]
+    assert [(e["done"], e["of"]) for e in events if e["event"] in ("step", "advance")] == [(0, 4), (2, 4)]
+    assert events[-1]["event"] == "done" and events[-1]["status"] == "failed"

@@ -28,6 +28,7 @@ def test_examples_ship_with_their_data_and_units():
     assert set(units.values()) >= {"weeks", "days", "years"}
 
 
+@pytest.mark.heavy
 def test_lung_missing_values_refused_with_report(tmp_path):
     out = tmp_path / "lung"
     proc = syntwin("run", "lung_ncctg", "--out", str(out), *FAST)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from ..cohort.seer_stat_listing import listing, write_listing
 from .test_failing_well import FAST, assert_json_finite, syntwin
 
 
+@pytest.mark.heavy
 def test_seer_stat_listing_runs_end_to_end(tmp_path):
     write_listing(tmp_path / "listing.txt", listing(800, seed=4, race_recode="White, Black, Other"))
     scen = tmp_path / "seer.yaml"
