@@ -8,6 +8,7 @@ from syntwin.agents.accounting import OUTCOMES, AccountingError, account, visito
 from syntwin.agents.config import (
     SWEEP_PARAMETERS,
     ArrivalProfile,
+    CO2Params,
     CrowdConfig,
     ExposureParams,
     Interventions,
@@ -15,6 +16,7 @@ from syntwin.agents.config import (
     TimeSlots,
     VisitorParams,
 )
+from syntwin.agents.co2 import CO2Room, CO2Sensor, fit_ventilation
 from syntwin.agents.costs import BENEFITS, COSTS, cost_benefit
 from syntwin.agents.exposure import WellsRileyRoom, infection_probability, wells_riley_probability
 from syntwin.agents.floorplan import (
@@ -34,6 +36,7 @@ from syntwin.agents.results import METRICS, CrowdResult, collect, run_arm
 from syntwin.agents.sweep import SweepResult, arm_name, expand_grid, replicate_seed, run_sweep, summarize
 
 __all__ = [
+    "CO2Params", "CO2Room", "CO2Sensor", "fit_ventilation",
     "OUTCOMES", "AccountingError", "account", "visitor_outcomes", "BENEFITS", "COSTS", "cost_benefit",
     "ArrivalProfile", "CrowdConfig", "ExposureParams", "Interventions", "Masks", "TimeSlots", "VisitorParams",
     "SWEEP_PARAMETERS", "WellsRileyRoom", "infection_probability", "wells_riley_probability", "Counter",

@@ -77,7 +77,10 @@ class ExposureParams:
 
     Attributes:
         ach: Outdoor-air changes per hour.
-        loss_per_h: Deposition + inactivation (1/h).
+        loss_per_h: Deposition + inactivation (1/h); default (None): deposition 0.24 /h plus the
+            inactivation at ``humidity`` and ``temp_c`` (:func:`syntwin.agents.exposure.default_losses_per_h`).
+        humidity: Relative humidity (0–1), for the default inactivation.
+        temp_c: Room temperature (°C), for the default inactivation.
         prevalence: Probability that a person present is infectious (expected-value model: the
             emission is ``prevalence · q`` per person, infections are counted among the ``1 - prevalence``).
         quanta_per_h: Quanta emission rate of an infectious person (speaking, e.g. Buonanno et al. 2020).
@@ -85,10 +88,18 @@ class ExposureParams:
     """
 
     ach: float = 3.0
-    loss_per_h: float = 0.0
+    loss_per_h: float | None = None
     prevalence: float = 0.01
     quanta_per_h: float = 25.0
     breathing_m3_per_h: float = 0.54
+    humidity: float = 0.5
+    temp_c: float = 20.0
+
+    def __post_init__(self) -> None:
+        if self.loss_per_h is None:
+            from syntwin.agents.exposure import default_losses_per_h
+
+            object.__setattr__(self, "loss_per_h", default_losses_per_h(self.humidity, self.temp_c))
 
 
 @dataclass(frozen=True)
@@ -200,6 +211,23 @@ SWEEP_PARAMETERS = frozenset(
 
 
 @dataclass(frozen=True)
+class CO2Params:
+    """The virtual CO2 sensor's room (sensor ``co2``, :class:`syntwin.agents.co2.CO2Sensor`).
+
+    Attributes:
+        volume_m3: Well-mixed volume (default: the floor plan's).
+        ach: Air changes per hour (default: the run's Wells–Riley ventilation).
+        outdoor_ppm: Background CO2.
+        per_person_m3_s: CO2 generation per person (:func:`syntwin.agents.co2.co2_generation_m3_s`).
+    """
+
+    volume_m3: float | None = None
+    ach: float | None = None
+    outdoor_ppm: float = 420.0
+    per_person_m3_s: float = 5.0e-6
+
+
+@dataclass(frozen=True)
 class CrowdConfig:
     """Everything a crowd run needs besides its interventions and seed.
 
@@ -218,6 +246,7 @@ class CrowdConfig:
         nav_cell_m: Cell size of the navigation grid (m).
         agent_types: Agent types acting each step, by registry name (``AGENT_TYPES``), in this order.
         sensors: Virtual sensors by registry name (``SENSORS``), in this order; ``contacts`` is required.
+        co2: Settings of the ``co2`` sensor, if it runs.
     """
 
     plan: FloorPlan
@@ -234,6 +263,7 @@ class CrowdConfig:
     nav_cell_m: float = 0.3
     agent_types: tuple[str, ...] = ("visitor", "staff")
     sensors: tuple[str, ...] = ("contacts", "zones", "occupancy_heatmap", "contact_heatmap")
+    co2: CO2Params | None = None
 
     def __post_init__(self) -> None:
         if self.duration_s <= 0 or self.dt_s <= 0:
@@ -249,4 +279,4 @@ class CrowdConfig:
 
 
 __all__ = ["ArrivalProfile", "VisitorParams", "ExposureParams", "Masks", "TimeSlots", "Interventions",
-           "CrowdConfig", "SWEEP_PARAMETERS"]
+           "CrowdConfig", "CO2Params", "SWEEP_PARAMETERS"]

@@ -22,7 +22,7 @@ from functools import lru_cache
 import mesa
 import numpy as np
 from mesa.agent import AgentSet
-from scipy import stats
+from scipy import special, stats
 
 from syntwin.agents.arrivals import apply_time_slots, sample_arrivals
 from syntwin.agents.config import CrowdConfig, Interventions
@@ -48,7 +48,12 @@ from syntwin.agents.people import (
     Visitor,
 )
 from syntwin.agents.registry import AGENT_TYPES, SENSORS
-from syntwin.agents.sensors import ContactSensor
+from syntwin.agents.sensors import ContactSensor, zone_counts
+
+#: Initial values of person rows added by assimilation (others NaN): see ``CrowdModel._grow``.
+_GROW_FILL = {"state": PENDING, "seat_of": -1, "lane_of": -1, "dose": 0.0, "service_z": 1.0, "u": 0.5,
+              "pos": 0.0, "target": 0.0, "speed": 1.2, "dwell_s": 0.0, "gave_up_flag": False}
+
 
 @lru_cache(maxsize=8)
 def navigation_grid(plan: FloorPlan, cell: float) -> NavGrid:
@@ -148,6 +153,7 @@ class CrowdModel(mesa.Model):
             tables=tables,
         )
         self.minute = 0
+        self.assimilated_in = self.assimilated_out = 0  # visitors added/removed by assimilation (live)
         self._update_minute_figures()
 
     # ---- construction helpers -------------------------------------------------------------------
@@ -419,6 +425,90 @@ class CrowdModel(mesa.Model):
         while self.steps < n:
             self.step()
         return self
+
+    # ---- hooks for assimilation (syntwin.agents.live) ---------------------------------------------
+    def zone_occupancy(self) -> np.ndarray:
+        """Visitors inside each zone now (what the zone sensors count)."""
+        inside = np.flatnonzero(INSIDE_MASK[self.state])
+        return zone_counts([z.rect for z in self.config.plan.zones], self.pos[inside])
+
+    def schedule_arrivals(self, times_s: np.ndarray, u: np.ndarray, dwell_s: np.ndarray | None = None) -> None:
+        """Append visitors arriving at ``times_s`` (>= now) with trait uniforms ``u`` (shape ``(k, 8)``) and,
+        optionally, their stays (default: the visitors' lognormal).
+
+        Their rows come after the staff's; ``n_arrivals`` (the sampled arrivals that visitor accounting
+        covers) is unchanged.
+        """
+        times_s = np.asarray(times_s, float)
+        if not len(times_s):
+            return
+        start = self._grow(len(times_s))
+        self._set_traits(slice(start, None), times_s, u, dwell_s)
+        rest = np.concatenate([self.order[self._next:], np.arange(start, len(self.state))])
+        self.order = np.concatenate([self.order[: self._next],
+                                     rest[np.argsort(self.t_arrive[rest], kind="stable")]])
+
+    def set_zone_occupancy(self, zone: int, count: int, u: np.ndarray, dwell_s: np.ndarray | None = None) -> None:
+        """Make ``count`` visitors be inside zone ``zone`` now (assimilating a sensor count).
+
+        Missing visitors are placed on free seats of the zone (standing at its centre if none is free),
+        seated from now with a fresh stay (``dwell_s``, default the visitors' lognormal); surplus ones (those
+        who entered first) leave at once. Both are counted (``assimilated_in``/``assimilated_out``), not as
+        entries or departures. ``u``: uniforms ``(k, 8)`` for new visitors.
+        """
+        rect = self.config.plan.zones[zone].rect
+        inside = np.flatnonzero(INSIDE_MASK[self.state])
+        here = inside[rect.contains(self.pos[inside])]
+        if len(here) > count:
+            gone = here[np.argsort(self.t_enter[here], kind="stable")][: len(here) - count]
+            for i in gone:
+                if self.seat_of[i] >= 0:
+                    self.seat_free[self.seat_of[i]] = True
+                    self.seat_of[i] = -1
+                self.people[int(i)].exit()
+            self.left -= len(gone)
+            self.assimilated_out += len(gone)
+        elif len(here) < count:
+            k = count - len(here)
+            start = self._grow(k)
+            self._set_traits(slice(start, None), np.full(k, self.time_s), u[:k],
+                             None if dwell_s is None else dwell_s[:k])
+            free = np.flatnonzero(self.seat_free & rect.contains(self.seats))
+            for j, i in enumerate(range(start, start + k)):
+                Visitor(self, i)
+                self.t_enter[i] = self.t_seated[i] = self.time_s
+                if j < len(free):
+                    self.seat_free[free[j]] = False
+                    self.seat_of[i] = free[j]
+                    self.pos[i] = self.target[i] = self.seats[free[j]]
+                else:
+                    self.pos[i] = self.target[i] = rect.center
+                self.state[i] = SEATED
+                self.t_leave[i] = self.time_s + self.dwell_s[i]
+            self.order = np.concatenate([self.order[: self._next], np.arange(start, start + k),
+                                         self.order[self._next:]])
+            self._next += k
+            self.assimilated_in += k
+
+    def _grow(self, k: int) -> int:
+        """Append ``k`` person rows to every per-person array; return the first new row."""
+        start = len(self.state)
+        for name in self._ARRAYS:
+            value = getattr(self, name)
+            pad = np.full((k, *value.shape[1:]), _GROW_FILL.get(name, np.nan), value.dtype)
+            setattr(self, name, np.concatenate([value, pad]))
+        self.contacts.ensure(start + k)
+        return start
+
+    def _set_traits(self, rows: slice, times_s: np.ndarray, u: np.ndarray, dwell_s: np.ndarray | None) -> None:
+        vp = self.config.visitors
+        self.t_arrive[rows] = times_s
+        self.u[rows] = u
+        self.speed[rows] = np.clip(vp.speed_mean + vp.speed_sd * special.ndtri(u[:, 0]), 0.5, 2.0)
+        s2 = np.log(1 + (vp.dwell_sd_min / vp.dwell_mean_min) ** 2)
+        self.dwell_s[rows] = (60 * vp.dwell_mean_min * np.exp(np.sqrt(s2) * special.ndtri(u[:, 1]) - s2 / 2)
+                              if dwell_s is None else dwell_s)
+        self.service_z[rows] = special.gammaincinv(4.0, u[:, 2]) * 0.25  # = stats.gamma.ppf(u, 4, scale=0.25)
 
     def populate(self, n: int) -> None:
         """Add ``n`` visitors at uniform random places, each walking to a random seat (benchmarks)."""

@@ -11,8 +11,8 @@ is the metric under which :class:`~syntwin.graphs.encode.MixedEncoder` vectors g
 With a Dask client, the index is built once and written to a file that every worker loads (memory-mapped,
 ``faiss.IO_FLAG_MMAP_IFC``, so workers of one node share its pages) — nothing is scattered, so when a worker
 is lost Dask simply runs its search tasks again elsewhere. The file goes to ``index_dir``, or the directory
-set with :func:`index_directory`, or a temporary directory; the workers must see it (on a cluster, a shared
-filesystem such as the run directory). Query blocks of a fixed size (independent of the number of workers)
+set with :func:`index_directory`, or a temporary directory; workers that cannot see it (no shared
+filesystem) get the serialised index as a task of the graph instead, which Dask can also rebuild. Query blocks of a fixed size (independent of the number of workers)
 are searched in parallel and concatenated in order, so the output is the same whatever the number of workers.
 """
 
@@ -151,46 +151,65 @@ def _finish(D: np.ndarray, I: np.ndarray, k: int, metric: str, self_ids: np.ndar
     return np.take_along_axis(I, order, 1)[:, :k], np.take_along_axis(D, order, 1)[:, :k]
 
 
+def _write_index(index: faiss.Index, folder: Path) -> tuple[Path, str]:
+    """Write ``index`` below ``folder`` under a unique name; return ``(path, content token)``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"knn-{uuid.uuid4().hex}.faiss"  # unique: concurrent searches never share a file
+    faiss.write_index(index, str(path))
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 22):
+            h.update(block)
+    return path, h.hexdigest()
+
+
 @contextlib.contextmanager
-def _index_file(index: faiss.Index, index_dir: str | os.PathLike | None) -> Iterator[tuple[str, str]]:
-    """Write ``index`` once for the workers; yield ``(path, content token)``; remove the file after."""
+def _shared_index(index: faiss.Index, client, index_dir: str | os.PathLike | None) -> Iterator[tuple[object, str]]:
+    """Make ``index`` available to the workers; yield ``(source, token)`` for :func:`_remote_search`.
+
+    ``source`` is the path of the index file when every worker sees it (a shared filesystem), else
+    (a client whose workers are elsewhere) a future of a task holding the serialised index in the graph.
+    Either is rebuilt by Dask after a worker loss; nothing is scattered. The file is removed after.
+    """
     folder = Path(index_dir) if index_dir is not None else _INDEX_DIR.get()
     scratch = None
     if folder is None:
         folder = scratch = Path(tempfile.mkdtemp(prefix="syntwin-knn-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"knn-{uuid.uuid4().hex}.faiss"  # unique: concurrent searches never share a file
+    path, token = _write_index(index, folder)
     try:
-        faiss.write_index(index, str(path))
-        h = hashlib.blake2b(digest_size=16)
-        with open(path, "rb") as fh:
-            while block := fh.read(1 << 22):
-                h.update(block)
-        yield str(path), h.hexdigest()
+        if all(client.run(os.path.exists, str(path)).values()):
+            yield str(path), token
+        else:
+            blob = client.submit(np.asarray, faiss.serialize_index(index), pure=False)
+            yield blob, token
+            del blob
     finally:
         path.unlink(missing_ok=True)
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _load_index(path: str, token: str) -> faiss.Index:
-    """The index of ``token`` in this process, read once from ``path`` (memory-mapped)."""
+def _load_index(source: str | np.ndarray, token: str) -> faiss.Index:
+    """The index of ``token`` in this process, read once (memory-mapped from a file, or deserialised)."""
     if token in _CACHE:
         _CACHE.move_to_end(token)
         return _CACHE[token]
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"kNN index file {path} is not visible on this Dask worker: the workers must "
-                                "share the filesystem of the index directory (the run directory)")
-    _CACHE[token] = faiss.read_index(path, faiss.IO_FLAG_MMAP_IFC)
+    if isinstance(source, str):
+        if not os.path.exists(source):
+            raise FileNotFoundError(f"kNN index file {source} is not visible on this Dask worker: the workers "
+                                    "must share the filesystem of the index directory (the run directory)")
+        _CACHE[token] = faiss.read_index(source, faiss.IO_FLAG_MMAP_IFC)
+    else:
+        _CACHE[token] = faiss.deserialize_index(source)
     while len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
     return _CACHE[token]
 
 
-def _remote_search(path: str, token: str, Q: np.ndarray, kk: int, k: int, nprobe: int, metric: str,
-                   self_ids: np.ndarray | None, threads: int) -> tuple[np.ndarray, np.ndarray]:
-    """Task run on a worker: load the index file once per process, search one block."""
-    index = _load_index(path, token)
+def _remote_search(source: str | np.ndarray, token: str, Q: np.ndarray, kk: int, k: int, nprobe: int,
+                   metric: str, self_ids: np.ndarray | None, threads: int) -> tuple[np.ndarray, np.ndarray]:
+    """Task run on a worker: load the index once per process, search one block."""
+    index = _load_index(source, token)
     faiss.omp_set_num_threads(threads)
     D, I = _search_block(index, Q, kk, nprobe)
     return _finish(D, I, k, metric, self_ids)
@@ -295,9 +314,9 @@ def nearest_info(reference: np.ndarray, query: np.ndarray | None, k: int, *, met
                  for s in starts]
     else:
         threads = max(1, min(client.nthreads().values(), default=1))
-        with _index_file(index, index_dir) as (path, token):
-            futures = [client.submit(_remote_search, path, token, query[s:s + block_rows], kk, k, nprobe, metric,
-                                     self_block(s), threads, pure=False) for s in starts]
+        with _shared_index(index, client, index_dir) as (source, token):
+            futures = [client.submit(_remote_search, source, token, query[s:s + block_rows], kk, k, nprobe,
+                                     metric, self_block(s), threads, pure=False) for s in starts]
             parts = client.gather(futures)
             del futures
     I = np.concatenate([p[0] for p in parts])

@@ -7,8 +7,9 @@ A stage library: plain pandas/NumPy in, plain results out; it never imports synt
   numeric=..., ordinal=..., categorical=..., time=..., event=..., seed=...).sample(n, seed=...)``.
 * ``parallel.synthesize`` — one model per group (community/stratum) on Dask, or one global model.
 * ``predict`` — horizon labels, similarity-weighted twin-kNN probabilities.
-* ``evaluate`` — AUROC (bootstrap CI), balanced accuracy, Brier, coverage; logistic/GBM baselines.
-* ``survival`` — C-index, time-dependent AUC, Kaplan–Meier and KM sup-distance by stratum.
+* ``evaluate`` — AUROC (sklearn; bootstrap CI, paired differences), balanced accuracy, Brier; baselines.
+* ``survival`` — C-index (lifelines), time-dependent AUC (scikit-survival), Kaplan–Meier, KM sup distances.
+* ``constraints`` — the data's rules (inequality, range, follow-up to a cutoff), enforced by ``synthesize``.
 * ``fidelity`` — SDMetrics-style quality score (numpy), and SDMetrics' own when installed.
 * ``syntwin2024`` — SynTwin's reference method (percolation graph, Louvain, designs A–F).
 """

@@ -17,6 +17,7 @@ __all__ = [
     "concordance_index",
     "cumulative_dynamic_auc",
     "kaplan_meier",
+    "kaplan_meier_table",
     "km_sup_by_stratum",
     "km_sup_distance",
     "km_sup_interval",
@@ -60,6 +61,26 @@ def kaplan_meier(time, event) -> tuple[np.ndarray, np.ndarray]:
     sf = fit.survival_function_.iloc[:, 0]
     times = np.unique(t)
     return times, sf.loc[times].to_numpy(np.float64)
+
+
+def kaplan_meier_table(time, event, *, alpha: float = 0.05) -> pd.DataFrame:
+    """Kaplan–Meier curve with lifelines' pointwise (Greenwood, exponential) band and numbers at risk.
+
+    Returns:
+        ``time, survival, ci_low, ci_high, at_risk`` at 0 and every distinct observed time.
+    """
+    from lifelines import KaplanMeierFitter
+
+    t, e = _arrays(time, event)
+    if len(t) == 0:
+        raise ValueError("kaplan_meier_table needs at least one patient")
+    fit = KaplanMeierFitter(alpha=alpha).fit(t, e)
+    ci = fit.confidence_interval_survival_function_
+    table = fit.event_table
+    return pd.DataFrame({"time": fit.survival_function_.index.to_numpy(float),
+                         "survival": fit.survival_function_.iloc[:, 0].to_numpy(float),
+                         "ci_low": ci.iloc[:, 0].to_numpy(float), "ci_high": ci.iloc[:, 1].to_numpy(float),
+                         "at_risk": table["at_risk"].reindex(fit.survival_function_.index).to_numpy(np.int64)})
 
 
 def _step(times: np.ndarray, surv: np.ndarray, at: np.ndarray) -> np.ndarray:

@@ -80,6 +80,10 @@ def run(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing run directory.")] = False,
     resume: Annotated[bool, typer.Option(help="Finish an interrupted run, skipping its finished stages.")] = False,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a field: --set graph.k=30.")] = None,
+    follow: Annotated[bool, typer.Option("--follow", help="Live scenarios: tail the growing stream file and "
+                                         "append a forecast per new minute to OUT/live/follow.jsonl.")] = False,
+    idle_stop: Annotated[Optional[float], typer.Option("--idle-stop", min=0, help="With --follow: stop after "
+                                                       "this many seconds without new readings.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary: print the run directory.")] = (
         False
     ),
@@ -100,6 +104,13 @@ def run(
     path = _resolve_scenario(scenario)
     model = load_scenario(path, set_)
     out = out or Path("runs") / model.name
+    if follow:
+        from syntwin.pipeline.live import follow_scenario
+
+        follow_scenario(model, out, source=str(path), seed=seed, overwrite=overwrite, idle_stop_s=idle_stop,
+                        echo=None if quiet else (lambda line: err_console.print(line, highlight=False)))
+        out_console.print(f"[green]stopped[/green] {model.name} -> {out}")
+        return
     start = time.perf_counter()
     with make_reporter(mode, planned_stages(model), console=err_console, title=model.name) as progress:
         try:
@@ -129,13 +140,17 @@ def batch(
     workers: Annotated[int, typer.Option(min=1, help="LocalCluster worker processes.")] = 2,
     scheduler: Annotated[Optional[str], typer.Option(help="Existing Dask scheduler address.")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a field in every scenario.")] = None,
+    parallel: Annotated[int, typer.Option(min=1, help="Runs at once on the same cluster.")] = 1,
 ) -> None:
-    """Run many scenarios (or seeds) on one cluster; finished runs are skipped, interrupted ones resumed."""
+    """Run many scenarios (or seeds) on one cluster; finished runs are skipped, interrupted ones resumed.
+
+    Writes OUT/summary.csv: mean and SD across seeds of every numeric metric, per scenario.
+    """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     from syntwin.errors import ScenarioError
-    from syntwin.pipeline.batch import plan_batch, run_batch
+    from syntwin.pipeline.batch import batch_summary, headline_summary, plan_batch, run_batch
     from syntwin.runtime import dask_client
 
     try:
@@ -147,16 +162,33 @@ def batch(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console, transient=True
     ) as bar:
         task = bar.add_task("batch", total=None)
-        run_batch(items, client, progress=lambda text: bar.update(task, description=text))
+        run_batch(items, client, parallel=parallel, progress=lambda text: bar.update(task, description=text))
     table = Table("run", "seed", "status", "seconds", "headline / error", title=f"batch -> {out}")
     for item in items:
         table.add_row(item.out.name, str(item.seed), item.status, f"{item.seconds:g}", item.error or item.headline)
     out_console.print(table)
+    _print_batch_summary(batch_summary(items), headline_summary, out)
     failed = [i for i in items if i.status == "failed"]
     if failed:
         err_console.print(f"[bold red]error:[/bold red] {len(failed)} of {len(items)} runs failed: "
                           + "; ".join(i.error for i in failed), markup=True)
         raise typer.Exit(2)
+
+
+def _print_batch_summary(summary, headline, out: Path) -> None:
+    """Write the across-seeds summary to OUT/summary.csv and print its headline rows."""
+    from rich.table import Table
+
+    if summary.empty:
+        return
+    from syntwin.io import atomic_write
+
+    atomic_write(out / "summary.csv", lambda p: summary.to_csv(p, index=False))
+    table = Table("scenario", "metric", "runs", "mean", "SD", title=f"across seeds (all metrics: {out}/summary.csv)")
+    for row in headline(summary).itertuples():
+        sd = "" if row.sd != row.sd else f"{row.sd:.4g}"
+        table.add_row(row.scenario, row.metric, str(row.runs), f"{row.mean:.4g}", sd)
+    out_console.print(table)
 
 
 def _print_summary(manifest: dict, out: Path, mode: str, seconds: float) -> None:
@@ -185,7 +217,8 @@ def show(run_dir: Annotated[Path, typer.Argument(help="A run directory (with man
     try:
         manifest = json.loads((run_dir / "manifest.json").read_text())
     except (OSError, ValueError) as exc:
-        raise StageError(f"cannot read the run's manifest: {exc}", file=str(run_dir / "manifest.json"),
+        reason = exc.strerror if isinstance(exc, OSError) else "not valid JSON"
+        raise StageError(f"cannot read the run's manifest: {reason}", file=str(run_dir / "manifest.json"),
                          hint="pass the --out folder of a finished run") from None
     table = Table("stage", "figure", "value", title=f"metrics of {run_dir}")
     for stage, figures in manifest["metrics"].items():
@@ -195,18 +228,26 @@ def show(run_dir: Annotated[Path, typer.Argument(help="A run directory (with man
     out_console.print(table)
     for warning in manifest["metrics"].get("fidelity", {}).get("warnings", []):
         err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
-    cleaning = manifest["metrics"].get("cohort", {}).get("cleaning", {})
-    if cleaning.get("rules"):
-        rules = Table("rule", "rows", title=f"cleaning of {cleaning.get('source')}")
-        for rule, count in cleaning["rules"].items():
-            rules.add_row(rule, fmt(count))
-        out_console.print(rules)
+    _print_cleaning(manifest["metrics"].get("cohort", {}).get("cleaning", {}))
     gate = manifest["metrics"].get("privacy", {}).get("gate", {})
     if gate:
         checks = Table("check", "value", "threshold", "passed", title="privacy gate")
         for name, c in gate.items():
             checks.add_row(name, fmt(c["value"]), f"{c['op']} {fmt(c['threshold'])}", "yes" if c["passed"] else "NO")
         out_console.print(checks)
+
+
+def _print_cleaning(cleaning: dict) -> None:
+    """The cleaning report: every rule with the rows it touched, and the missing values per column."""
+    from rich.table import Table
+
+    from syntwin.summary import fmt
+
+    if cleaning.get("rules"):
+        rules = Table("rule", "rows", title=f"cleaning of {cleaning.get('source')}")
+        for rule, count in cleaning["rules"].items():
+            rules.add_row(rule, fmt(count))
+        out_console.print(rules)
 
 
 def _flatten(d: dict, prefix: str = "") -> list[tuple[str, object]]:
@@ -298,8 +339,11 @@ def cohort_read(
     rep = cohort.report
     out_console.print(f"[green]wrote[/green] {rep.rows_read:,} patients ({rep.rows_dropped:,} left out) -> {out} "
                       f"(schema: {sidecar(out, 'schema').name}, report: {sidecar(out, 'report').name})")
-    _print_summary({"metrics": {"cohort": {"features": len(cohort.schema.features), "missing": rep.missing,
-                                           "cleaning": rep.to_dict()}}})
+    out_console.print(f"  features: {', '.join(cohort.schema.features)}; time: {cohort.schema.time}, "
+                      f"event: {cohort.schema.event}", highlight=False)
+    if rep.missing:
+        out_console.print("  missing values: " + ", ".join(f"{c} {k}" for c, k in rep.missing.items()), highlight=False)
+    _print_cleaning(rep.to_dict())
 
 
 @cohort_app.command("mappings")
@@ -398,14 +442,15 @@ def cluster_script(
 @cluster_app.command("jobqueue")
 def cluster_jobqueue(
     system: Annotated[str, typer.Argument(help="slurm or pbs.")] = "slurm",
-    jobs: Annotated[int, typer.Option(min=1, help="Worker jobs to submit.")] = 1,
+    jobs: Annotated[int, typer.Option(min=1, help="Worker jobs kept at least (retired ones are replaced).")] = 1,
+    maximum_jobs: Annotated[Optional[int], typer.Option(min=1, help="Worker jobs at most (default --jobs).")] = None,
     config: Annotated[Optional[Path], typer.Option(help="jobqueue YAML on top of Dask's config.")] = None,
     scheduler_file: Annotated[Optional[Path], typer.Option(help="Write the address here (JSON).")] = None,
 ) -> None:
-    """Start a dask-jobqueue cluster, submit worker jobs, serve until Ctrl-C."""
+    """Start an adaptive dask-jobqueue cluster (jobs..maximum-jobs worker jobs), serve until Ctrl-C."""
     from syntwin.cluster import serve_jobqueue
 
-    serve_jobqueue(system, jobs=jobs, config_file=config, scheduler_file=scheduler_file)
+    serve_jobqueue(system, jobs=jobs, maximum_jobs=maximum_jobs, config_file=config, scheduler_file=scheduler_file)
 
 
 @app.command()
@@ -460,6 +505,65 @@ def report(
 
     path = render_report(run_dir, out)
     out_console.print(f"[green]wrote[/green] {path}")
+
+
+@app.command()
+def whatif(
+    run_dir: Annotated[Path, typer.Argument(help="A finished cohort run with a counterfactual section.")],
+    patient: Annotated[int, typer.Option("--patient", "-p", help="Held-out patient row (0-based).")] = 0,
+) -> None:
+    """Print one held-out patient's survival under each treatment option, per estimator."""
+    from rich.table import Table
+
+    from syntwin.pipeline.counterfactual import whatif as whatif_rows
+
+    settings, rows = whatif_rows(run_dir, patient)
+    pat = ", ".join(f"{k}: {v}" for k, v in settings["patient"].items())
+    out = Table("estimator", *[f"S({o}) at {settings['horizon_months']:g} mo [95% CI]" for o in settings["options"]],
+                f"effect {settings['effect']}", title=f"what if {settings['treatment']}? patient {pat}")
+    cell = lambda v: "" if v is None else f"{v[0]:.3f} [{v[1]:.3f}, {v[2]:.3f}]"  # noqa: E731
+    for r in rows:
+        out.add_row(r["estimator"], *[cell(r.get(o)) for o in settings["options"]], cell(r["effect"]))
+    out_console.print(out)
+    out_console.print(f"[dim]{settings['assumption']}[/dim]")
+
+
+@app.command()
+def dashboard(
+    scenario: Annotated[str, typer.Argument(help="A crowd scenario file, or the name of a shipped one.")],
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to serve on.")] = 8521,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    warmup_min: Annotated[int, typer.Option(min=0, help="Minutes simulated before the page opens.")] = 30,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a field: --set live.stream=x.csv")] = (
+        None
+    ),
+) -> None:
+    """Serve a live view of a crowd twin (Mesa SolaraViz): floor plan, counts, exposure, interventions."""
+    import os
+    import subprocess
+
+    from syntwin.dashboard import OVERRIDES_ENV, SCENARIO_ENV, WARMUP_ENV
+    from syntwin.errors import ScenarioError
+    from syntwin.scenario.load import load_scenario
+
+    path = _resolve_scenario(scenario)
+    model = load_scenario(path, set_)
+    if model.kind != "crowd":
+        raise ScenarioError(f"the dashboard shows crowd scenarios; {path} is a {model.kind} scenario",
+                            file=str(path), field="kind", hint="pass a crowd scenario, e.g. canteen_lunch")
+    try:
+        import solara  # noqa: F401
+        import mesa.visualization  # noqa: F401
+    except ImportError as exc:
+        raise ScenarioError(f"the dashboard needs the dashboard extra ({exc.name} is missing)",
+                            hint="pip install 'syntwin[dashboard]'") from None
+    env = {**os.environ, SCENARIO_ENV: str(Path(path).absolute()), WARMUP_ENV: str(warmup_min),
+           OVERRIDES_ENV: json.dumps(list(set_ or []))}
+    err_console.print(f"serving {model.name} on http://{host}:{port}/ (Ctrl-C stops)")
+    code = subprocess.call([sys.executable, "-m", "solara", "run", "syntwin._dashboard_app", "--production",
+                            "--no-open", "--host", host, "--port", str(port)], env=env)
+    if code not in (0, -2, 130):
+        raise typer.Exit(code)
 
 
 def main() -> None:

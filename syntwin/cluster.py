@@ -197,14 +197,21 @@ def serve_local(workers: int = 2, *, scheduler_file: str | os.PathLike | None = 
     serve(start_local(workers, **kwargs), scheduler_file=scheduler_file, stop=stop, echo=echo)
 
 
-def serve_jobqueue(system: str = "slurm", *, jobs: int = 1, config_file: str | os.PathLike | None = None,
-                   scheduler_file: str | os.PathLike | None = None, stop: threading.Event | None = None,
-                   echo: Callable[[str], None] = _say, **overrides: Any) -> None:
-    """Start a jobqueue cluster, submit ``jobs`` worker jobs, and :func:`serve` it."""
-    if jobs < 1:
-        raise ValueError(f"jobs must be >= 1, got {jobs}")
+def serve_jobqueue(system: str = "slurm", *, jobs: int = 1, maximum_jobs: int | None = None,
+                   config_file: str | os.PathLike | None = None, scheduler_file: str | os.PathLike | None = None,
+                   stop: threading.Event | None = None, echo: Callable[[str], None] = _say,
+                   **overrides: Any) -> None:
+    """Start a jobqueue cluster keeping ``jobs`` to ``maximum_jobs`` worker jobs, and :func:`serve` it.
+
+    The cluster is adaptive (``adapt(minimum_jobs=jobs, maximum_jobs=...)``), not scaled once: a
+    worker that retires at its ``--lifetime`` (before its job's walltime) is replaced by a new job,
+    so a run longer than one walltime goes on; ``scale(jobs=n)`` would not resubmit it.
+    """
+    maximum_jobs = jobs if maximum_jobs is None else maximum_jobs
+    if jobs < 1 or maximum_jobs < jobs:
+        raise ValueError(f"need 1 <= jobs <= maximum_jobs, got jobs={jobs}, maximum_jobs={maximum_jobs}")
     cluster = jobqueue_cluster(system, config_file=config_file, **overrides)
-    cluster.scale(jobs=jobs)
+    cluster.adapt(minimum_jobs=jobs, maximum_jobs=maximum_jobs)
     serve(cluster, scheduler_file=scheduler_file, stop=stop, echo=echo)
 
 

@@ -38,11 +38,16 @@ STAGES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Optional stages: name -> (scenario section that switches it on, the stage it follows).
+OPTIONAL: dict[str, tuple[str, str]] = {"counterfactual": ("counterfactual", "prediction"), "live": ("live", "crowd")}
+
+
 def planned_stages(scenario: Any) -> list[str]:
-    """The stage names a scenario's run will go through (``live`` when a crowd scenario has one)."""
+    """The stage names a scenario's run will go through (optional ones when their section is set)."""
     stages = list(STAGES.get(getattr(scenario, "kind", ""), ()))
-    if getattr(scenario, "kind", "") == "crowd" and getattr(scenario, "live", None) is not None:
-        stages.append("live")
+    for name, (section, after) in OPTIONAL.items():
+        if after in stages and getattr(scenario, section, None) is not None:
+            stages.insert(stages.index(after) + 1, name)
     return stages
 
 
@@ -88,6 +93,7 @@ class _Reporter:
         """A counted part of the current stage begins (``total`` items; ``None`` if not known yet)."""
         with self._lock:
             self.step_name, self.done, self.total = name, 0, total
+            self._step_started()
             self._stepped()
 
     def advance(self, n: int = 1, *, total: int | None = None) -> None:
@@ -99,9 +105,12 @@ class _Reporter:
             self._stepped()
 
     def finish(self, status: str = "done") -> None:
-        """The run is over: close the last stage."""
+        """The run is over (``done``, ``refused`` or ``failed``): close the last stage.
+
+        A failed run's last stage is not reported as finished: the error says what went wrong.
+        """
         with self._lock:
-            if self.stage is not None:
+            if self.stage is not None and status != "failed":
                 self._stage_done(self.stage, time.perf_counter() - self.stage_start)
                 self.stage = None
             self._finished(status, time.perf_counter() - self.start)
@@ -109,6 +118,7 @@ class _Reporter:
     # hooks of the concrete reporters
     def _stage_started(self, text: str) -> None: ...
     def _stage_done(self, text: str, seconds: float) -> None: ...
+    def _step_started(self) -> None: ...
     def _stepped(self) -> None: ...
     def _finished(self, status: str, seconds: float) -> None: ...
 
@@ -180,6 +190,11 @@ class RichReporter(_Reporter):
     def _stage_done(self, text: str, seconds: float) -> None:
         self.bar.console.print(f"[green]✓[/green] [{self.index}/{self.n_stages}] {text}  "
                                f"[dim]{seconds:.1f} s[/dim]", highlight=False)
+
+    def _step_started(self) -> None:
+        # a fresh task: rich cannot set a known total back to "unknown"
+        self.bar.remove_task(self._step_task)
+        self._step_task = self.bar.add_task(f"    {self.step_name}", total=self.total)
 
     def _stepped(self) -> None:
         self.bar.update(self._step_task, description=f"    {self.step_name}", total=self.total,

@@ -75,12 +75,16 @@ def _fidelity_line(fidelity: dict[str, Any]) -> str:
     parts = []
     if "quality" in fidelity:
         parts.append(f"quality {fidelity['quality']:.3f}")
-    km = fidelity.get("km_sup") or {}
-    if "max" in km:
-        parts.append(f"largest Kaplan–Meier gap {km['max']:.3f}")
+    km = {k: v for k, v in (fidelity.get("km_sup") or {}).items() if isinstance(v, (int, float))}
+    if km:
+        worst = max(km, key=km.get)
+        parts.append(f"largest Kaplan–Meier gap {km[worst]:.3f} ({worst})")
     verdict = fidelity.get("verdict")
     if verdict is None and "passed" in fidelity:
         verdict = "passed" if fidelity["passed"] else "FAILED"
+    if verdict is None and "warnings" in fidelity:
+        warnings = fidelity["warnings"] or []
+        verdict = "within its thresholds" if not warnings else f"{len(warnings)} warning(s), see the report"
     return f"fidelity: {verdict or 'no thresholds set'} ({', '.join(parts) or 'no figures'})"
 
 

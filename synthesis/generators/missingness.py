@@ -88,8 +88,11 @@ class MissingAware(Generator):
         self.n_train_ = len(df)
         return self
 
-    def sample(self, n: int, *, seed: int) -> pd.DataFrame:
-        """Draw ``n`` rows from the wrapped generator and re-inject missing values where indicated."""
+    def sample(self, n: int, *, seed: int | None = None) -> pd.DataFrame:
+        """Draw ``n`` rows from the wrapped generator and re-inject missing values where indicated.
+
+        ``seed=None`` takes the next seed of the wrapped generator's own stream.
+        """
         if not hasattr(self, "inner_"):
             raise ValueError(f"{type(self).__name__} is not fitted: call fit(df, ...) first")
         out = self.inner_.sample(n, seed=seed)

@@ -113,8 +113,7 @@ class SiteParams:
         grade_cuts: Three cut points of that latent normal (grades I|II|III|IV).
         size_median: Median tumour size (mm) per stage (log-normal, sd ``size_sigma``).
         node_involved: P(regional nodes involved) per stage.
-        surgery, radiation, chemo: P(treatment) per stage at age 65; the log-odds fall by
-            ``treat_age_slope`` per year of age.
+        (treatment assignment and effects: :mod:`syntwin.cohort._treatment`)
         weibull_shape: Shape k of the cause-specific Weibull hazard per stage.
         weibull_scale: Fitted scale λ (months) per stage; see ``simulate.calibrate``.
         beta_age: Log hazard ratio per 10 years of age (centred at 65).
@@ -133,10 +132,6 @@ class SiteParams:
     size_median: tuple[float, float, float, float]
     size_sigma: float
     node_involved: tuple[float, float, float, float]
-    surgery: tuple[float, float, float, float]
-    radiation: tuple[float, float, float, float]
-    chemo: tuple[float, float, float, float]
-    treat_age_slope: float
     weibull_shape: tuple[float, float, float, float]
     weibull_scale: tuple[float, float, float, float]
     beta_age: float
@@ -153,10 +148,8 @@ SITE_PARAMS: dict[str, SiteParams] = {
         grade_stage=0.25, grade_cuts=(-0.75, 0.7, 2.7),
         size_median=(12.0, 22.0, 32.0, 40.0), size_sigma=0.55,
         node_involved=(0.0, 0.45, 0.92, 0.70),
-        surgery=(0.97, 0.95, 0.90, 0.35), radiation=(0.60, 0.50, 0.60, 0.30),
-        chemo=(0.20, 0.55, 0.80, 0.65), treat_age_slope=0.035,
         weibull_shape=(1.3, 1.2, 1.1, 0.9),
-        weibull_scale=(1402.1, 575.33, 254.67, 65.65),
+        weibull_scale=(666.11, 284.43, 171.29, 71.25),
         beta_age=0.10, beta_grade=0.35, other_frailty=1.0,
     ),
     "lung": SiteParams(
@@ -165,10 +158,8 @@ SITE_PARAMS: dict[str, SiteParams] = {
         grade_stage=0.25, grade_cuts=(-1.35, -0.1, 1.6),
         size_median=(20.0, 40.0, 48.0, 45.0), size_sigma=0.5,
         node_involved=(0.0, 0.50, 0.85, 0.80),
-        surgery=(0.70, 0.55, 0.15, 0.03), radiation=(0.25, 0.30, 0.60, 0.45),
-        chemo=(0.10, 0.50, 0.70, 0.60), treat_age_slope=0.04,
         weibull_shape=(1.0, 0.95, 0.8, 0.65),
-        weibull_scale=(152.95, 84.878, 45.292, 16.156),
+        weibull_scale=(92.448, 70.308, 56.83, 19.08),
         beta_age=0.12, beta_grade=0.15, other_frailty=1.8,
     ),
     "colorectal": SiteParams(
@@ -177,10 +168,8 @@ SITE_PARAMS: dict[str, SiteParams] = {
         grade_stage=0.30, grade_cuts=(-1.2, 1.0, 2.3),
         size_median=(20.0, 45.0, 45.0, 55.0), size_sigma=0.5,
         node_involved=(0.0, 0.0, 1.0, 0.75),
-        surgery=(0.96, 0.96, 0.95, 0.60), radiation=(0.08, 0.15, 0.20, 0.10),
-        chemo=(0.05, 0.25, 0.65, 0.65), treat_age_slope=0.04,
         weibull_shape=(1.1, 1.1, 1.0, 0.85),
-        weibull_scale=(707.11, 301.07, 129.12, 22.296),
+        weibull_scale=(337.03, 139.95, 71.616, 20.368),
         beta_age=0.15, beta_grade=0.25, other_frailty=1.2,
     ),
     "prostate": SiteParams(
@@ -189,10 +178,8 @@ SITE_PARAMS: dict[str, SiteParams] = {
         grade_stage=0.0, grade_cuts=(0.0, 0.0, 0.0),
         size_median=(0.0, 0.0, 0.0, 0.0), size_sigma=0.0,
         node_involved=(0.0, 0.0, 0.0, 0.50),
-        surgery=(0.30, 0.40, 0.55, 0.05), radiation=(0.30, 0.35, 0.40, 0.25),
-        chemo=(0.0, 0.005, 0.01, 0.15), treat_age_slope=0.09,
         weibull_shape=(1.5, 1.5, 1.3, 1.0),
-        weibull_scale=(2776.0, 1972.8, 1506.5, 203.2),
+        weibull_scale=(2398.0, 1628.2, 1159.1, 226.3),
         beta_age=0.20, beta_grade=0.0, other_frailty=0.9,
     ),
 }

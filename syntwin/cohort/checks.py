@@ -56,6 +56,16 @@ def _horizon_hint(time: np.ndarray, event: np.ndarray, horizon: float | None) ->
            "prediction.horizon_months=null (the event as recorded)"
 
 
+def _shorter_hint(time: np.ndarray, event: np.ndarray) -> str:
+    """A horizon below the follow-up of the patients without the event (so some are followed that long)."""
+    t = time[event == 0]
+    if len(t) == 0:
+        return "patients without the event"
+    h = max(np.floor(np.median(t)), 1.0)
+    return f"a shorter horizon (e.g. prediction.horizon_months={h:g}, below the median follow-up of the " \
+           "patients without the event)"
+
+
 def check_outcome(
     time: np.ndarray,
     event: np.ndarray,
@@ -100,7 +110,7 @@ def check_outcome(
             raise CohortError(
                 f"none of the {total['events'] + total['no_events']} evaluable patients {words}: the outcome has "
                 f"one class only ({total['not_evaluable']} censored earlier are not evaluable)", file=source,
-                field=field_name, hint=hint if key == "events" else "a shorter horizon, or patients without the event")
+                field=field_name, hint=hint if key == "events" else _shorter_hint(time, event))
     for split, need in (("train", MIN_PER_CLASS), ("holdout", MIN_PER_CLASS)):
         c = result.counts[split]
         for key, words in (("events", with_ev), ("no_events", without)):

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from syntwin.cohort.schema import CohortSchema
 
@@ -45,7 +45,9 @@ def _to_text(value: object) -> object:
     return value
 
 
-Text = Annotated[str, BeforeValidator(_to_text)]
+#: A value written in a mapping: text, or a YAML number read as text (``1`` -> ``"1"``); the JSON Schema says so.
+Text = Annotated[str, BeforeValidator(_to_text),
+                 WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "number"}]})]
 
 
 class EventSpec(BaseModel):

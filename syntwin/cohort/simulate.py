@@ -7,12 +7,17 @@ Generative model, per patient (parameters in :mod:`syntwin.cohort._sites`):
    2004-2015 (rising incidence), marital status | age, sex.
 2. Grade ~ ordinal cut of a latent normal shifted by stage; site extras: breast ER/PR/HER2
    (| grade), lung histology (| stage), prostate Gleason (| stage), PSA (| stage).
-3. Treatment (surgery, radiation, chemotherapy) ~ logistic in stage and age. Nodes involved
+3. Treatment by indication (:mod:`syntwin.cohort._treatment`): surgery ~ logistic in stage
+   and age; then radiation, chemotherapy (and, for breast, endocrine therapy) ~ logistic in
+   stage, age, year, recorded positive nodes, grade, receptor status, surgery. Nodes involved
    (| stage) and tumour size (| stage, nodes) follow AJCC rules, so stage I has no positive
    nodes, breast stage I is <= 20 mm, etc.; nodes are counted only if operated.
 4. Cause-specific death: Weibull proportional hazards
-   ``H_c(t | x) = (t / λ_stage) ** k_stage * exp(η(x))`` with
-   ``η = β_age (age - 65) / 10 + β_grade (grade - II) + site terms``; λ_stage fitted by
+   ``H_c(t | x, a) = (t / λ_stage) ** k_stage * exp(η(x) + Σ_j a_j log HR_j(x))`` with
+   ``η = β_age (age - 65) / 10 + β_grade (grade - II) + log HR_size (size - 20) / 10
+   + log HR_node × involved nodes + site terms`` and published treatment hazard ratios
+   ``HR_j`` (sources in ``_treatment``); potential outcomes under each option come from
+   :mod:`syntwin.cohort.truth`. λ_stage fitted by
    :func:`calibrate` so that the Kaplan–Meier 5-year cause-specific survival of each stage
    equals ``CALIBRATION_TARGETS``. Competing other-cause death: Gompertz
    ``h_o(a) = A exp(0.085 a)`` in attained age a (×1.45 for men, × site comorbidity frailty).
@@ -40,6 +45,7 @@ import pandas as pd
 from scipy.special import expit, logit, ndtr, ndtri
 
 from syntwin.cohort import _sites as S
+from syntwin.cohort import _treatment as T
 from syntwin.cohort.cohort import CleaningReport, Cohort
 from syntwin.cohort.schema import CohortSchema
 from syntwin.errors import CohortError, OutputError
@@ -78,7 +84,7 @@ def site_schema(site: str) -> CohortSchema:
     numeric += ["psa_ng_ml"] if site == "prostate" else ["tumor_size_mm"]
     numeric += ["nodes_examined", "nodes_positive"]
     ordinal = {"grade": S.GRADES, "stage": S.STAGES}
-    categorical = ["sex", "race", "marital_status", "summary_stage", "surgery", "radiation", "chemotherapy"]
+    categorical = ["sex", "race", "marital_status", "summary_stage", *T.treatment_columns(site)]
     if site == "breast":
         categorical += ["er_status", "pr_status", "her2_status"]
     elif site == "lung":
@@ -139,10 +145,22 @@ def _posneg(flag: np.ndarray) -> np.ndarray:
     return np.where(flag, "Positive", "Negative").astype(object)
 
 
-def _bernoulli_by_stage(rng, p_stage, stage, age, slope):
-    """P(yes) = expit(logit(p_stage) - slope * (age - 65))."""
-    p = np.clip(np.asarray(p_stage, dtype=float)[stage], 1e-6, 1 - 1e-6)
-    return rng.random(stage.size) < expit(logit(p) - slope * (age - 65.0))
+def _assign(rng, rule: T.TreatmentRule, stage, age, year, nodes, indicators: dict) -> np.ndarray:
+    """Treatment by indication: the logistic model of :mod:`syntwin.cohort._treatment`."""
+    p = np.clip(np.asarray(rule.share, dtype=float)[stage], 1e-6, 1 - 1e-6)
+    z = logit(p) - rule.age_slope * (age - 65.0) + rule.year_slope * (year - 2010.0) + rule.per_node * nodes
+    for name, coef in rule.modifiers.items():
+        z = z + coef * indicators[name]
+    return rng.random(stage.size) < expit(z)
+
+
+def _effects(site: str, stage: np.ndarray, indicators: dict) -> dict[str, np.ndarray]:
+    """Per patient and treatment column: the log hazard ratio the patient would get if treated."""
+    out = {}
+    for name, rule in T.TREATMENTS[site].items():
+        lhr = np.log(np.asarray(rule.hazard_ratio, dtype=float))[stage]
+        out[name] = lhr * indicators[rule.applies_if] if rule.applies_if else lhr
+    return out
 
 
 def _marital(rng, age, male):
@@ -170,7 +188,7 @@ def _nodes_and_size(site, p, rng, stage, operated, n):
     positive = np.where(operated, count, 0)
     examined = np.where(operated, count + extra, 0)
     if site == "prostate":
-        return involved, positive, examined, None
+        return involved, count, positive, examined, None
     lo, hi = np.zeros(n), np.full(n, 250.0)
     if site == "breast":  # T1 <= 20 mm, T2 <= 50 mm; stage III with 1-3 nodes needs T3 > 50 mm
         hi[stage == 0] = 20.0
@@ -185,7 +203,7 @@ def _nodes_and_size(site, p, rng, stage, operated, n):
     mu, sd = np.log(np.asarray(p.size_median)[stage]), p.size_sigma
     z = _trunc_normal(rng, mu, sd, np.log(np.maximum(lo, 1e-9)), np.log(hi), n)
     size = np.clip(np.ceil(np.exp(z)), 1.0, 250.0)
-    return involved, positive, examined, size
+    return involved, count, positive, examined, size
 
 
 def _site_extras(site, rng, stage, grade, n):
@@ -236,13 +254,23 @@ def _draw(n: int, site: str, rng: np.random.Generator) -> tuple[dict, dict]:
     else:
         latent = rng.standard_normal(n) + p.grade_stage * stage
         grade = np.searchsorted(np.asarray(p.grade_cuts), latent)
-    surgery = _bernoulli_by_stage(rng, p.surgery, stage, age, p.treat_age_slope)
-    radiation = _bernoulli_by_stage(rng, p.radiation, stage, age, p.treat_age_slope)
-    chemo = _bernoulli_by_stage(rng, p.chemo, stage, age, 0.05)
-    involved, positive, examined, size = _nodes_and_size(site, p, rng, stage, surgery, n)
+    rules = T.TREATMENTS[site]
+    none = np.zeros(n)
+    surgery = _assign(rng, rules["surgery"], stage, age, year, none, {})
+    involved, count, positive, examined, size = _nodes_and_size(site, p, rng, stage, surgery, n)
     extras, eta = _site_extras(site, rng, stage, grade, n)
     if grade is None:  # SEER prostate grade: Gleason 5-6 -> II, 7-10 -> III
         grade = np.where(extras["gleason_score"] == "6", 1, 2)
+    er = extras["er_status"] == "Positive" if site == "breast" else np.zeros(n, bool)
+    indicators = {"operated": surgery, "not_operated": ~surgery, "grade_high": grade >= 2,
+                  "er_positive": er, "er_negative": (~er) if site == "breast" else np.zeros(n, bool),
+                  "her2_positive": extras.get("her2_status", np.array(["Negative"] * n)) == "Positive",
+                  "small_cell": extras.get("histology", np.array([""] * n)) == "Small cell"}
+    indicators = {k: np.asarray(v, dtype=float) for k, v in indicators.items()}
+    treated = {"surgery": surgery}
+    for name, rule in list(rules.items())[1:]:
+        treated[name] = _assign(rng, rule, stage, age, year, positive, indicators)
+    effects = _effects(site, stage, indicators)
     to_regional = rng.random(n) < S.STAGE2_N0_REGIONAL[site]
     summary = np.where(stage == 3, 2, np.where((stage == 2) | involved | ((stage == 1) & to_regional), 1, 0))
     cols = {
@@ -252,17 +280,27 @@ def _draw(n: int, site: str, rng: np.random.Generator) -> tuple[dict, dict]:
         "grade": _labels(S.GRADES, grade), "stage": _labels(S.STAGES, stage),
         "sex": np.where(male, "Male", "Female").astype(object), "race": _labels(S.RACES, race),
         "marital_status": marital, "summary_stage": _labels(S.SUMMARY_STAGES, summary),
-        "surgery": _yes(surgery), "radiation": _yes(radiation), "chemotherapy": _yes(chemo), **extras,
+        **{name: _yes(flag) for name, flag in treated.items()}, **extras,
     }
     # outcome latents: cancer time = λ_stage * base; other-cause time; censoring time
-    eta = eta + p.beta_age * (age - 65.0) / 10.0 + p.beta_grade * (grade - 1)
+    prog = T.PROGNOSTIC[site]
+    eta = eta + p.beta_age * (age - 65.0) / 10.0 + p.beta_grade * (grade - 1) + math.log(prog.node_hr_per_node) * count
+    if size is not None:
+        eta = eta + math.log(prog.size_hr_per_10mm) * (size - 20.0) / 10.0
+    eta_untreated = eta.copy()
+    for name, flag in treated.items():
+        eta = eta + effects[name] * flag
     k = np.asarray(p.weibull_shape)[stage]
-    base = (rng.standard_exponential(n) * np.exp(-eta)) ** (1.0 / k)
+    exp_draw = rng.standard_exponential(n)
+    base = (exp_draw * np.exp(-eta)) ** (1.0 / k)
     a_other = S.GOMPERTZ_A_FEMALE * np.where(male, S.OTHER_MALE_RATIO, 1.0) * p.other_frailty
     b = S.GOMPERTZ_B
     t_other = 12.0 * np.log1p(rng.standard_exponential(n) * b / (a_other * np.exp(b * age))) / b
     censor = np.minimum(12.0 * (S.CUTOFF_YEAR - dx_time), rng.exponential(1.0 / S.LOSS_RATE, n))
-    return cols, {"stage": stage, "base": base, "t_other": t_other, "censor": censor}
+    lat = {"stage": stage, "base": base, "t_other": t_other, "censor": censor}
+    truth = {"eta_untreated": eta_untreated, "exp_draw": exp_draw, "shape": k, "treated": treated,
+             "effects": effects}
+    return cols, lat, truth
 
 
 def _outcome(lat: dict, scales) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -283,7 +321,7 @@ def simulate_partition(n: int, site: str, seed: int, partition: int, id_offset: 
     site = _check_site(site)
     n = _check_positive("n", n)
     rng = np.random.default_rng(seed_sequence(_check_seed(seed), "simulate", site, partition))
-    cols, lat = _draw(n, site, rng)
+    cols, lat, _truth = _draw(n, site, rng)
     months, cancer_death, dead = _outcome(lat, S.SITE_PARAMS[site].weibull_scale)
     cols.update(
         patient_id=np.arange(id_offset + 1, id_offset + n + 1, dtype=np.int64),
@@ -403,7 +441,7 @@ def calibrate(site: str, n: int = 400_000, seed: int = _CALIBRATION_SEED) -> tup
     """
     site = _check_site(site)
     rng = np.random.default_rng(seed_sequence(seed, "calibrate", site))
-    _, lat = _draw(_check_positive("n", n), site, rng)
+    _, lat, _truth = _draw(_check_positive("n", n), site, rng)
     scales = []
     for s, name in enumerate(S.STAGES):
         target = CALIBRATION_TARGETS[site]["css_5yr"][name] / 100.0

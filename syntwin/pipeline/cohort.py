@@ -21,6 +21,7 @@ from syntwin.graphs.encode import MixedEncoder
 from syntwin.graphs.knn import build_graph
 from syntwin.graphs.store import SimilarityGraph
 from syntwin.pipeline.context import ARRAY, FRAME, JSON, Artifact, RunContext
+from syntwin.pipeline.counterfactual import check_counterfactual, run_counterfactual
 from syntwin.pipeline.fidelity import fidelity_stage, scenario_constraints
 from syntwin.pipeline.predict import run_prediction, validation_mask
 from syntwin.privacy import ReleaseGate, evaluate_privacy
@@ -166,6 +167,7 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
         m.update(rows=len(df), train=len(train), holdout=len(holdout), features=len(schema.features),
                  events=int(df[schema.event].sum()), evaluable=int(evaluable.sum()),
                  cleaning=cohort.report.to_dict())
+        check_counterfactual(scenario.counterfactual, schema, df, len(holdout))
         schema.save(ctx.path("cohort/schema.json"))
         ctx.record_output("schema", "cohort/schema.json")
         return {"data": df, "hold": hold, "schema": schema, "skipped": skipped}
@@ -202,6 +204,11 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
                        scale=encoder.scale_, m=m)
 
     ctx.checkpointed("prediction", prediction_stage)
+
+    if scenario.counterfactual is not None:
+        ctx.checkpointed("counterfactual", lambda m: run_counterfactual(
+            scenario.counterfactual, ctx, schema=schema, train=train, holdout=holdout,
+            weights=scenario.graph.weights, m=m))
 
     def privacy_stage(m: dict) -> dict:
         pv = scenario.privacy

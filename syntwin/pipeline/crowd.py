@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import pandas as pd
 
 from syntwin.agents.accounting import AccountingError
 from syntwin.agents.costs import cost_benefit
-from syntwin.agents.plots import plot_cost_benefit, plot_forecast, plot_heatmaps, plot_series
+from syntwin.agents.plots import plot_cost_benefit, plot_heatmaps, plot_series
 from syntwin.agents.sweep import run_sweep
-from syntwin.errors import ScenarioError, StageError
+from syntwin.errors import StageError
 from syntwin.pipeline.context import RunContext
 from syntwin.scenario.crowd import CrowdScenario, clock_seconds
 from syntwin.seeding import seed_sequence
@@ -35,8 +32,8 @@ def run_crowd(scenario: CrowdScenario, ctx: RunContext) -> None:
     Writes ``crowd/summary.parquet`` (arm, metric, mean, 95 % interval, paired difference to the
     baseline), ``crowd/runs.parquet`` (tidy per-run metrics), ``crowd/minutes.parquet`` and
     ``crowd/zones.parquet`` (per-minute sensors, if ``export.series``), PNG plots (if ``export.plots``)
-    and, with a ``live`` section, ``live/forecast.parquet`` and its plot. Fills ``ctx.metrics["crowd"]``
-    (per arm: headline means), ``ctx.metrics["sweep"]`` and ``ctx.metrics["live"]``.
+    and, with a ``live`` section, the live twin's stage (:func:`syntwin.pipeline.live.run_live`). Fills
+    ``ctx.metrics["crowd"]`` (per arm: headline means), ``ctx.metrics["sweep"]`` and ``ctx.metrics["live"]``.
     """
     config = scenario.to_config()
     arms = scenario.arms()
@@ -89,60 +86,9 @@ def run_crowd(scenario: CrowdScenario, ctx: RunContext) -> None:
         if scenario.sweep else [],
     }
     if scenario.live is not None:
-        _run_live(scenario, ctx)
+        from syntwin.pipeline.live import run_live
 
-
-def _stream_path(scenario: CrowdScenario, ctx: RunContext) -> Path:
-    rel = Path(scenario.live.stream)
-    path = rel if rel.is_absolute() else Path(ctx.source).parent / rel
-    if not path.is_file():
-        raise ScenarioError(f"live stream not found: {path}", file=ctx.source, field="live.stream",
-                            hint="give a CSV or JSON-lines file relative to the scenario file")
-    return path
-
-
-def _run_live(scenario: CrowdScenario, ctx: RunContext) -> None:
-    from syntwin.agents.live import evaluate_forecast, read_occupancy_stream
-
-    live = scenario.live
-    path = _stream_path(scenario, ctx)
-
-    def live_stage(m: dict) -> None:
-        try:
-            stream = read_occupancy_stream(path)
-        except ValueError as exc:
-            raise StageError(f"cannot read the occupancy stream: {exc}", file=str(path),
-                             hint="columns timestamp, zone, count (CSV or JSON lines)") from None
-        zones = list(dict.fromkeys(stream["zone"]))
-        zone = live.zone or zones[0]
-        if zone not in zones:
-            raise ScenarioError(f"zone {zone!r} is not in the stream (zones: {zones})", file=ctx.source,
-                                field="live.zone", hint="use one of the stream's zones")
-        try:
-            ev = evaluate_forecast(stream[stream["zone"] == zone], horizon_min=live.horizon_min,
-                                   holdout_days=live.holdout_days, n_particles=live.particles,
-                                   seed=seed_sequence(ctx.seed, "live"))
-        except ValueError as exc:
-            raise StageError(f"live forecast failed: {exc}", file=str(path)) from None
-        _write(ctx, "live_forecast", "live/forecast.parquet", ev.table)
-        if scenario.export.plots:
-            plot_forecast(ev.table, ctx.path("live/forecast.png"))
-            ctx.record_output("live_plot", "live/forecast.png")
-        m.update({"zone": zone, **_finite(ev.metrics)})
-
-    ctx.checkpointed("live", live_stage)
-
-
-def _finite(d: dict[str, Any]) -> dict[str, Any]:
-    """Round floats and drop non-finite ones (the manifest is strict JSON)."""
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, float):
-            if v == v and abs(v) != float("inf"):
-                out[k] = round(v, 6)
-        else:
-            out[k] = v
-    return out
+        run_live(scenario, ctx)
 
 
 __all__ = ["run_crowd"]

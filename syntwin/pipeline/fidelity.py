@@ -8,19 +8,21 @@ allowed share stop the run before anything is released.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from syntwin.cohort import CohortSchema
 from syntwin.errors import CohortError, StageError
+from syntwin.export.aggregate import MIN_CELL, aggregate_counts
 from syntwin.pipeline.context import RunContext
 from syntwin.scenario.cohort import CohortScenario
 from syntwin.seeding import int_seed
 from syntwin.synthesis.constraints import parse_constraints, violation_rates
 from syntwin.synthesis.fidelity import quality_score
-from syntwin.synthesis.survival import kaplan_meier, km_sup_interval
+from syntwin.synthesis.survival import kaplan_meier_table, km_sup_interval
 
 KM_MIN_CURVE = 20  # Kaplan–Meier curves only for groups at least this large (real and twins)
-KM_BOOT = 100  # bootstrap resamples of each stratum's KM sup distance
+KM_BOOT = 50  # bootstrap resamples of each stratum's KM sup distance
 MIN_COLUMN_QUALITY = 0.9  # per-column shape score (1 − KS or 1 − TVD) below which a warning is given
 
 
@@ -39,6 +41,43 @@ def scenario_constraints(scenario: CohortScenario, schema: CohortSchema) -> list
             raise CohortError(f"constraint {rule.name!r} names columns that are not modelled: {unknown}",
                               field="synthesis.constraints", hint=f"columns are: {', '.join(schema.modelled)}")
     return rules
+
+
+def distributions(real: pd.DataFrame, twins: pd.DataFrame, schema: CohortSchema, *,
+                  min_cell: int = MIN_CELL) -> pd.DataFrame:
+    """Share of real and twin patients per level (categorical) or per real-decile bin (numeric), per column.
+
+    Aggregates for the report; a bin with fewer than ``min_cell`` real patients has its real share suppressed
+    (NaN, ``suppressed = True``) by the export's small-cell rule (``syntwin.export.aggregate.aggregate_counts``).
+    """
+    rows = []
+    for c in [*schema.numeric, *schema.ordinal, *schema.categorical, schema.time]:
+        if c is None or c not in twins:
+            continue
+        if c in schema.numeric or c == schema.time:
+            r, t = pd.to_numeric(real[c], errors="coerce"), pd.to_numeric(twins[c], errors="coerce")
+            edges = np.unique(np.nanquantile(r, np.linspace(0, 1, 11))) if r.notna().any() else np.array([0.0])
+            if len(edges) < 2:
+                edges = np.array([edges[0] - 0.5, edges[0] + 0.5])
+            labels = [f"{a:.4g}–{b:.4g}" for a, b in zip(edges[:-1], edges[1:], strict=True)]
+            rb = pd.cut(r, edges, labels=labels, include_lowest=True).astype(object)
+            tb = pd.cut(t.clip(edges[0], edges[-1]), edges, labels=labels, include_lowest=True).astype(object)
+            kind, levels = "numeric", labels
+        else:
+            rb, tb = real[c].astype(object), twins[c].astype(object)
+            kind = "ordinal" if c in schema.ordinal else "categorical"
+            levels = [str(v) for v in schema.ordinal[c]] if c in schema.ordinal else sorted(
+                set(rb.dropna().astype(str)) | set(tb.dropna().astype(str)))
+        known = rb.dropna().astype(str)
+        counts = aggregate_counts(known.to_frame("level"), ["level"], min_cell=min_cell).set_index("level")
+        tc = tb.dropna().astype(str).value_counts()
+        for level in levels:
+            small = bool(counts["suppressed"].get(level, False))
+            n_real = counts["count"].get(level, 0)
+            rows.append({"column": c, "kind": kind, "level": level,
+                         "real_share": np.nan if small else float(n_real) / max(len(known), 1),
+                         "twin_share": int(tc.get(level, 0)) / max(int(tc.sum()), 1), "suppressed": small})
+    return pd.DataFrame(rows)
 
 
 def fidelity_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFrame, twins: pd.DataFrame,
@@ -73,10 +112,9 @@ def fidelity_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFram
         for side, part in (("real", real), ("synthetic twins", syn)):
             if len(part) < KM_MIN_CURVE:
                 continue  # no curve of a small group: it would describe few real patients
-            times, surv = kaplan_meier(part[schema.time], part[schema.event])
+            curve = kaplan_meier_table(part[schema.time], part[schema.event])
             name = side if level is None else f"{side}: {strata} {label}"
-            curves.append(pd.DataFrame({"group": name, "time": times, "survival": surv,
-                                        "at_risk": (part[schema.time].to_numpy()[None, :] >= times[:, None]).sum(1)}))
+            curves.append(curve.assign(group=name, side=side, stratum=label))
     rules = scenario_constraints(scenario, schema)
     real_rates, twin_rates = violation_rates(train, rules), violation_rates(twins, rules)
     constraints = {name: {"real": round(real_rates[name], 6), "twins": round(twin_rates[name], 6)}
@@ -97,6 +135,8 @@ def fidelity_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFram
              constraints=constraints, warnings=warnings)
     pd.concat(curves, ignore_index=True).to_parquet(ctx.path("cohort/km.parquet"), index=False)
     ctx.record_output("km_curves", "cohort/km.parquet")
+    distributions(train, twins, schema).to_parquet(ctx.path("cohort/distributions.parquet"), index=False)
+    ctx.record_output("distributions", "cohort/distributions.parquet")
     broken = {n: r["twins"] for n, r in constraints.items() if r["twins"] > s.max_constraint_violations}
     if broken:
         raise StageError(f"twins break the cohort's rules: {broken} (share of twins)",

@@ -34,37 +34,25 @@ def file_data_uri(data: bytes, mime: str = "image/png") -> str:
 
 # ----------------------------------------------------------------------------- survival
 def kaplan_meier(time: np.ndarray, event: np.ndarray) -> pd.DataFrame:
-    r"""Product-limit (Kaplan–Meier) estimate of the survival function.
-
-    .. math:: \hat S(t) = \prod_{t_i \le t} \left(1 - \frac{d_i}{n_i}\right)
-
-    with :math:`d_i` events at distinct event time :math:`t_i` and :math:`n_i` subjects still at risk
-    just before it (Kaplan & Meier, JASA 1958). Censored subjects leave the risk set after their time.
-
-    Args:
-        time: Follow-up times (non-negative).
-        event: 1 for an event, 0 for censoring.
+    """Kaplan–Meier estimate (lifelines, through :func:`syntwin.synthesis.survival.kaplan_meier_table`).
 
     Returns:
-        DataFrame ``time, survival, at_risk, events`` starting at ``time=0, survival=1``.
-
+        DataFrame ``time, survival, at_risk, events``: a start row ``(0, 1)``, then every distinct event time.
     """
+    from syntwin.synthesis.survival import kaplan_meier_table
+
     t = np.asarray(time, dtype=float)
-    e = np.asarray(event).astype(bool)
+    e = np.asarray(event).astype(int)
     ok = np.isfinite(t)
-    t, e = t[ok], e[ok]
-    if len(t) == 0:
+    if not ok.any():
         raise ValueError("kaplan_meier needs at least one finite time")
-    if (t < 0).any():
+    if (t[ok] < 0).any():
         raise ValueError("times must be non-negative")
-    times = np.unique(t)
-    at_risk = len(t) - np.searchsorted(np.sort(t), times, side="left")
-    events = np.bincount(np.searchsorted(times, t[e]), minlength=len(times))
-    surv = np.cumprod(1.0 - events / at_risk)
+    table = kaplan_meier_table(t[ok], e[ok])
+    events = np.array([int(((t[ok] == v) & (e[ok] == 1)).sum()) for v in table["time"]])
     keep = events > 0
-    out = pd.DataFrame({"time": times[keep], "survival": surv[keep], "at_risk": at_risk[keep],
-                        "events": events[keep]})
-    head = pd.DataFrame({"time": [0.0], "survival": [1.0], "at_risk": [len(t)], "events": [0]})
+    out = table.loc[keep, ["time", "survival", "at_risk"]].assign(events=events[keep])
+    head = pd.DataFrame({"time": [0.0], "survival": [1.0], "at_risk": [int(ok.sum())], "events": [0]})
     return pd.concat([head, out], ignore_index=True)
 
 
@@ -96,14 +84,19 @@ def roc_figure(scores: pd.DataFrame, methods: list[str], *, label: str = "label"
         s = scores[name].to_numpy(dtype=float)
         fpr, tpr, _ = roc_curve(y, s)
         ax.plot(fpr, tpr, lw=1.6, label=f"{name} (AUROC {roc_auc_score(y, s):.3f})")
-    ax.plot([0, 1], [0, 1], color="0.6", lw=0.8, ls=":", label="chance")
-    ax.set_xlabel("false positive rate")
-    ax.set_ylabel("true positive rate")
     ax.set_aspect("equal")
+    return _unit_square(fig, ax, "chance", "false positive rate", "true positive rate", "lower right")
+
+
+def _unit_square(fig: Figure, ax, diagonal: str, xlabel: str, ylabel: str, legend: str) -> Figure:
+    """Finish a [0, 1]² plot with its dotted diagonal, labels, grid and legend."""
+    ax.plot([0, 1], [0, 1], color="0.6", lw=0.8, ls=":", label=diagonal)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc=legend)
     return fig
 
 
@@ -237,3 +230,84 @@ def series_figure(minutes: pd.DataFrame, metrics: list[str], *, max_arms: int = 
 
 __all__ = ["png_data_uri", "file_data_uri", "kaplan_meier", "km_figure", "roc_figure", "community_graph",
            "community_layout", "community_figure", "series_figure", "MIN_COMMUNITY"]
+
+
+# ----------------------------------------------------------------------------- clinician's figures
+PAIR_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
+
+
+def km_pairs_figure(km: pd.DataFrame, *, time_label: str = "months", ticks: int = 6) -> Figure:
+    """Real (solid) vs twin (dashed) Kaplan–Meier per stratum in one colour per stratum, 95 % bands, at risk.
+
+    ``km`` holds ``stratum, side ("real" | "synthetic twins"), time, survival, ci_low, ci_high, at_risk``
+    (``cohort/km.parquet``). One panel per stratum; numbers at risk printed under each panel.
+    """
+    strata = list(dict.fromkeys(km["stratum"]))
+    cols = min(3, len(strata))
+    rows = int(np.ceil(len(strata) / cols))
+    fig = Figure(figsize=(4.1 * cols, 3.6 * rows), layout="constrained")
+    tmax = float(km["time"].max()) if len(km) else 1.0
+    grid = np.linspace(0, tmax, ticks).round()
+    for i, stratum in enumerate(strata):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        colour = PAIR_COLOURS[i % len(PAIR_COLOURS)]
+        lines = []
+        for side, style in (("real", "-"), ("synthetic twins", "--")):
+            c = km[(km["stratum"] == stratum) & (km["side"] == side)].sort_values("time")
+            if c.empty:
+                continue
+            t = c["time"].to_numpy(float)
+            ax.step(t, c["survival"], where="post", color=colour, ls=style, lw=1.6, label=side)
+            ax.fill_between(t, c["ci_low"], c["ci_high"], step="post", color=colour,
+                            alpha=0.18 if side == "real" else 0.08, lw=0)
+            idx = np.searchsorted(t, grid, side="right") - 1
+            n = np.where(idx >= 0, c["at_risk"].to_numpy()[np.clip(idx, 0, None)], c["at_risk"].iloc[0])
+            lines.append(f"{'real ' if side == 'real' else 'twins'} " + " ".join(f"{int(v):>5d}" for v in n))
+        ax.set_ylim(0, 1.02)
+        ax.set_xlim(0, tmax)
+        ax.set_xticks(grid)
+        ax.set_title("all patients" if stratum == "all" else str(stratum), fontsize=9)
+        ax.set_xlabel(time_label + "\nat risk:\n" + "\n".join(lines), fontsize=7, family="monospace")
+        ax.set_ylabel("survival")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower left")
+    return fig
+
+
+def calibration_figure(scores: pd.DataFrame, methods: list[str], *, label: str = "label", bins: int = 10) -> Figure:
+    """Observed event share against mean predicted probability per decile of each method's score."""
+    y = scores[label].to_numpy(float)
+    fig = Figure(figsize=(5.6, 5.0), layout="constrained")
+    ax = fig.add_subplot(1, 1, 1)
+    for name in methods:
+        s = scores[name].to_numpy(float)
+        ok = np.isfinite(s)
+        if ok.sum() < bins * 5:
+            continue
+        edges = np.unique(np.quantile(s[ok], np.linspace(0, 1, bins + 1)))
+        which = np.clip(np.searchsorted(edges, s[ok], side="right") - 1, 0, len(edges) - 2)
+        pred = np.bincount(which, weights=s[ok]) / np.maximum(np.bincount(which), 1)
+        obs = np.bincount(which, weights=y[ok]) / np.maximum(np.bincount(which), 1)
+        ax.plot(pred, obs, marker="o", ms=3, lw=1.2, label=name)
+    return _unit_square(fig, ax, "perfect calibration", "mean predicted probability (decile)",
+                        "observed event share", "upper left")
+
+
+def distributions_figure(dist: pd.DataFrame, *, per_row: int = 4) -> Figure:
+    """Real vs twin share per level / decile bin, one small panel per column (``cohort/distributions.parquet``)."""
+    columns = list(dict.fromkeys(dist["column"]))
+    rows = int(np.ceil(len(columns) / per_row))
+    fig = Figure(figsize=(3.2 * per_row, 2.5 * rows), layout="constrained")
+    for i, c in enumerate(columns):
+        d = dist[dist["column"] == c]
+        ax = fig.add_subplot(rows, per_row, i + 1)
+        x = np.arange(len(d))
+        ax.bar(x - 0.2, d["real_share"].fillna(0), 0.4, color=PAIR_COLOURS[0], label="real")
+        ax.bar(x + 0.2, d["twin_share"], 0.4, color=PAIR_COLOURS[1], alpha=0.8, label="twins")
+        ax.set_title(c.replace("_", " "), fontsize=8)
+        ax.set_xticks(x)
+        ax.set_xticklabels([str(v)[:10] for v in d["level"]], rotation=60, fontsize=6, ha="right")
+        ax.tick_params(axis="y", labelsize=6)
+        if i == 0:
+            ax.legend(fontsize=6)
+    return fig

@@ -8,8 +8,11 @@ from pathlib import Path
 
 from syntwin.errors import OutputError, SyntwinError
 from syntwin.io import atomic_write
-from syntwin.report.html import Page, fmt, table
+from syntwin.report.counterfactual import counterfactual
+from syntwin.report.html import Page, esc, fmt, table
 from syntwin.report.sections import SECTIONS, Missing, RunDir, other_figures, other_metrics
+
+SECTIONS["cohort"].append(("What if: treatment counterfactuals", counterfactual))  # issue 13 hook
 
 
 def load_run(run_dir: str | os.PathLike) -> RunDir:
@@ -31,6 +34,10 @@ def build_page(run: RunDir) -> Page:
     man = run.manifest
     kind = man.get("kind", "cohort")
     page = Page(title=f"syntwin report: {man.get('scenario', run.path.name)}", header=_header(run))
+    if kind == "cohort":
+        from syntwin.report.clinical import headline
+
+        page.headline = headline(run)
     for title, build in SECTIONS.get(kind, []):
         try:
             page.sections.append(build(run))
@@ -72,7 +79,6 @@ def _header(run: RunDir) -> str:
     versions = man.get("versions") or {}
     rows = [("scenario", man.get("scenario", "–")), ("kind", man.get("kind", "–")),
             ("seed", str(man.get("seed", "–"))),
-            ("config sha256", str(man.get("config_sha256", "–"))[:16]),
             ("syntwin", versions.get("syntwin", "–")), ("run directory", str(run.path.resolve()))]
     seconds = [(stage, m["seconds"]) for stage, m in run.metrics.items()
                if isinstance(m, dict) and "seconds" in m]
@@ -80,6 +86,8 @@ def _header(run: RunDir) -> str:
     if seconds:
         total = sum(float(s) for _, s in seconds)
         out += table(["stage", "seconds"], [*seconds, ("total", round(total, 3))])
+    out += ("<details><summary class=\"muted\">configuration checksum</summary><code>"
+            + esc(str(man.get("config_sha256", "–"))) + "</code></details>")
     if versions:
         out += ("<details><summary class=\"muted\">package versions</summary>"
                 + table(["package", "version"], sorted(versions.items())) + "</details>")

@@ -199,7 +199,8 @@ def synthesis(run: RunDir) -> Section:
 
 def other_metrics(run: RunDir) -> Section:
     """Figures of stages no other section shows (new or optional stages)."""
-    shown = {"cohort", "graph", "synthesis", "export", "prediction", "privacy", "crowd", "sweep", "live"}
+    shown = {"cohort", "graph", "synthesis", "export", "prediction", "privacy", "crowd", "sweep", "live",
+             "fidelity"}
     rows = [(stage, k, v) for stage, m in run.metrics.items() if stage not in shown and isinstance(m, dict)
             for k, v in _scalars(m)]
     if not rows:
@@ -318,12 +319,18 @@ def other_figures(run: RunDir) -> Section:
     return Section("other", "Other figures", body, figures=len(pngs))
 
 
+def _clinical():
+    from syntwin.report import clinical
+
+    return clinical
+
+
 #: Sections per scenario kind, in page order: (title, builder).
 SECTIONS: dict[str, list[tuple[str, Any]]] = {
-    "cohort": [("Cohort summary", cohort_summary), ("Kaplan–Meier curves", kaplan_meier),
-               ("Community graph", community_graph), ("Synthesis", synthesis),
-               ("Outcome prediction", prediction),
-               ("Privacy", privacy)],
+    "cohort": [("Outcome prediction", lambda run: _clinical().prediction(run)),
+               ("Twins against real patients", lambda run: _clinical().twins_vs_real(run)),
+               ("Privacy", privacy), ("Cohort summary", cohort_summary), ("Kaplan–Meier curves", kaplan_meier),
+               ("Community graph", community_graph), ("Synthesis", synthesis)],
     "crowd": [("Crowd scenario", crowd_summary), ("Costs and benefits", crowd_costs_and_benefits),
               ("Occupancy heat maps", occupancy),
               ("Metric time series", time_series), ("Live-data forecast", live)],

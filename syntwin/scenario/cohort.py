@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from syntwin.cohort.mapping import SchemaMapping
 from syntwin.scenario.base import ScenarioHeader, Section
+from syntwin.scenario.counterfactual import CounterfactualSection
 
 
 class SimulateSource(Section):
@@ -191,6 +192,8 @@ class CohortScenario(ScenarioHeader):
     """Release gate."""
     export: ExportSection = ExportSection()
     """Exports."""
+    counterfactual: CounterfactualSection | None = None
+    """What if: each held-out patient's outcome under each treatment option (optional)."""
 
 
 __all__ = ["CohortScenario"]

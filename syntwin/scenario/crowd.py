@@ -320,8 +320,13 @@ class ExposureSection(Section):
 
     ach: float = Field(3.0, gt=0, le=100)
     """Outdoor-air changes per hour."""
-    loss_per_h: float = Field(0.0, ge=0, le=100)
-    """Deposition + inactivation (1/h)."""
+    loss_per_h: float | None = Field(None, ge=0, le=100)
+    """Deposition + inactivation (1/h); default: 0.24 /h deposition (Buonanno et al. 2020) plus SARS-CoV-2
+    inactivation at ``humidity`` and ``temp_c`` (Dabisch et al. 2021, as in CAiMIRA); 0 turns losses off."""
+    humidity: float = Field(0.5, ge=0, le=1)
+    """Relative humidity (0–1), for the default inactivation."""
+    temp_c: float = Field(20.0, ge=-10, le=45)
+    """Room temperature (°C), for the default inactivation."""
     prevalence: float = Field(0.01, ge=0, lt=1)
     """Probability that a person present is infectious."""
     quanta_per_h: float = Field(25.0, ge=0, le=10000)
@@ -414,20 +419,66 @@ class SweepSection(Section):
         return self
 
 
+class LiveCO2Section(Section):
+    """The twin's virtual CO2 sensor (well-mixed mass balance, :class:`syntwin.agents.co2.CO2Room`)."""
+
+    outdoor_ppm: float = Field(420.0, gt=0, le=5000)
+    """Outdoor (background) CO2."""
+    ach: float | Literal["fit"] = "fit"
+    """Air changes per hour, or ``fit``: from the CO2 decays of the stream's history (fixed background);
+    the fitted value also sets the twin's Wells–Riley ventilation."""
+    volume_m3: float | Literal["fit", "plan"] = "fit"
+    """Well-mixed volume: a number, ``plan`` (the floor plan's), or ``fit`` (the effective volume of the
+    stream's CO2 mass balance)."""
+    activity: str = "seated_office"
+    """Occupants' activity (met level of :data:`syntwin.agents.co2.ACTIVITY_MET`) for CO2 generation."""
+
+    @field_validator("activity")
+    @classmethod
+    def _known_activity(cls, v: str) -> str:
+        from syntwin.agents.co2 import ACTIVITY_MET
+
+        if v not in ACTIVITY_MET:
+            raise ValueError(f"unknown activity {v!r}; valid: {sorted(ACTIVITY_MET)}")
+        return v
+
+
 class LiveSection(Section):
-    """Live data: assimilate a real occupancy stream and forecast counts ahead."""
+    """Live data: the crowd model follows a real occupancy stream and forecasts occupancy and exposure."""
 
     stream: str
-    """CSV or JSON-lines file (``timestamp, zone, count``; the UCI room-occupancy CSV is read as well),
-    relative to the scenario file."""
-    zone: str | None = None
-    """Zone of the stream to forecast (default: the first)."""
-    horizon_min: int = Field(15, ge=1, le=240)
-    """Forecast horizon (minutes)."""
+    """CSV or JSON-lines file (``timestamp, zone, count[, co2]``; the UCI room-occupancy CSV is read as
+    well), relative to the scenario file."""
+    zones: list[str] | None = None
+    """Stream zones to follow (default: all); each must be a zone of the floor plan."""
+    horizons_min: list[int] = Field(default_factory=lambda: [15, 60], min_length=1)
+    """Forecast horizons (minutes)."""
     holdout_days: int = Field(2, ge=1, le=365)
-    """The last days of the stream are held out to measure the forecast error."""
-    particles: int = Field(400, ge=50, le=20000)
-    """Particles of the filter."""
+    """The last days of the stream are held out one at a time (calibrated on every other day) to score
+    the forecasts against persistence, climatology and their blend."""
+    every_min: int = Field(10, ge=1, le=1440)
+    """Forecast every this many observed minutes of a held-out day."""
+    replicas: int = Field(32, ge=2, le=2000)
+    """Crowd-model replicas (particles)."""
+    obs_sd: float = Field(0.5, gt=0, le=100)
+    """Count sensor error (people)."""
+    spread: float = Field(1.0, ge=0, le=5)
+    """Stationary sd of the log arrival-rate multiplier."""
+    memory_min: float = Field(60.0, gt=0)
+    """Correlation time of the multiplier (minutes)."""
+    max_gap_min: float = Field(30.0, gt=0)
+    """Longer gaps without readings are not simulated through."""
+    spin_up_min: int = Field(180, ge=0, le=10080)
+    """Readings assimilated before a held-out day (or before the forecast now) starts."""
+    co2: LiveCO2Section | None = None
+    """Virtual CO2 sensor; a stream with a ``co2`` column sets it at every reading."""
+
+    @field_validator("horizons_min")
+    @classmethod
+    def _horizons(cls, v: list[int]) -> list[int]:
+        if any(h < 1 or h > 24 * 60 for h in v):
+            raise ValueError("forecast horizons must be between 1 and 1440 minutes")
+        return sorted(set(v))
 
 
 class ExportSection(Section):

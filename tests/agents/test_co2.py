@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import numpy as np
@@ -6,7 +7,8 @@ import pytest
 
 from syntwin.agents.co2 import CO2_PER_PERSON_M3_S, effective_volume, estimate_ach, fit_decay
 
-UCI = Path(__file__).resolve().parents[2].parent / "shared/data/room_occupancy_uci.csv"
+UCI = Path(os.environ.get("SYNTWIN_SHARED_DATA", Path(__file__).resolve().parents[2].parent / "shared/data"),
+           "room_occupancy_uci.csv")
 
 
 def mass_balance(ach=1.2, volume=90.0, outdoor=400.0, hours=12, dt=30.0):
@@ -53,3 +55,61 @@ def test_uci_room_ventilation_is_physical():
     assert fits["ach"].std() / ach < 0.3  # consistent from one evening to the next
     volume = effective_volume(df, ach, background)
     assert 20 < volume < 500
+
+
+def test_co2_room_matches_the_mass_balance_and_is_the_models_sensor(canteen_config):
+    import dataclasses
+
+    from syntwin.agents import CO2Params, CrowdModel
+    from syntwin.agents.co2 import CO2Room
+
+    df = mass_balance(ach=1.2, volume=90.0, outdoor=400.0, hours=4)
+    room = CO2Room(90.0, 1.2, 400.0)
+    series = [room.ppm] + [room.advance(n, 30.0) for n in df["count"].to_numpy()[:-1]]
+    assert np.allclose(series, df["co2"], rtol=1e-9)
+    cfg = dataclasses.replace(canteen_config, duration_s=1200.0, sensors=("contacts", "co2"),
+                              co2=CO2Params(ach=3.0, outdoor_ppm=420.0))
+    model = CrowdModel(cfg, seed=0).run()
+    sensor = model.sensors["co2"].room
+    readings = model.datacollector.get_model_vars_dataframe()["co2_ppm"]
+    assert readings.iloc[0] == 420.0 and readings.iloc[-1] == pytest.approx(sensor.ppm)
+    # everyone present breathes: the reading is above the background, below the steady state for all
+    present = model.inside_visitors + model.n_staff
+    assert 420.0 < sensor.ppm < 420.0 + 1e6 * CO2_PER_PERSON_M3_S * max(present, 1) / (3.0 / 3600 *
+                                                                                    model.config.plan.volume)
+
+
+def test_generation_by_activity_follows_persily_and_de_jonge():
+    from syntwin.agents.co2 import ACTIVITY_MET, co2_generation_m3_s
+
+    rates = [co2_generation_m3_s(a) for a in sorted(ACTIVITY_MET, key=ACTIVITY_MET.get)]
+    assert rates == sorted(rates)
+    assert 3.0e-6 < co2_generation_m3_s("seated_office") < 5.0e-6  # 0.003-0.005 L/s, sedentary adult
+    with pytest.raises(KeyError):
+        co2_generation_m3_s("dancing")
+
+
+def test_ventilation_fit_has_an_interval_around_the_truth():
+    from syntwin.agents.co2 import fit_ventilation
+
+    df = mass_balance(ach=1.2, volume=90.0, outdoor=400.0, hours=24)
+    rng = np.random.default_rng(0)
+    df["co2"] += rng.normal(0, 5.0, len(df))  # sensor noise
+    fit = fit_ventilation(df, outdoor_ppm=400.0)
+    assert fit.ach_lo <= 1.2 <= fit.ach_hi and fit.ach_hi - fit.ach_lo < 0.3
+    assert fit.volume_lo <= 90.0 * 1.05 and fit.volume_hi >= 90.0 * 0.95
+
+
+@pytest.mark.skipif(not UCI.exists(), reason="UCI room occupancy data not present")
+def test_uci_fixed_background_is_physical_and_a_free_one_is_not():
+    from syntwin.agents.co2 import fit_ventilation, window_sensitivity
+    from syntwin.agents.live import read_occupancy_stream
+
+    s = read_occupancy_stream(UCI)
+    fixed = fit_ventilation(s, outdoor_ppm=345.0)
+    assert 0.8 <= fixed.ach <= 1.0 and fixed.ach_lo <= fixed.ach <= fixed.ach_hi
+    assert 60 < fixed.volume_m3 < 95 and (fixed.windows["r2"] > 0.85).all()
+    free = fit_ventilation(s, outdoor_ppm=None)
+    assert (free.windows["outdoor_ppm"] < 300).any()  # below any outdoor air: the free fit is not identified
+    sens = window_sensitivity(s, outdoor_ppm=345.0).set_index("max_minutes")
+    assert sens.loc[30, "ach"] < sens.loc[240, "ach"]  # short windows read slower ventilation

@@ -43,7 +43,8 @@ def test_model_dose_of_a_seated_group_matches_hand_computation():
     n = m.inside_visitors
     assert n == 16
     # from t0 = 10 min on, everyone is inside: C follows the closed-form transient from C(t0)
-    lam = 2.0 / 3600
+    lam = (2.0 + ex.loss_per_h) / 3600  # ventilation + default deposition and inactivation
+    assert ex.loss_per_h > 0.24
     c_ss = ex.prevalence * ex.quanta_per_h * n / 3600 / (lam * 300 * 3)
     # the concentration at the end must match the analytic solution from its value 1 h earlier
     m2 = CrowdModel(cfg, seed=3)
@@ -61,3 +62,29 @@ def test_model_dose_of_a_seated_group_matches_hand_computation():
     entered = ~np.isnan(m.t_enter)
     expected = (1 - ex.prevalence) * (1 - np.exp(-m.dose[entered])).sum()
     assert m.expected_infections_now() == pytest.approx(expected, rel=1e-12)
+
+
+def test_losses_are_on_by_default_with_humidity_dependent_inactivation():
+    from syntwin.agents.config import ExposureParams
+    from syntwin.agents.exposure import DEPOSITION_PER_H, default_losses_per_h, inactivation_per_h
+
+    assert ExposureParams().loss_per_h == pytest.approx(default_losses_per_h(0.5, 20.0))
+    assert ExposureParams(loss_per_h=0.0).loss_per_h == 0.0
+    dry, mid, humid = (inactivation_per_h(rh, 20.0) for rh in (0.2, 0.5, 0.7))
+    assert dry == pytest.approx(np.log(2) / 6.43)  # half-life capped at 6.43 h (CAiMIRA)
+    assert dry < mid < humid
+    assert inactivation_per_h(0.5, 30.0) > mid  # warmer air inactivates faster
+    assert default_losses_per_h(0.2) == pytest.approx(DEPOSITION_PER_H + dry)
+    with pytest.raises(ValueError, match="humidity"):
+        inactivation_per_h(50.0)
+
+
+def test_default_losses_lower_the_crowd_models_dose(canteen_config):
+    import dataclasses
+
+    from syntwin.agents import CrowdModel, ExposureParams
+
+    short = dataclasses.replace(canteen_config, duration_s=1800.0)
+    lossy = CrowdModel(short, seed=3).run()
+    lossless = CrowdModel(dataclasses.replace(short, exposure=ExposureParams(loss_per_h=0.0)), seed=3).run()
+    assert 0 < lossy.expected_infections_now() < 0.9 * lossless.expected_infections_now()

@@ -147,3 +147,33 @@ def test_dockerfile_copies_enough_to_build_the_package(tmp_path):
                    "syntwin/synthesis/__init__.py", "syntwin/agents/model.py",
                    "syntwin/scenarios/seer_breast_twins.yaml"):
         assert module in names, module
+
+
+def test_job_pods_can_write_the_shared_run_volume():
+    """The image's uid owns files on the volume (fsGroup), and workers see the run directory the job writes."""
+    docs = load("daskjob.yaml")
+    pvc, job = docs[0], docs[1]["spec"]
+    uid = int(next(ln.split()[1] for ln in (K8S / "Dockerfile").read_text().splitlines() if ln.startswith("USER")))
+    assert "ReadWriteMany" in pvc["spec"]["accessModes"]  # the job pod and every worker mount it
+    pods = {"job": job["job"]["spec"], "worker": job["cluster"]["spec"]["worker"]["spec"]}
+    for name, pod in pods.items():
+        sc = pod["securityContext"]
+        assert sc["fsGroup"] == uid and sc["runAsUser"] == uid and sc["runAsNonRoot"], name
+        (c,) = pod["containers"]
+        mount = next(m for m in c["volumeMounts"] if m["mountPath"] == "/runs")
+        vol = next(v for v in pod["volumes"] if v["name"] == mount["name"])
+        assert vol["persistentVolumeClaim"]["claimName"] == pvc["metadata"]["name"], name
+
+
+def test_dockerignore_keeps_runs_and_environments_out_but_not_what_is_copied():
+    import fnmatch
+
+    patterns = [ln.strip() for ln in (ROOT / ".dockerignore").read_text().splitlines()
+                if ln.strip() and not ln.startswith("#")]
+    for excluded in (".git", ".venv", "runs", "syntwin/__pycache__"):
+        assert any(fnmatch.fnmatch(excluded, p.removeprefix("**/")) or fnmatch.fnmatch(excluded, p)
+                   for p in patterns), excluded
+    copied = [name for ln in (K8S / "Dockerfile").read_text().splitlines() if ln.split()[:1] == ["COPY"]
+              for name in ln.split()[1:-1]]
+    for name in copied:
+        assert not any(fnmatch.fnmatch(name, p) for p in patterns), name

@@ -62,3 +62,17 @@ def test_screenshot_is_not_blank(real_run, tmp_path):
     assert 0.005 < dark.mean() < 0.5
     bands = dark.reshape(8, 500, 1280).mean(axis=(1, 2))
     assert (bands > 0.002).sum() >= 6, bands
+
+
+def test_headline_box_is_on_screen_first(hand_run, tmp_path):
+    """The headline box is drawn at the top of the first screen: its blue frame is there, above the fold."""
+    report = render_report(hand_run, tmp_path / "report.html")
+    shot = tmp_path / "top.png"
+    proc = chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,800", report.as_uri())
+    assert proc.returncode == 0 and shot.exists(), proc.stderr[-2000:]
+    rgb = np.asarray(Image.open(shot).convert("RGB"), dtype=int)
+    frame = (abs(rgb[..., 0] - 0x1F) < 30) & (abs(rgb[..., 1] - 0x6F) < 30) & (abs(rgb[..., 2] - 0xEB) < 30)
+    rows = np.flatnonzero(frame.sum(axis=1) > 400)  # the box's top and bottom borders span the page width
+    assert len(rows) >= 2 and rows.min() < 300, rows
+    dom = chromium(tmp_path, "--dump-dom", report.as_uri()).stdout
+    assert dom.count('class="cell"') == 4 and "release refused" in dom

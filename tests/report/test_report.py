@@ -36,15 +36,15 @@ def test_hand_made_run_has_every_cohort_section(hand_run):
     html = path.read_text()
     assert_self_contained(html)
     page = build_page(load_run(hand_run))
-    assert [s.id for s in page.sections] == ["cohort", "km", "graph", "synthesis", "prediction", "privacy",
-                                             "metrics", "other", "outputs"]
+    assert [s.id for s in page.sections] == ["prediction", "fidelity", "privacy", "cohort", "km", "graph",
+                                             "synthesis", "other", "outputs"]
     assert page.missing == []
-    other = next(s for s in page.sections if s.id == "metrics").body
-    assert "<td>fidelity</td><td>tstr_auroc</td>" in other and "<td>synthesis</td>" not in other
     synth = next(s for s in page.sections if s.id == "synthesis").body
     assert "<td>generator</td><td>latent_class</td>" in synth
     figs = figures(html)
-    assert [a for a, _ in figs] == ["Kaplan-Meier curves", "community graph", "ROC curves", "diagnostics"]
+    assert [a for a, _ in figs] == ["ROC curves", "calibration", "Kaplan-Meier real vs twins",
+                                    "distributions real vs twins", "Kaplan-Meier curves", "community graph",
+                                    "diagnostics"]
     assert all(im.size[0] > 100 and im.size[1] > 100 for _, im in figs)
     # privacy: the failed check is shown failed, with its threshold
     priv = next(s for s in page.sections if s.id == "privacy").body
@@ -60,6 +60,31 @@ def test_hand_made_run_has_every_cohort_section(hand_run):
         assert f"<td>{name}</td>" in km
     # S(60) of the km.parquet curve "real" is exp(-60/150) read off the step at t = 60
     assert f"{np.exp(-60 / 150):.4g}" in km
+
+
+def test_headline_box_says_what_a_clinician_needs(hand_run, tmp_path):
+    html = render_report(hand_run).read_text()
+    box = html[html.index('id="headline"'):html.index("</div>\n", html.index('class="warnings"'))]
+    assert "400 patients" in box and "300 twins" in box and "release refused" in box
+    assert "logistic regression (real): AUROC 0.750" in box
+    assert "twins did not beat logistic regression (real)" in box
+    assert "1 fidelity warning" in box and "grade II" in box
+    assert "abab" not in html.split('id="headline"')[0] + box  # no raw hash in the header or the box
+    pred = html[html.index('id="prediction"'):html.index('id="fidelity"')]
+    assert '<td class="fail">worse</td>' in pred and "−0.140" in pred.replace("-", "−")
+    assert "4.0" not in box
+
+
+def test_refused_gate_run_without_export(tmp_path):
+    """Issue 10 publishes refused runs without export/: the report says nothing was released."""
+    run = make_cohort_run(tmp_path / "refused", twins=False)
+    manifest = json.loads((run / "manifest.json").read_text())
+    del manifest["metrics"]["export"]
+    manifest["metrics"]["privacy"]["passed"] = False
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    html = render_report(run).read_text()
+    box = html[html.index('id="headline"'):]
+    assert "nothing" in box[:2000] and "the privacy gate refused the release" in box[:2000]
 
 
 def test_same_run_same_report_bytes(hand_run, tmp_path):

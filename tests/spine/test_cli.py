@@ -148,10 +148,10 @@ def test_cohort_simulate_cli(tmp_path):
     out = tmp_path / "c"
     proc = syntwin("cohort", "simulate", "--n", "5000", "--site", "lung", "--out", str(out), "--workers", "1")
     assert proc.returncode == 0, proc.stderr
-    from syntwin.cohort.simulate import read_simulated
+    from syntwin.cohort.files import read_dataset
 
-    cohort = read_simulated(out)
-    assert len(cohort.data.compute()) == 5000
+    cohort = read_dataset(out)  # a plain Parquet dataset, its schema beside it
+    assert len(cohort.data.compute()) == 5000 and cohort.schema.event == "cancer_death"
     assert_clean_error(syntwin("cohort", "simulate", "--site", "liver", "--out", str(tmp_path / "d")),
                        "--site", "breast")
 

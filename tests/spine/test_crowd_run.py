@@ -149,34 +149,6 @@ def test_same_seed_same_tables_on_one_and_two_workers(tmp_path, client):
     assert masked["vs_reference"]["served"]["verdict"] == "no clear difference"
 
 
-def test_live_stream_relative_to_the_scenario(tmp_path):
-    rng = np.random.default_rng(0)
-    idx = pd.date_range("2024-03-04", periods=4 * 1440, freq="1min")
-    n = np.zeros(len(idx))
-    for t in range(1, len(idx)):
-        lam = 0.5 if 8 <= idx[t].hour < 18 else 0.01
-        n[t] = n[t - 1] - rng.binomial(int(n[t - 1]), 0.05) + rng.poisson(lam)
-    (tmp_path / "data").mkdir()
-    stream = pd.DataFrame({"timestamp": idx, "zone": "dining", "count": n})
-    stream.to_csv(tmp_path / "data/occ.csv", index=False)
-    data = canteen()
-    data["interventions"] = [{"name": "baseline"}]
-    data["simulation"].update(duration_min=30, replicates=1)
-    data["live"] = {"stream": "data/occ.csv", "holdout_days": 1, "particles": 100}
-    scenario = CrowdScenario.model_validate(data)
-    ctx = RunContext(work=tmp_path / "run", seed=1, client=None, source=str(tmp_path / "s.yaml"))
-    run_crowd(scenario, ctx)
-    live = ctx.metrics["live"]
-    assert live["zone"] == "dining" and live["n_forecasts"] > 1000
-    assert live["rmse"] < live["rmse_persistence"]
-    assert (tmp_path / "run" / ctx.outputs["live_forecast"]).exists()
-    bad = copy.deepcopy(data)
-    bad["live"]["stream"] = "data/missing.csv"
-    with pytest.raises(ScenarioError, match="live stream not found"):
-        run_crowd(CrowdScenario.model_validate(bad), RunContext(work=tmp_path / "r2", seed=1, client=None,
-                                                               source=str(tmp_path / "s.yaml")))
-
-
 def test_sweep_sets_apply_to_every_arm():
     data = canteen()
     data["interventions"] = [{"name": "baseline"}, {"name": "masks", "masks": {"emission_factor": 0.5}}]

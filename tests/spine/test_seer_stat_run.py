@@ -23,7 +23,7 @@ def test_seer_stat_listing_runs_end_to_end(tmp_path):
     assert cohort["rows"] == 800 - cohort["cleaning"]["rows_dropped"]
     assert any("'Dead (missing/unknown COD)' -> patient left out" in r for r in rules)
     assert any("value taken from 'Grade Pathological (2018+)'" in r for r in rules)
-    assert "patient left out" in proc.stdout  # the cleaning table printed by the CLI shows it
+    assert "patient left out" in syntwin("show", str(out)).stdout  # the cleaning table of `syntwin show`
     assert m["metrics"]["prediction"]["logistic"]["auroc"] > 0.6
     assert (out / "report.html").exists() and (proc.returncode == 3) != (out / "export").exists()
     assert_json_finite(out)
