@@ -258,7 +258,7 @@ def test_unknown_format(tmp_path, cohort):
 
 
 def test_chance_copies_are_dropped_from_the_release(cohort, kwargs):
-    """Twins that hit 5 training patients: counted (and judged) as generated; those 5 twins never leave."""
+    """Twins that hit 5 training patients: counted (and judged: memorisation) as generated; those 5 never leave."""
     from syntwin.privacy import evaluate_privacy
 
     s, train = cohort["schema"], cohort["train"]
@@ -266,7 +266,9 @@ def test_chance_copies_are_dropped_from_the_release(cohort, kwargs):
     r = evaluate_privacy(twins, train, cohort["holdout"], **kwargs)
     f = r["figures"]
     assert f["exact_copies"] == 5 and f["exact_copies_released"] == 0
-    assert r["gate"]["exact_copy_share"]["passed"] and r["gate"]["memorisation_ratio"]["status"] != "fail"
+    assert r["gate"]["exact_copy_share"]["passed"]  # 0.3 % copies: within the share allowed by chance...
+    assert r["gate"]["memorisation_ratio"]["status"] != "pass"  # ...but copies of training patients, none of held-out
+
     released = releasable(twins, s, r["release"])
     merged = released.merge(train[s.modelled].iloc[:5], how="inner")
     assert merged.empty
@@ -283,7 +285,7 @@ def test_privacy_table_of_a_run(honest_run, tmp_path):
     assert row["op"] == "<=" and row["threshold"] == 0.6 and bool(row["passed"]) and row["status"] == "pass"
     assert row["ci_low"] < row["value"] < row["ci_high"] <= 0.6 and row["baseline"] == 0.5
     inf = t.set_index("metric").loc["inference_risk"]
-    assert inf["n"] >= 2000 and 0 < inf["detectable"] < 0.2 and inf["baseline"] > 0.5
+    assert inf["n"] >= 2000 and 0 < inf["detectable"] < 0.2 and 0 < inf["baseline"] < 1  # control success rate
     assert pd.isna(t.set_index("metric").loc["holdout_copy_share", "threshold"])  # reported, not gated
     # the flat layout (figures beside the gate) reads too
     flat = tmp_path / "flat"

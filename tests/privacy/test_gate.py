@@ -72,7 +72,9 @@ def test_leaking_generator_is_refused_with_checks_named(results, leak):
         "copies": ["mia_distance_auroc", "mia_density_auroc", "inference_risk", "dcr_train_share",
                    "exact_copy_share", "singling_out_risk", "linkability_risk", "memorisation_ratio"],
         "jitter": ["mia_distance_auroc", "mia_density_auroc", "inference_risk", "dcr_train_share"],
-        "copies_10pct": ["exact_copy_share", "memorisation_ratio", "mia_distance_auroc"],
+        # 10 % copies move a distance MIA's AUROC by only ~0.05 (below its 0.6 threshold): the copy and
+        # memorisation checks are the ones that must catch them
+        "copies_10pct": ["exact_copy_share", "memorisation_ratio"],
     }[leak]
     for name in named:
         assert name in failed, (name, failed)
