@@ -50,7 +50,8 @@ def test_run_scenario_sbatch_with_fake_slurm(tmp_path):
         "DASK_JOBQUEUE__SLURM__MEMORY": "4GiB", "TMPDIR": str(tmp_path),
         "SYNTWIN_RUN_ARGS": "--set cohort.simulate.n=3000 --set synthesis.min_group_size=300 "
                             "--set privacy.max_k_suppressed_share=0.25 --set privacy.max_inference_risk=0.5 "
-                            "--set privacy.max_singling_out_risk=0.3 --set privacy.max_linkability_risk=0.3",
+                            "--set privacy.max_singling_out_risk=0.3 --set privacy.max_linkability_risk=0.3 "
+                            "--set privacy.max_mia_auroc=0.7",
         "NO_COLOR": "1",
     })
     out = tmp_path / "runs/demo"

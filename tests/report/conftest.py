@@ -132,7 +132,7 @@ def real_run(tmp_path_factory) -> Path:
                            "--set", "privacy.max_k_suppressed_share=0.3",
                            # 375 control patients cannot bound the default risks below 0.10
                            "--set", "privacy.max_inference_risk=0.5", "--set", "privacy.max_singling_out_risk=0.3",
-                           "--set", "privacy.max_linkability_risk=0.3"],
+                           "--set", "privacy.max_linkability_risk=0.3", "--set", "privacy.max_mia_auroc=0.7"],
                           capture_output=True, text=True, timeout=900, env={**os.environ, "NO_COLOR": "1"})
     if proc.returncode != 0:
         pytest.fail(f"syntwin run failed ({proc.returncode}): {proc.stderr[-2000:]}")

@@ -53,7 +53,7 @@ def test_batch_reports_a_failed_run_and_goes_on(tmp_path):
     small.write_text("kind: cohort\nname: small\ncohort:\n  simulate: {n: 1500}\n"
                      "synthesis: {generator: latent_class, min_group_size: 300}\n"
                      "privacy: {max_k_suppressed_share: 0.3, max_inference_risk: 0.5, max_singling_out_risk: 0.3,"
-                     " max_linkability_risk: 0.3}\n")
+                     " max_linkability_risk: 0.3, max_mia_auroc: 0.7}\n")
     out = tmp_path / "b"
     proc = batch(str(broken), str(small), "--out", str(out))
     assert proc.returncode == 2

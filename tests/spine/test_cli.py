@@ -15,7 +15,7 @@ SMALL = ["--set", "cohort.simulate.n=3000", "--set", "synthesis.min_group_size=3
          "--set", "privacy.max_k_suppressed_share=0.25",  # small cohorts: more twins in groups < k
          # 750 control patients cannot bound the default risks below 0.10 (the gate would be inconclusive)
          "--set", "privacy.max_inference_risk=0.5", "--set", "privacy.max_singling_out_risk=0.3",
-         "--set", "privacy.max_linkability_risk=0.3"]
+         "--set", "privacy.max_linkability_risk=0.3", "--set", "privacy.max_mia_auroc=0.7"]
 
 
 def syntwin(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

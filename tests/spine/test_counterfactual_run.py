@@ -14,7 +14,10 @@ from tests.spine.test_cli import REPO, assert_clean_error, syntwin
 SCENARIO = str(REPO / "scenarios" / "seer_breast_whatif.yaml")
 SMALL = ["-q", "--set", "cohort.simulate.n=3000", "--set", "synthesis.min_group_size=300",
          "--set", "privacy.max_k_suppressed_share=0.25", "--set", "counterfactual.k=15",
-         "--set", "prediction.methods=[logistic]"]
+         "--set", "prediction.methods=[logistic]",
+         # 750 control patients cannot bound attack risks at 0.10: small-cohort thresholds, as the other CLI tests
+         "--set", "privacy.max_inference_risk=0.5", "--set", "privacy.max_singling_out_risk=0.3",
+         "--set", "privacy.max_linkability_risk=0.3", "--set", "privacy.max_mia_auroc=0.7"]
 
 
 @pytest.fixture(scope="module")
