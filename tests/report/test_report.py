@@ -145,7 +145,7 @@ def test_real_crowd_run(crowd_run):
     assert_self_contained(html)
     page = build_page(load_run(crowd_run))
     ids = [s.id for s in page.sections]
-    assert ids == ["crowd", "occupancy", "series", "outputs"]
+    assert ids == ["crowd", "costs", "occupancy", "series", "outputs"]
     assert [t for t, _ in page.missing] == ["Live-data forecast"]
     # the runner's PNGs are embedded byte for byte
     heat = base64.b64encode((crowd_run / "crowd/occupancy_heatmap.png").read_bytes()).decode()
