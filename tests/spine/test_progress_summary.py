@@ -14,7 +14,8 @@ from syntwin.progress import STAGES, JsonReporter, RichReporter, planned_stages
 from syntwin.scenario.load import load_scenario, shipped_scenarios
 from syntwin.summary import MAX_LINES, run_summary
 
-SMALL = ["cohort.simulate.n=3000", "synthesis.min_group_size=200", "privacy.max_k_suppressed_share=0.25",
+SMALL = ["cohort.simulate.n=3000", "synthesis.per_community=true", "synthesis.min_group_size=200",
+         "privacy.max_k_suppressed_share=0.25",
          "privacy.max_inference_risk=0.5", "privacy.max_singling_out_risk=0.3", "privacy.max_linkability_risk=0.3", "privacy.max_mia_auroc=0.7",
          "prediction.methods=[logistic,twin_knn,logistic_twins]"]
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
