@@ -124,7 +124,8 @@ def test_real_cohort_run(real_run):
     assert_self_contained(html)
     page = build_page(load_run(real_run))
     ids = [s.id for s in page.sections]
-    assert ids[:6] == ["cohort", "km", "graph", "synthesis", "prediction", "privacy"]
+    # the clinician reads the verdicts first (prediction, fidelity, privacy), then the cohort behind them
+    assert ids[:7] == ["prediction", "fidelity", "privacy", "cohort", "km", "graph", "synthesis"]
     assert page.missing == []
     manifest = json.loads((real_run / "manifest.json").read_text())
     scores = pd.read_parquet(real_run / "prediction/scores.parquet")
