@@ -60,8 +60,10 @@ def cohort_rows(runs: list[Path]) -> list[str]:
                  f"{'' if gap.get('within_0_02') else ' — not within 0.02'}") if gap else "—"
         fid = met.get("fidelity", {})
         gate = met.get("privacy", {}).get("gate", {})
-        failed = sorted(k for k, v in gate.items() if isinstance(v, dict) and not v.get("passed", True))
-        release = "released" if met.get("privacy", {}).get("passed") else f"refused: {', '.join(failed)}"
+        status = {k: v.get("status", "fail") for k, v in gate.items() if isinstance(v, dict) and not v.get("passed", True)}
+        why = "; ".join(f"{s}: {', '.join(sorted(k for k in status if status[k] == s))}"
+                        for s in sorted(set(status.values())))
+        release = "released" if met.get("privacy", {}).get("passed") else f"refused ({why})"
         out.append(
             f"| `{man.get('scenario', run.name)}` | {coh.get('rows', '')} | {held.get('events', '?')}/"
             f"{held.get('no_events', '?')} | {best} {b.get('auroc', float('nan')):.3f} "
