@@ -23,6 +23,10 @@ class Missing(Exception):
     """A section cannot be drawn from this run directory; the message says why."""
 
 
+class NotRequested(Missing):
+    """The scenario did not ask for what the section shows (e.g. no ``counterfactual:``): left out, not listed."""
+
+
 @dataclass
 class RunDir:
     """A run directory and its parsed ``manifest.json``."""
@@ -309,6 +313,6 @@ SECTIONS: dict[str, list[tuple[str, Any]]] = {
               ("Metric time series", time_series), ("Live-data forecast", live)],
 }
 
-__all__ = ["RunDir", "Missing", "SECTIONS", "cohort_summary", "kaplan_meier", "community_graph",
+__all__ = ["RunDir", "Missing", "NotRequested", "SECTIONS", "cohort_summary", "kaplan_meier", "community_graph",
            "privacy", "crowd_summary", "occupancy", "time_series", "live", "other_figures", "synthesis",
            "other_metrics"]
