@@ -202,5 +202,16 @@ class CohortScenario(ScenarioHeader):
     counterfactual: CounterfactualSection | None = None
     """What if: each held-out patient's outcome under each treatment option (optional)."""
 
+    @model_validator(mode="after")
+    def _accept_dp_needs_dp(self) -> CohortScenario:
+        from syntwin.synthesis import GENERATORS
+
+        gen = GENERATORS.get(self.synthesis.generator)
+        if self.privacy.accept_dp and gen is not None and not getattr(gen, "differentially_private", False):
+            raise ValueError(f"privacy.accept_dp: true waives attack checks on ε alone, but synthesis.generator "
+                             f"{self.synthesis.generator!r} is not differentially private: use generator: mst "
+                             "or drop accept_dp")
+        return self
+
 
 __all__ = ["CohortScenario"]
