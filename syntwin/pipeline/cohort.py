@@ -68,7 +68,8 @@ def cohort_encoder(schema: CohortSchema, weights: dict[str, float],
         raise CohortError(f"graph.weights names columns that are not features: {unknown}", field="graph.weights",
                           hint=f"features are: {', '.join(schema.features)}")
     return MixedEncoder(numeric=schema.numeric, ordinal={k: list(v) for k, v in schema.ordinal.items()},
-                        categorical=schema.categorical, weights=weights or None, missing=missing)
+                        categorical=schema.categorical, weights=weights or None, missing=missing,
+                        categories={c: v for c, v in schema.domains.items() if c in schema.categorical})
 
 
 def similarity_graph(x: np.ndarray, *, k: int, method: str, resolution: float, scale: float, client: Any,

@@ -72,3 +72,30 @@ def test_seer_preset_declares_every_domain():
     assert set(SEER_BREAST_DOMAINS) <= set(gen.domains)
     with pytest.raises(ValueError, match="not a categorical, numeric or time column"):
         SchemaMapping(**{**resolve_mapping("seer_breast_csv").model_dump(), "domains": {"t_stage": ["T1"]}})
+
+
+def test_encoder_knows_declared_levels_absent_from_the_data():
+    from syntwin.graphs.encode import MixedEncoder
+
+    train = make_table(50).assign(race="White")
+    enc = MixedEncoder(categorical=["race"], categories={"race": ["White", "Black", "Other"]}).fit(train[["race"]])
+    x = enc.transform(make_table(5).assign(race="Black")[["race"]])
+    assert x.shape == (5, 3) and ((x != 0).sum(axis=1) == 1).all()
+    assert (x != 0).argmax(axis=1).tolist() == [enc.categories_["race"].index("Black")] * 5
+
+
+def test_a_dp_release_is_not_filtered_by_the_real_rows():
+    """Dropping twins equal to a training patient would be a data-dependent step outside ε: with dp it is not done."""
+    from syntwin.privacy import evaluate_privacy
+
+    train, hold = make_table(300), make_table(300).sample(frac=1.0, random_state=1).reset_index(drop=True)
+    twins = train.iloc[:30].reset_index(drop=True)  # copies, counted either way
+    kw = dict(numeric=["age"], ordinal={"stage": STAGES}, categorical=["race"], time="months", event="dead",
+              quasi_identifiers=["age", "race"], n_attacks=100, seed=1)
+    plain = evaluate_privacy(twins, train, hold, **kw)
+    dp = evaluate_privacy(twins, train, hold, **kw, dp={"epsilon": 1.0, "delta": 1e-6}, accept_dp=True)
+    assert plain["figures"]["exact_copies"] == dp["figures"]["exact_copies"] == 30
+    assert plain["release"]["exclude_keys"] and not dp["release"]["exclude_keys"]
+    assert dp["figures"]["exact_copies_released"] == 30
+    assert dp["gate"]["exact_copy_share"]["status"] == "waived (ε-DP)"
+    assert dp["gate"]["differential_privacy"]["value"] == 1.0
