@@ -16,6 +16,7 @@ OpenDP's noise cannot be seeded, so mst rows vary from run to run (``--repeats``
 Usage:
   python bench/privacy/bench_dp.py --epsilons 0.5 1 --out bench/privacy/dp_results.json
   python bench/privacy/bench_dp.py --epsilons 4 inf --out bench/privacy/dp_results.json
+  python bench/privacy/bench_dp.py --table bench/privacy/dp_results.json
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-SEER = Path(__file__).resolve().parents[2].parent.parent / "shared/data/seer_breast_cancer.csv"
+from syntwin.sample_data import shared_data
+
+SEER = shared_data("seer_breast_cancer.csv")
 
 
 def _data(path: Path, seed: int = 7):
@@ -95,6 +98,26 @@ def one(name: str, epsilon: float, schema, train, hold, seed: int) -> dict:
     }
 
 
+def table(rows: list[dict]) -> str:
+    """A markdown table: one line per (generator, ε), mean over repeats with [min, max] when repeated."""
+    cols = ["auroc_twins", "km_sup", "quality", "mia_distance_auroc", "mia_density_auroc", "inference_ci_high"]
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["generator"], r["epsilon"]), []).append(r)
+
+    def cell(vals: list[float]) -> str:
+        m = float(np.mean(vals))
+        return f"{m:.3f}" if len(vals) == 1 else f"{m:.3f} [{min(vals):.3f}, {max(vals):.3f}]"
+
+    out = ["| generator | ε | fits | train-on-twins AUROC (real rows: %.3f) | KM sup | quality | MIA AUROC distance | "
+           "MIA AUROC density | inference risk, 95 %% upper bound |" % rows[0]["auroc_real"],
+           "|---|---|---|---|---|---|---|---|---|"]
+    for (gen, eps), rs in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        out.append(f"| {gen} | {'∞' if math.isinf(eps) else f'{eps:g}'} | {len(rs)} | "
+                   + " | ".join(cell([r[c] for r in rs]) for c in cols) + " |")
+    return "\n".join(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epsilons", nargs="+", default=["0.5", "1", "4", "inf"])
@@ -102,7 +125,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--table", type=Path, default=None, help="print the markdown table of a results file and stop")
     args = ap.parse_args()
+    if args.table:
+        print(table(json.loads(args.table.read_text())))
+        return
     schema, train, hold = _data(args.data, args.seed)
     rows = []
     for e in args.epsilons:

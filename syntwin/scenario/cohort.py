@@ -64,7 +64,7 @@ class SynthesisSection(Section):
     """Synthetic twins: which generator, how many, fitted globally or per graph community."""
 
     generator: str = "latent_class"
-    """Generator name: ``latent_class`` (built in, the default), ``independent``; with the sdv extra ``gaussian_copula``, ``ctgan``, ``tvae``."""
+    """Generator name: ``latent_class`` (built in, the default), ``independent``; with the sdv extra ``gaussian_copula``, ``ctgan``, ``tvae``; with the dp extra ``mst`` (differentially private; params ``epsilon``, ``delta``, ``n_bins``; needs the mapping's public ``domains`` and ``per_community: false``)."""
     params: dict[str, float | int | str | bool] = Field(default_factory=dict)
     """Keyword arguments passed to the generator's constructor."""
     ratio: float = Field(1.0, gt=0.0, le=100.0)

@@ -125,3 +125,24 @@ def test_refuses_values_outside_the_declared_levels():
     domains = {**DOMAINS, "race": ["White", "Black"]}
     with pytest.raises(PublicDomainError, match="Other"):
         MSTGenerator(domains=domains).fit(df, **ROLES)
+
+
+@pytest.mark.heavy
+def test_real_seer_subset_through_the_preset_domains():
+    """The SEER breast CSV with its preset's public domains: 15 columns, a spanning tree, ε as asked."""
+    from syntwin.cohort.readers import read_cohort
+    from syntwin.sample_data import shared_data
+
+    path = shared_data("seer_breast_cancer.csv")
+    if not path.is_file():
+        pytest.skip("shared SEER CSV absent")
+    cohort = read_cohort(path, "seer_breast_csv")
+    s, df = cohort.schema, cohort.data.compute().reset_index(drop=True)
+    roles = dict(numeric=list(s.numeric), ordinal={k: list(v) for k, v in s.ordinal.items()},
+                 categorical=list(s.categorical), time=s.time, event=s.event)
+    gen = MSTGenerator(epsilon=1.0, domains=s.public_domains()).fit(df[s.modelled], **roles, seed=0)
+    assert len(gen.edges_) == len(s.modelled) - 1 and gen.epsilon_ <= 1.0 + 1e-9
+    twins = gen.sample(len(df), seed=1)
+    assert twins[s.time].between(0, 120).all() and twins["age"].dropna().between(18, 100).all()
+    assert set(twins["race"].dropna()) <= set(s.domains["race"])
+    assert abs(twins[s.event].mean() - df[s.event].mean()) < 0.1  # the event rate survives ε = 1
