@@ -5,13 +5,13 @@ event's 0/1, numeric and time bins from declared bounds and cut points — plus 
 values in every feature column; nothing about the domain is read from the data. With the privacy loss
 ``ρ`` (zero-concentrated DP) split in three as in the paper:
 
-1. ``ρ/3``: every 1-way marginal is measured with Gaussian noise, and a graphical model (private-pgm,
-   ``mbi``) is fitted to them;
+1. ``ρ/3``: every 1-way marginal is measured with Gaussian noise; their independence model (noisy counts
+   clipped at 0 and normalised, ``n p_a ⊗ p_b`` for a pair) is formed from them (post-processing);
 2. ``ρ/3``: ``d − 1`` pairs of columns are chosen one at a time by a private selection (OpenDP's
    noisy max, ``ρ/3/(d−1)`` each) among the pairs that join two unconnected parts, scored by how badly
    the 1-way model represents their 2-way marginal (L1 error): a maximum spanning tree;
-3. ``ρ/3``: the chosen 2-way marginals are measured with Gaussian noise, the graphical model is fitted
-   to all measurements (mirror descent), and twins are drawn from it.
+3. ``ρ/3``: the chosen 2-way marginals are measured with Gaussian noise, a graphical model (private-pgm,
+   ``mbi`` mirror descent) is fitted to all measurements, and twins are drawn from it along the tree.
 
 Every noisy step is an OpenDP 0.16 measurement (``dp.mbi`` on a polars ``Context`` compositor, which
 refuses any query beyond its budget); the accounting is the library's. ``(ε, δ)`` is turned into ``ρ``
