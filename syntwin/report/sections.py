@@ -229,6 +229,12 @@ def privacy(run: RunDir) -> Section:
                  + table(["check", "value", "threshold", "result"], rows, raw=[False, False, False, True]))
     others = [(k, v) for k, v in _scalars({k: v for k, v in m.items() if k != "gate"})]
     body += "<h3>All privacy figures</h3>" + table(["figure", "value"], others)
+    dp = run.metrics.get("synthesis", {}).get("dp")
+    if dp:  # what ε covers, before the checks
+        body = (f"<p>Differentially private twins ({esc(dp.get('mechanism', ''))}): ε = {fmt(dp.get('epsilon'))} "
+                f"at δ = {fmt(dp.get('delta'))} (ρ = {fmt(dp.get('rho'))} zero-concentrated DP; OpenDP's accounting). "
+                "ε bounds what the released twins reveal about any one patient; it does not cover the figures this "
+                "report computes on real patients (prediction, fidelity, attacks).</p>") + body
     return Section("privacy", "Privacy", body)
 
 
