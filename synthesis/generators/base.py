@@ -94,6 +94,14 @@ class Generator(ABC):
         self.sample_rng_ = seed_rng(int(seed), 3)  # seeds of sample() calls without one
         return self
 
+    def use_constraints(self, constraints: Sequence) -> Generator:
+        """Rules (``synthesis.constraints``) this generator may keep by construction when fitted next.
+
+        The default keeps none; whatever a generator's rows break is rejected around ``sample`` and counted
+        (``synthesis.constraints.sample_within``).
+        """
+        return self
+
     def sample(self, n: int, *, seed: int | None = None) -> pd.DataFrame:
         """Draw ``n`` synthetic rows (same columns and dtypes as the fitted table).
 

@@ -37,6 +37,11 @@ class MissingAware(Generator):
     def __init__(self, generator: Generator) -> None:
         self.generator = generator
 
+    def use_constraints(self, constraints) -> MissingAware:
+        """Passed on to the wrapped generator."""
+        self.generator.use_constraints(constraints)
+        return self
+
     def fit(
         self,
         df: pd.DataFrame,
