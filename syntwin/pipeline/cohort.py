@@ -203,7 +203,7 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
         "synthesis", lambda m: {"twins": _synthesis_stage(scenario, ctx, train, schema, membership, m)},
         twins=FRAME)["twins"]
 
-    ctx.checkpointed("fidelity", lambda m: fidelity_stage(scenario, ctx, train, twins, schema, m))
+    ctx.checkpointed("fidelity", lambda m: fidelity_stage(scenario, ctx, train, twins, schema, m, membership))
 
     x_hold, x_twins = encoder.transform(holdout), encoder.transform(twins)
 
