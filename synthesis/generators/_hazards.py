@@ -28,6 +28,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 DAYS_PER_MONTH = 365.25 / 12
+GROUP_PRIOR = 20.0  # pseudo-patients pulling a (class, group) hazard towards its class's
 
 
 def months_to_cutoff(year: np.ndarray, cutoff: str) -> np.ndarray:
@@ -76,19 +77,38 @@ class CompetingHazards:
         exposure = later * np.append(np.diff(self.edges), 0.0) + partial
         return exposure, events, lost
 
-    def fit(self, resp: np.ndarray, alpha: float) -> CompetingHazards:
-        """Per-class hazards from the responsibilities ``resp`` (n, K)."""
+    def fit(self, resp: np.ndarray, alpha: float, groups: np.ndarray | None = None,
+            n_groups: int = 1) -> CompetingHazards:
+        """Per-class hazards from the responsibilities ``resp`` (n, K); with ``groups`` (codes of one column),
+        per class and group too, each shrunk towards its class's hazards by :data:`GROUP_PRIOR` pseudo-patients."""
         X, D, C = self._sums(resp)
         pooled = self._sums(np.ones((resp.shape[0], 1)))
         px, pd_, pc = (m[0] * alpha / max(resp.shape[0], 1) for m in pooled)
         denom = np.maximum(X + px, 1e-12)
         self.event_rate, self.censor_rate = (D + pd_) / denom, (C + pc) / denom
+        self.group_event_rate = self.group_censor_rate = None
+        if groups is not None:
+            per_patient = X / np.maximum(resp.sum(axis=0), 1e-12)[:, None]  # a class patient's mean exposure
+            prior = GROUP_PRIOR * per_patient
+            rates = []
+            for g in range(int(n_groups)):
+                Xg, Dg, Cg = self._sums(resp * (groups == g)[:, None])
+                d = np.maximum(Xg + prior, 1e-12)
+                rates.append(((Dg + prior * self.event_rate) / d, (Cg + prior * self.censor_rate) / d))
+            self.group_event_rate = np.stack([r[0] for r in rates])  # (G, K, B)
+            self.group_censor_rate = np.stack([r[1] for r in rates])
         return self
 
-    def draw(self, z: np.ndarray, admin: np.ndarray | None, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """(time, event) of twins of classes ``z``, followed until their study end ``admin`` (months)."""
+    def draw(self, z: np.ndarray, admin: np.ndarray | None, rng: np.random.Generator,
+             groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(time, event) of twins of classes ``z`` (and ``groups``), followed until their study end ``admin``."""
         n = len(z)
-        rate = (self.event_rate + self.censor_rate)[z]  # (n, B)
+        if groups is None or self.group_event_rate is None:
+            lam, mu = self.event_rate[z], self.censor_rate[z]  # (n, B)
+        else:
+            g = np.clip(groups, 0, len(self.group_event_rate) - 1)
+            lam, mu = self.group_event_rate[g, z], self.group_censor_rate[g, z]
+        rate = lam + mu
         width = np.diff(np.append(self.edges, np.inf))
         with np.errstate(invalid="ignore"):
             cum = np.concatenate([np.zeros((n, 1)), np.cumsum(np.where(rate > 0, rate * width, 0.0), axis=1)], axis=1)
@@ -97,7 +117,7 @@ class CompetingHazards:
         r = rate[np.arange(n), b]
         with np.errstate(divide="ignore", invalid="ignore"):
             t = np.where(r > 0, self.edges[b] + (e - cum[np.arange(n), b]) / r, np.inf)
-        is_event = rng.random(n) * r < self.event_rate[z, b]
+        is_event = rng.random(n) * r < lam[np.arange(n), b]
         end = np.full(n, self.t_max) if admin is None else np.minimum(admin, np.inf)
         end = np.where(np.isfinite(end), end, self.t_max)
         stopped = t >= end

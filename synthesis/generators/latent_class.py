@@ -145,7 +145,9 @@ class LatentClassGenerator(Generator):
         tol: float = 1e-6,
         n_init: int = 1,
         candidates: tuple[int, ...] = (1, 2, 4, 8, 16, 30),
+        survival_given: str | None = None,
     ) -> None:
+        self.survival_given = survival_given
         self.n_components = n_components
         self.candidates = candidates
         self.n_bins = n_bins
@@ -250,6 +252,15 @@ class LatentClassGenerator(Generator):
             self.selection_[k] = round(float(logsumexp(H_test @ log_theta.T + log_w, axis=1).mean()), 5)
         return max(self.selection_, key=self.selection_.get)
 
+    def _survival_groups(self, codes: dict[str, np.ndarray]) -> tuple[np.ndarray, int] | None:
+        """Codes of the ``survival_given`` column (categorical or ordinal) and their number, or None."""
+        c = self.survival_given
+        if c is None:
+            return None
+        if c not in self.codec_.columns or self.codec_.spec.kind(c) not in (ORDINAL, CATEGORICAL):
+            raise ValueError(f"survival_given must name a categorical or ordinal column, got {c!r}")
+        return np.asarray(codes[c], dtype=np.int64), int(self.codec_.n_codes(c))
+
     def _study_end(self, codes: dict[str, np.ndarray]) -> np.ndarray | None:
         """Per row, months from 1 January of its diagnosis year to the follow-up rule's cutoff (or None)."""
         rule = getattr(self, "follow_up_", None)
@@ -286,7 +297,9 @@ class LatentClassGenerator(Generator):
         ll, it, log_w, log_theta = self._best_of_inits(H, bounds, seed, self.n_components_)
         if self.survival_ is not None:  # each class's hazards, weighted by the final responsibilities
             L = H @ log_theta.T + log_w
-            self.survival_.fit(np.exp(L - logsumexp(L, axis=1, keepdims=True)), float(self.alpha))
+            given = self._survival_groups(codes)
+            self.survival_.fit(np.exp(L - logsumexp(L, axis=1, keepdims=True)), float(self.alpha),
+                               *(given if given is not None else ()))
             del self.survival_.design  # per-training-row: not kept
         self.log_likelihood_, self.n_iter_ = ll, it
         self.weights_ = np.exp(log_w)
@@ -311,7 +324,8 @@ class LatentClassGenerator(Generator):
             if self.follow_up_ is not None:
                 rule = self.follow_up_
                 end = months_to_cutoff(np.round(out[rule["diagnosis_year"]]), rule["cutoff"]) - 12.0 * rng.random(n)
-            out[spec.time], out[spec.event] = self.survival_.draw(z, end, rng)
+            given = self._survival_groups(out)
+            out[spec.time], out[spec.event] = self.survival_.draw(z, end, rng, None if given is None else given[0])
         return out
 
     # -- prediction -------------------------------------------------------------------------------

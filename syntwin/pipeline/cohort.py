@@ -109,7 +109,10 @@ def _synthesis_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFr
     """Twins of the training patients, one generator per community (or one global one)."""
     s = scenario.synthesis
     try:
-        generator = with_missingness(make_generator(s.generator, **s.params))  # twins keep missing values
+        strata = s.strata or next(iter(schema.ordinal), None)  # survival per class and stratum where supported
+        given = {"survival_given": strata} if strata and "survival_given" in make_generator(s.generator).get_params() \
+            else {}
+        generator = with_missingness(make_generator(s.generator, **{**given, **s.params}))  # twins keep missing values
     except (ValueError, TypeError) as exc:
         raise StageError(str(exc), field="synthesis.generator", hint="see `syntwin schema`") from None
     n_twins = max(1, int(round(s.ratio * len(train))))

@@ -81,3 +81,13 @@ def test_saved_generator_keeps_the_rule(cohort, tmp_path):
     assert back.follow_up_ == {"diagnosis_year": "year", "cutoff": CUTOFF}
     assert not parse_constraints([RULE])[0].violated(twins).any()
     pd.testing.assert_frame_equal(twins, g.sample(3000, seed=1))
+
+
+def test_survival_given_a_column_follows_it_within_each_class(cohort):
+    """One class cannot tell the stages apart; hazards per (class, stage) still give each stage its own survival."""
+    one = LatentClassGenerator(1, survival_given="stage").use_constraints([RULE]).fit(cohort, seed=0, **ROLES)
+    pooled = LatentClassGenerator(1).use_constraints([RULE]).fit(cohort, seed=0, **ROLES)
+    by_stage, flat = km_by_stage(cohort, one.sample(8000, seed=1)), km_by_stage(cohort, pooled.sample(8000, seed=1))
+    assert max(by_stage.values()) <= KM_BOUND < max(flat.values())
+    with pytest.raises(ValueError, match="survival_given"):
+        LatentClassGenerator(1, survival_given="age").fit(cohort, seed=0, **ROLES)
