@@ -138,6 +138,9 @@ def test_real_cohort_run(real_run):
     graph = manifest["metrics"]["graph"]
     body = next(s for s in page.sections if s.id == "graph").body
     assert f"<td>edges</td><td class=\"num\">{graph['edges']:,}</td>" in body
+    # the fidelity stage publishes outcome rates per community, no community below the small-cell rule shown
+    communities = pd.read_parquet(real_run / "cohort/communities.parquet")
+    assert "Outcome by community" in body and (communities["size"].dropna() >= 11).all()
     assert len(figures(html)) == 3
 
 
