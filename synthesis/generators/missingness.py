@@ -41,6 +41,11 @@ class MissingAware(TableGenerator):
     def __init__(self, generator: TableGenerator) -> None:
         self.generator = generator
 
+    def use_constraints(self, constraints) -> MissingAware:
+        """Passed on to the wrapped generator."""
+        self.generator.use_constraints(constraints)
+        return self
+
     def _fitted(self) -> bool:
         return hasattr(self, "inner_")
 

@@ -49,8 +49,8 @@ def test_hand_made_run_has_every_cohort_section(hand_run):
     assert all(im.size[0] > 100 and im.size[1] > 100 for _, im in figs)
     # privacy: the failed check is shown failed, with its threshold
     priv = next(s for s in page.sections if s.id == "privacy").body
-    assert re.search(r'dcr_train_share</td><td class="num">0.52</td><td>&lt;= 0.5</td>'
-                     r'<td><span class="fail">', priv)
+    assert re.search(r'dcr train share</td><td class="num">0.52</td><td>–</td><td>&lt;= 0.5</td><td>–</td>'
+                     r'<td><span class="fail">fail', priv)
     assert 'Release gate: <span class="fail">refused' in priv
     # graph: the 5-patient community is left out, the three planted ones are drawn
     graph = next(s for s in page.sections if s.id == "graph").body
@@ -140,6 +140,9 @@ def test_real_cohort_run(real_run):
     graph = manifest["metrics"]["graph"]
     body = next(s for s in page.sections if s.id == "graph").body
     assert f"<td>edges</td><td class=\"num\">{graph['edges']:,}</td>" in body
+    # the fidelity stage publishes outcome rates per community, no community below the small-cell rule shown
+    communities = pd.read_parquet(real_run / "cohort/communities.parquet")
+    assert "Outcome by community" in body and (communities["size"].dropna() >= 11).all()
     # ROC + calibration, twins' KM and distributions, the KM of the cohort, the community graph: each section's count
     assert len(figures(html)) == sum(s.figures for s in page.sections) >= 5
 
