@@ -7,9 +7,8 @@
 from __future__ import annotations
 
 import copy
-import inspect
 
-from .base import Generator, TableGenerator
+from .base import Generator, TableGenerator, _init_parameters
 from .latent_class import LatentClassGenerator
 from .missingness import MissingAware, with_missingness
 from .mst import MSTGenerator, PublicDomainError
@@ -73,7 +72,7 @@ def make_generator(name_or_obj: str | TableGenerator | type[TableGenerator], **p
         cls = GENERATORS[name_or_obj]
     else:
         raise TypeError(f"generator must be a name, a Generator class or instance, got {name_or_obj!r}")
-    valid = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    valid = _init_parameters(cls)
     unknown = sorted(set(params) - set(valid))
     if unknown:
         raise ValueError(f"unknown parameters {unknown} for {cls.__name__}; valid: {valid}")

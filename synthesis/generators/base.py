@@ -34,9 +34,8 @@ class TableGenerator(ABC):
     """
 
     def get_params(self) -> dict:
-        """Constructor parameters and their current values."""
-        sig = inspect.signature(type(self).__init__)
-        return {p: getattr(self, p) for p in sig.parameters if p != "self"}
+        """Constructor parameters and their current values (none for a class without its own ``__init__``)."""
+        return {p: getattr(self, p) for p in _init_parameters(type(self))}
 
     def set_params(self, **params) -> TableGenerator:
         """Set constructor parameters (unknown names raise ``ValueError``)."""
@@ -121,6 +120,13 @@ class TableGenerator(ABC):
     @abstractmethod
     def _sample_frame(self, n: int, seed: int | None) -> pd.DataFrame:
         """Draw ``n >= 0`` rows; ``seed=None`` takes the next seed of the generator's own stream."""
+
+
+def _init_parameters(cls: type) -> list[str]:
+    """Named constructor parameters of ``cls`` (``self``, ``*args`` and ``**kwargs`` are not parameters)."""
+    sig = inspect.signature(cls.__init__)
+    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    return [p for p, v in sig.parameters.items() if p != "self" and v.kind not in variadic]
 
 
 @dataclass(frozen=True)

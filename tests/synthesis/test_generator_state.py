@@ -52,3 +52,18 @@ def test_unfitted_and_unsaveable_generators_say_so(table, tmp_path):
     gen = GaussianCopulaGenerator().fit(table, **ROLES)
     with pytest.raises(TypeError, match="without pickling"):
         gen.save(tmp_path / "sdv")
+
+
+def test_a_generator_without_its_own_constructor_has_no_parameters():
+    """get_params/repr/make_generator must not read ``*args``/``**kwargs`` of ``object.__init__`` as parameters."""
+    from syntwin.synthesis.generators import Generator, make_generator
+
+    class Plain(Generator):
+        def _fit(self, codes, df, seed):
+            pass
+
+        def _sample(self, n, seed):
+            return {}
+
+    assert Plain().get_params() == {} and repr(Plain()) == "Plain()"
+    assert isinstance(make_generator(Plain), Plain)
