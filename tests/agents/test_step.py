@@ -241,3 +241,24 @@ def test_minute_rows_report_the_state_at_each_minute():
     staff = m.state == STAFF
     assert m.expected_infections_now(staff=True) == pytest.approx(
         (1 - ex.prevalence) * infection_probability(m.dose[staff]).sum(), rel=1e-12)
+
+
+@pytest.mark.parametrize("north", [False, True])
+def test_a_queue_longer_than_its_lane_waits_inside_the_walls(north):
+    from syntwin.agents import Counter, Door, FloorPlan, QueueLane, Rect, Table, Zone
+
+    if north:  # counter by the south wall, lane running north: the overflow heads for the north wall
+        plan = FloorPlan(10, 6, 3, zones=(Zone("all", Rect(0, 0, 10, 6)),),
+                         tables=(Table("t", Rect(6, 2, 7, 3), ((6.5, 1.6), (6.5, 3.4))),),
+                         counters=(Counter("c", Rect(1, 0.5, 3, 1.0), service_mean_s=120.0),),
+                         lanes=(QueueLane("c", ((2, 3.0), (2, 1.5))),), doors=(Door("d", 5, 6),))
+    else:  # the canteen's lanes run south from the counters: the overflow heads for the south wall
+        plan = canteen_plan(rows=2, cols=2, counters=1, service_mean_s=120.0)
+    cfg = CrowdConfig(plan, ArrivalProfile((0, 600, 601), (6, 6, 0)), duration_s=900, dt_s=5.0, routing=False)
+    m = CrowdModel(cfg, seed=20)
+    longest = 0
+    for before, m in steps(m):
+        q = list(m.lane_queue[0])
+        longest = max(longest, len(q))
+        assert ((m.target[q] >= 0) & (m.target[q] <= [plan.width, plan.depth])).all()
+    assert longest * plan.lanes[0].spacing_m > plan.depth  # the line was longer than the room
