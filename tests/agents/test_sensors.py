@@ -136,20 +136,21 @@ def test_counterflow_is_a_close_pair_of_one_walking_in_and_one_walking_out(still
 
     m = still_room
     # six pairs 1 m apart, pairs >= 3 m from each other: (state of lower id, state of higher id)
-    cases = [(TO_SEAT, LEAVING), (LEAVING, QUEUE), (QUEUE, LEAVING), (LEAVING, LEAVING), (TO_SEAT, TO_SEAT),
+    cases = [(TO_SEAT, LEAVING), (LEAVING, QUEUE), (QUEUE, LEAVING), (LEAVING, LEAVING), (QUEUE, LEAVING),
              (SEATED, LEAVING)]
     places = [(1, 2), (5, 2), (9, 2), (1, 7), (5, 7), (9, 7)]
     for k, ((sa, sb), (x, y)) in enumerate(zip(cases, places)):
         m.state[2 * k], m.state[2 * k + 1] = sa, sb
         m.pos[2 * k], m.pos[2 * k + 1] = (x, y), (x + 1, y)
     m.target[:12] = m.pos[:12]
-    m.target[3] = (5.0, 12.0)  # the queueing visitor of pair 2 is still walking; the one of pair 3 stands
+    m.target[3] = m.target[8] = (0.5, 12.5)  # queueing and still walking (pairs 2, 5); pair 3's stands
     ids = np.arange(12)
     s = m.sensors["contacts"]
-    s.step(ids, m.pos[ids])
+    for _ in range(2):
+        s.step(ids, m.pos[ids])
     assert {tuple(p) for p in s.pairs.tolist()} == {(2 * k, 2 * k + 1) for k in range(6)}
-    assert s.counterflow_pair_s == 2 * 5.0  # pairs 1 and 2 only
-    assert s.minute(ids, m.pos[ids]) == {"close_pairs": 6 / 12, "counterflow_pairs": 2 / 12}  # 12 steps/min
+    assert s.counterflow_pair_s == 2 * 3 * 5.0  # pairs 1, 2 and 5, two steps
+    assert s.minute(ids, m.pos[ids]) == {"close_pairs": 12 / 12, "counterflow_pairs": 6 / 12}  # 12 steps/min
     assert s.minute(ids, m.pos[ids]) == {"close_pairs": 0.0, "counterflow_pairs": 0.0}
     # the contact heat map puts dt/60 minutes at both ends of each close pair
     hm = m.sensors["contact_heatmap"]
