@@ -187,3 +187,11 @@ def test_heat_maps_of_a_run_add_up_to_person_minutes_and_contact_minutes(small_m
     assert contact_map.person_minutes.sum() == pytest.approx(m.contacts.contact_s.sum() / 60)
     assert contact_map.person_minutes.sum() > 0
     assert contact_map.cell == m.heatmap.cell
+
+
+def test_two_seats_already_set_the_cell():
+    from syntwin.agents import Door, FloorPlan, Table, Zone
+
+    plan = FloorPlan(10, 6, 3, zones=(Zone("all", Rect(0, 0, 10, 6)),),
+                     tables=(Table("t", Rect(6, 2, 7, 3), ((6.5, 1.6), (6.5, 3.4))),), doors=(Door("d", 5, 6),))
+    assert plan_cell(plan, 2.0) == pytest.approx(0.7 * 1.8)  # the two seats are 1.8 m apart
