@@ -1,0 +1,264 @@
+"""The model's step, checked step by step against rules computed by hand from the state before and after.
+
+Each test drives a small room through ``CrowdModel.step`` and checks, after every step, what that step
+must have done: who passed the door and when, who waits outside, when services start and end, how far
+walkers moved, when people sit and stand up, which exit they head for, who breathes the room air, and
+what the per-minute figures report. Small rooms and short runs (a second or less each): mutation testing
+(tests/README.md) runs them per mutant of the step.
+"""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from syntwin.agents import (ArrivalProfile, CrowdConfig, CrowdModel, ExposureParams, Interventions,
+                            VisitorParams, canteen_plan)
+from syntwin.agents.exposure import infection_probability
+from syntwin.agents.people import (BALKED, GONE, LEAVING, PENDING, QUEUE, SEATED, STAFF, TO_SEAT, WAIT_OUT,
+                                   WAIT_SEAT)
+
+BURST = ArrivalProfile((0, 300, 900, 1200), (4, 12, 6, 0))
+MOVING = (QUEUE, TO_SEAT, LEAVING)
+
+
+def config(routing=False, **kw):
+    plan = canteen_plan(rows=3, cols=4, counters=2, service_mean_s=15.0)
+    vp = kw.pop("visitors", VisitorParams(dwell_mean_min=6, dwell_sd_min=2))
+    return CrowdConfig(plan, BURST, visitors=vp, exposure=ExposureParams(prevalence=0.05), duration_s=1800,
+                       dt_s=5.0, routing=routing, **kw)
+
+
+def steps(m):
+    """Yield ``(before, m)`` after each step; ``before`` holds copies of the arrays the step changes."""
+    while m.steps < m.config.duration_s / m.dt:
+        before = {k: getattr(m, k).copy() for k in ("pos", "state", "dose", "seat_of")}
+        before["serving"] = m.serving.copy()
+        m.step()
+        yield before, m
+
+
+def test_the_door_admits_up_to_capacity_in_arrival_order_and_the_rest_wait_outside_breathing_no_room_air():
+    m = CrowdModel(config(), Interventions(capacity_limit=6), seed=11)
+    visitors = np.arange(m.n_arrivals)
+    peak_out = peak_in = 0
+    waited = 0
+    for before, m in steps(m):
+        t = m.time_s
+        assert t == pytest.approx(m.steps * m.dt)
+        came = visitors[~np.isnan(m.t_door[visitors])]
+        # the door opens for a visitor at the first step at or after their arrival time
+        assert ((m.t_door[came] - m.t_arrive[came] >= 0) & (m.t_door[came] - m.t_arrive[came] < m.dt)).all()
+        assert np.isnan(m.t_door[visitors][m.t_arrive[visitors] > t]).all()
+        assert (m.state[visitors][m.t_arrive[visitors] > t] == PENDING).all()
+        outside = list(m.outside)
+        assert sorted(outside) == np.flatnonzero(m.state == WAIT_OUT).tolist()
+        assert (np.diff(m.t_arrive[outside]) >= 0).all()  # a queue in arrival order
+        inside = m.inside_visitors
+        assert inside <= 6
+        if outside:  # nobody waits outside while there is room (at the door, before this step's exits)
+            assert inside + int(((before["state"] != GONE) & (m.state == GONE)).sum()) == 6
+            waited += 1
+        assert (m.dose[outside] == 0).all() and (m.dose[m.state == PENDING] == 0).all()
+        peak_out, peak_in = max(peak_out, len(outside)), max(peak_in, inside)
+        assert m.peak_outside == peak_out and m.peak_occupancy == peak_in
+        assert m.entered == int((~np.isnan(m.t_enter[visitors])).sum())
+        assert m.left == int((m.state == GONE).sum())
+    assert waited > 20 and peak_out > 3 and peak_in == 6
+
+
+def test_visitors_balk_exactly_when_their_outside_wait_reaches_the_limit():
+    cfg = config(visitors=VisitorParams(dwell_mean_min=6, dwell_sd_min=2, max_outside_wait_s=60.0))
+    m = CrowdModel(cfg, Interventions(capacity_limit=4), seed=12)
+    for before, m in steps(m):
+        out = np.fromiter(m.outside, np.int64)
+        assert (m.time_s - m.t_door[out] < 60.0).all()
+        now = np.flatnonzero((before["state"] != BALKED) & (m.state == BALKED))
+        np.testing.assert_array_equal(m.t_left[now], m.time_s)
+        np.testing.assert_allclose(m.t_left[now] - m.t_door[now], 60.0)  # 60 s is 12 whole steps
+    balked = m.state == BALKED
+    assert m.balked == int(balked.sum()) > 5
+    assert np.isnan(m.t_enter[balked]).all() and (m.dose[balked] == 0).all()
+
+
+def test_services_start_within_the_step_that_serves_and_end_before_the_step_that_releases():
+    m = CrowdModel(config(), seed=13)
+    end = {}
+    started = 0
+    for before, m in steps(m):
+        t, dt = m.time_s, m.dt
+        for lane, s in enumerate(m.serving):
+            if s >= 0 and s != before["serving"][lane]:
+                # the new head reached the serving place during this step and stands on it
+                assert t - dt < m.t_service[s] <= t + 1e-9
+                np.testing.assert_array_equal(m.pos[s], m._slots[lane][0])
+                assert m.service_end[lane] == pytest.approx(
+                    m.t_service[s] + m.lane_service[lane] * m.service_z[s], rel=1e-12)
+                started += 1
+            if s >= 0:
+                end[int(s)] = m.service_end[lane]
+                assert t < m.service_end[lane]  # released at the first step at or after the end
+            q = list(m.lane_queue[lane])
+            offset = 1 if s >= 0 else 0
+            np.testing.assert_allclose(m.target[q], m._slots[lane][offset:offset + len(q)])
+        served = np.flatnonzero((before["state"] == QUEUE) & np.isin(m.state, (TO_SEAT, SEATED, WAIT_SEAT)))
+        for i in served:
+            assert t - dt < end[int(i)] <= t + 1e-9
+    assert started > 30
+
+
+def start_of_walk(before, m):
+    """Where each walker started this step's walk: where they stood, or the serving place for those whose
+    service started and ended within the step (they walked to the counter, were served, walked on)."""
+    start = before["pos"].copy()
+    chained = np.flatnonzero((m.t_service > m.time_s - m.dt) & (m.state != QUEUE))
+    for i in chained:
+        start[i] = m._slots[m.lane_of[i]][0]
+    return start, len(chained)
+
+
+def test_walkers_move_straight_at_their_speed_and_stop_on_their_target():
+    m = CrowdModel(config(), seed=14)
+    moved = arrived = chains = 0
+    for before, m in steps(m):
+        walk = np.flatnonzero(np.isin(before["state"], MOVING) & (m.state != WAIT_SEAT))
+        start, k = start_of_walk(before, m)
+        d = m.target[walk] - start[walk]
+        dist = np.hypot(*d.T)
+        reach = m.speed[walk] * m.dt
+        frac = np.minimum(1.0, reach / np.maximum(dist, 1e-12))
+        np.testing.assert_allclose(m.pos[walk], start[walk] + d * frac[:, None], atol=1e-9)
+        moved += int((dist > reach).sum())
+        arrived += int(((dist > 0) & (dist <= reach)).sum())
+        chains += k
+    assert moved > 150 and arrived > 50 and chains > 0
+
+
+def test_visitors_sit_on_arrival_at_their_seat_and_stand_up_at_the_first_step_after_their_stay():
+    m = CrowdModel(config(), seed=15)
+    sat = stood = 0
+    for before, m in steps(m):
+        t = m.time_s
+        now = np.flatnonzero((before["state"] == TO_SEAT) & (m.state == SEATED))
+        np.testing.assert_array_equal(m.t_seated[now], t)
+        np.testing.assert_allclose(m.t_leave[now], t + m.dwell_s[now])
+        np.testing.assert_allclose(m.pos[now], m.seats[m.seat_of[now]])
+        assert not m.seat_free[m.seat_of[now]].any()
+        up = np.flatnonzero((before["state"] == SEATED) & (m.state != SEATED))
+        assert ((m.t_leave[up] <= t) & (m.t_leave[up] > t - m.dt)).all()
+        assert np.isin(m.state[up], (LEAVING, GONE)).all() and (m.seat_of[up] == -1).all()
+        assert m.seat_free[before["seat_of"][up]].all()  # the seat is free again
+        sat, stood = sat + len(now), stood + len(up)
+        seated = m.state == SEATED
+        assert (m.t_leave[seated] > t).all()
+        assert len(set(m.seat_of[m.seat_of >= 0].tolist())) == int((m.seat_of >= 0).sum())  # one per seat
+    assert sat > 20 and stood > 10
+
+
+def test_people_leave_by_the_exit_nearest_to_where_they_stand_up():
+    for routing in (False, True):
+        m = CrowdModel(config(routing=routing), seed=16)
+        assert len(m.exits) == 2
+        width = np.hypot(*m.exit_span.T)
+        heading = {}
+        for before, m in steps(m):
+            up = np.flatnonzero((before["state"] == SEATED) & np.isin(m.state, (LEAVING, GONE)))
+            for i in up:
+                p = before["pos"][i]
+                far = [m.nav.distance(p, e) if routing else np.hypot(*(e - p)) for e in m.exits]
+                heading[int(i)] = int(np.argmin(far))
+        gone = [i for i in heading if m.state[i] == GONE]
+        assert len(gone) > 10
+        for i in gone:
+            k = heading[i]
+            assert np.hypot(*(m.pos[i] - m.exits[k])) <= 0.4 * width[k] + 1e-9
+
+
+def test_routed_walkers_never_cut_through_furniture_and_end_where_they_were_going():
+    m = CrowdModel(config(routing=True), seed=17)
+    for before, m in steps(m):
+        walk = np.flatnonzero(np.isin(before["state"], MOVING) & np.isin(m.state, (*MOVING, SEATED, GONE)))
+        start, _ = start_of_walk(before, m)
+        along = np.linspace(0, 1, 25)[:, None, None]
+        path = (start[walk] + along * (m.pos[walk] - start[walk])).reshape(-1, 2)
+        assert not m.config.plan.blocked_mask(path).any()  # no step passes through a table or counter
+        seated = np.flatnonzero(m.state == SEATED)
+        np.testing.assert_allclose(m.pos[seated], m.seats[m.seat_of[seated]])
+        for lane, q in enumerate(m.lane_queue):  # queue members are headed for their place in line
+            offset = 1 if m.serving[lane] >= 0 else 0
+            q = list(q)
+            np.testing.assert_allclose(m._goal_of(np.asarray(q, np.int64)),
+                                       np.clip(m._slots[lane][offset:offset + len(q)], 0,
+                                               [m.config.plan.width, m.config.plan.depth]))
+    gone = m.state == GONE
+    assert gone.sum() > 10
+    assert (np.hypot(*(m.pos[gone][:, None, :] - m.exits[None]).transpose(2, 0, 1)).min(axis=1) < 1.0).all()
+
+
+def test_each_step_doses_exactly_the_people_present_with_that_steps_air():
+    m = CrowdModel(config(), seed=18)
+    ex = m.config.exposure
+    lam = m.air.removal_per_s
+    c = total = 0.0
+    for before, m in steps(m):
+        # present for this step's air: inside after movement (those who passed the exit are gone) or staff
+        present = np.isin(m.state, (QUEUE, TO_SEAT, WAIT_SEAT, SEATED, LEAVING, STAFF))
+        e = ex.prevalence * ex.quanta_per_h * present.sum() / 3600 / m.config.plan.volume
+        c_ss = e / lam
+        step_integral = c_ss * m.dt + (c - c_ss) * (1 - np.exp(-lam * m.dt)) / lam
+        c = c_ss + (c - c_ss) * np.exp(-lam * m.dt)
+        total += step_integral
+        assert m.air.concentration == pytest.approx(c, rel=1e-9)
+        assert m.exposure_integral == pytest.approx(total, rel=1e-9)
+        gained = m.dose - before["dose"]
+        assert (gained[~present] == 0).all()
+        np.testing.assert_allclose(gained[present], ex.breathing_m3_per_h / 3600 * step_integral, rtol=1e-9)
+    assert int((m.state == STAFF).sum()) == 2 and total > 0
+
+
+def test_minute_rows_report_the_state_at_each_minute():
+    m = CrowdModel(config(), Interventions(capacity_limit=8), seed=19)
+    ex = m.config.exposure
+    rows = [dict(minute=0, occupancy=0, waiting_outside=0, queue_length=0, quanta_per_m3=0.0,
+                 expected_infections=0.0)]
+    for before, m in steps(m):
+        if m.steps % 12:  # 60 s / 5 s
+            continue
+        entered = ~np.isnan(m.t_enter) & (m.state != STAFF)
+        rows.append(dict(
+            minute=m.steps // 12,
+            occupancy=int(np.isin(m.state, (QUEUE, TO_SEAT, WAIT_SEAT, SEATED, LEAVING)).sum()),
+            waiting_outside=int((m.state == WAIT_OUT).sum()),
+            queue_length=int((m.state == QUEUE).sum()),
+            quanta_per_m3=m.air.concentration,
+            expected_infections=(1 - ex.prevalence) * float((1 - np.exp(-m.dose[entered])).sum()),
+        ))
+    df = m.datacollector.get_model_vars_dataframe()
+    assert len(df) == 1800 / 60 + 1 == len(rows)
+    for col in rows[0]:
+        np.testing.assert_allclose(df[col].to_numpy(float), [r[col] for r in rows], rtol=1e-9, err_msg=col)
+    assert df["waiting_outside"].max() > 0 and df["expected_infections"].iloc[-1] > 0
+    staff = m.state == STAFF
+    assert m.expected_infections_now(staff=True) == pytest.approx(
+        (1 - ex.prevalence) * infection_probability(m.dose[staff]).sum(), rel=1e-12)
+
+
+@pytest.mark.parametrize("north", [False, True])
+def test_a_queue_longer_than_its_lane_waits_inside_the_walls(north):
+    from syntwin.agents import Counter, Door, FloorPlan, QueueLane, Rect, Table, Zone
+
+    if north:  # counter by the south wall, lane running north: the overflow heads for the north wall
+        plan = FloorPlan(10, 6, 3, zones=(Zone("all", Rect(0, 0, 10, 6)),),
+                         tables=(Table("t", Rect(6, 2, 7, 3), ((6.5, 1.6), (6.5, 3.4))),),
+                         counters=(Counter("c", Rect(1, 0.5, 3, 1.0), service_mean_s=120.0),),
+                         lanes=(QueueLane("c", ((2, 3.0), (2, 1.5))),), doors=(Door("d", 5, 6),))
+    else:  # the canteen's lanes run south from the counters: the overflow heads for the south wall
+        plan = canteen_plan(rows=2, cols=2, counters=1, service_mean_s=120.0)
+    cfg = CrowdConfig(plan, ArrivalProfile((0, 600, 601), (6, 6, 0)), duration_s=900, dt_s=5.0, routing=False)
+    m = CrowdModel(cfg, seed=20)
+    longest = 0
+    for before, m in steps(m):
+        q = list(m.lane_queue[0])
+        longest = max(longest, len(q))
+        assert ((m.target[q] >= 0) & (m.target[q] <= [plan.width, plan.depth])).all()
+    assert longest * plan.lanes[0].spacing_m > plan.depth  # the line was longer than the room
