@@ -1,0 +1,74 @@
+"""The cohort stage keeps the cohort on the cluster: a partitioned Parquet dataset written on the workers."""
+
+from __future__ import annotations
+
+import logging
+
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+import pytest
+from distributed import Client, LocalCluster, get_worker
+
+from syntwin.cohort.simulate import simulate_cohort
+from syntwin.pipeline.dataset import dataset_files, outcome_columns, read_dataset, write_dataset
+from syntwin.pipeline.run import partial_dir, run_scenario
+from syntwin.scenario.load import load_scenario, shipped_scenarios
+
+SMALL = ["cohort.simulate.n=3000", "cohort.simulate.rows_per_partition=1000"]
+
+
+class Interrupted(KeyboardInterrupt):
+    """Stops the run when the graph stage begins (its working directory stays, with the cohort checkpoint)."""
+
+
+def _stop_at_graph(name: str) -> None:
+    if name == "graph":
+        raise Interrupted(name)
+
+
+def _cohort_stage_only(out, client) -> list:
+    scenario = load_scenario(shipped_scenarios()["seer_breast_twins"], SMALL)
+    with pytest.raises(Interrupted):
+        run_scenario(scenario, out, client=client, progress=_stop_at_graph, report=False)
+    return dataset_files(partial_dir(out) / ".checkpoints" / "cohort" / "data")
+
+
+def test_partitioned_cohort_round_trip(tmp_path, spine_client):
+    cohort = simulate_cohort(5000, seed=3, rows_per_partition=1000)
+    parts = write_dataset(cohort.data, tmp_path / "ds", client=spine_client,
+                          summarise=outcome_columns(cohort.schema))
+    assert [p["rows"] for p in parts] == [1000] * 5
+    assert [f.name for f in dataset_files(tmp_path / "ds")] == [f"part.{i:05d}.parquet" for i in range(5)]
+    back = read_dataset(tmp_path / "ds")
+    assert isinstance(back, dd.DataFrame) and back.npartitions == 5
+    expected = cohort.data.compute().reset_index(drop=True)
+    pd.testing.assert_frame_equal(back.compute().reset_index(drop=True), expected)
+    assert np.array_equal(np.concatenate([p["time"] for p in parts]), expected[cohort.schema.time].to_numpy())
+
+
+def _only_on_a_worker(i: int) -> pd.DataFrame:
+    get_worker()  # raises ValueError in the client process
+    return pd.DataFrame({"x": np.arange(i * 10, i * 10 + 10, dtype=np.float64), "event": np.ones(10, np.int64)})
+
+
+def test_partitions_are_built_and_written_on_the_workers(tmp_path, spine_client):
+    data = dd.from_map(_only_on_a_worker, range(4), meta=pd.DataFrame({"x": [0.0], "event": [0]}).iloc[:0],
+                       enforce_metadata=False)
+    with pytest.raises(ValueError):
+        data.compute(scheduler="sync")  # the frame cannot be computed on the client at all
+    parts = write_dataset(data, tmp_path / "ds", client=spine_client, summarise=lambda p: {"n": len(p)})
+    assert [p["rows"] for p in parts] == [10] * 4  # the client got counts, not rows
+    assert read_dataset(tmp_path / "ds").compute()["x"].tolist() == list(map(float, range(40)))
+
+
+def test_cohort_stage_writes_the_dataset_with_the_same_bytes_on_1_and_2_workers(tmp_path, spine_client):
+    two = _cohort_stage_only(tmp_path / "w2", spine_client)
+    assert len(two) == 3  # ceil(3000 / 1000) partitions: the cohort's own, not the workers'
+    checkpoint = partial_dir(tmp_path / "w2") / ".checkpoints" / "cohort"
+    assert not list(checkpoint.glob("*.parquet"))  # no whole-cohort frame beside the dataset
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0",
+                      silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        one = _cohort_stage_only(tmp_path / "w1", client)
+    assert [f.name for f in one] == [f.name for f in two]
+    assert all(a.read_bytes() == b.read_bytes() for a, b in zip(one, two))
