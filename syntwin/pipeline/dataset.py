@@ -21,7 +21,9 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from syntwin.errors import OutputError
 from syntwin.pipeline.context import Artifact
+from syntwin.privacy.files import FILE_MODE
 
 PART = "part.{:05d}.parquet"
 
@@ -31,6 +33,7 @@ def _write_part(part: pd.DataFrame, path: str, summarise: Callable[[pd.DataFrame
     part = part.reset_index(drop=True)
     tmp = f"{path}.tmp"
     part.to_parquet(tmp, index=False)
+    os.chmod(tmp, FILE_MODE)  # patient rows: owner-only, whatever the worker process's umask
     os.replace(tmp, path)
     out = {"rows": len(part)}
     if summarise is not None:
@@ -48,9 +51,14 @@ def write_dataset(data: dd.DataFrame, folder: str | os.PathLike, *, client: Any 
     folder.mkdir(parents=True, exist_ok=True)
     tasks = [dask.delayed(_write_part, pure=False)(part, str(folder / PART.format(i)), summarise)
              for i, part in enumerate(data.to_delayed())]
-    if client is not None:
-        return client.gather(client.compute(tasks))
-    return list(dask.compute(*tasks, scheduler="sync"))
+    parts = client.gather(client.compute(tasks)) if client is not None else list(
+        dask.compute(*tasks, scheduler="sync"))
+    unseen = [PART.format(i) for i in range(len(parts)) if not (folder / PART.format(i)).exists()]
+    if unseen:
+        raise OutputError(f"the Dask workers wrote {len(unseen)} cohort partitions this process cannot see "
+                          f"(e.g. {unseen[0]})", file=str(folder),
+                          hint="the workers must share the run directory's filesystem (cluster/README.md)")
+    return parts
 
 
 def dataset_files(folder: str | os.PathLike) -> list[Path]:

@@ -39,7 +39,9 @@ def test_partitioned_cohort_round_trip(tmp_path, spine_client):
     parts = write_dataset(cohort.data, tmp_path / "ds", client=spine_client,
                           summarise=outcome_columns(cohort.schema))
     assert [p["rows"] for p in parts] == [1000] * 5
-    assert [f.name for f in dataset_files(tmp_path / "ds")] == [f"part.{i:05d}.parquet" for i in range(5)]
+    files = dataset_files(tmp_path / "ds")
+    assert [f.name for f in files] == [f"part.{i:05d}.parquet" for i in range(5)]
+    assert all(f.stat().st_mode & 0o777 == 0o600 for f in files)  # patient rows, whatever the workers' umask
     back = read_dataset(tmp_path / "ds")
     assert isinstance(back, dd.DataFrame) and back.npartitions == 5
     expected = cohort.data.compute().reset_index(drop=True)
