@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .constraints import parse_constraints, sample_within
-from .generators import Generator, make_generator
+from .generators import TableGenerator, make_generator
 
 __all__ = ["allocate", "plan_groups", "synthesize"]
 
@@ -92,7 +92,7 @@ def _fit_sample(part: pd.DataFrame, generator, n: int, fit_kwargs: dict, fit_see
 
 def synthesize(
     df: pd.DataFrame,
-    generator: str | Generator,
+    generator: str | TableGenerator,
     n: int,
     *,
     groups: np.ndarray | None = None,
@@ -109,7 +109,7 @@ def synthesize(
 
     Args:
         df: Training table (only modelled columns; see ``Generator.fit``).
-        generator: Registry name or ``Generator`` instance (used as a template, never fitted).
+        generator: Registry name or ``TableGenerator`` instance (used as a template, never fitted).
         n: Total synthetic rows; group ``g`` gets ``n · |g| / |df|`` by largest remainder.
         groups: Group label per row of ``df`` (e.g. graph community); ``None`` = one global model.
         client: A ``distributed.Client``; ``None`` runs the tasks in this process.

@@ -27,6 +27,7 @@ then A/C/E/F draw only on reference labels.
 from __future__ import annotations
 
 import random
+import threading
 from collections import Counter
 from collections.abc import Sequence
 
@@ -60,34 +61,62 @@ def percolation_threshold(d_real: np.ndarray, *, points: int = 200) -> float:
     return logistic_onset(t, cumulative)
 
 
+_IGRAPH_RNG = threading.Lock()  # igraph's random generator is process-global: one seeded run at a time
+
+
 def _multilevel(g, resolution: float, seed: int) -> np.ndarray:
     import igraph as ig
 
-    ig.set_random_number_generator(random.Random(int(seed)))
-    try:
-        return np.asarray(g.community_multilevel(weights="weight", resolution=float(resolution)).membership)
-    finally:
-        ig.set_random_number_generator(random)
+    with _IGRAPH_RNG:
+        ig.set_random_number_generator(random.Random(int(seed)))
+        try:
+            return np.asarray(g.community_multilevel(weights="weight", resolution=float(resolution)).membership)
+        finally:
+            ig.set_random_number_generator(random)
+
+
+def _best_of_seed(g, resolutions: Sequence[float], min_size: int, louvain_seed: int) -> tuple[tuple, float, np.ndarray]:
+    """One seed of the scan: the resolution with most communities ``>= min_size`` (ties: most patients in them)."""
+    best = None
+    for r in resolutions:
+        membership = _multilevel(g, r, louvain_seed)
+        sizes = np.bincount(membership)
+        key = (int((sizes >= min_size).sum()), int(sizes[sizes >= min_size].sum()))
+        if best is None or key > best[0]:
+            best = (key, float(r), membership)
+    return best
+
+
+def _graph_from_edges(n: int, edges: np.ndarray, weights: np.ndarray):
+    import igraph as ig
+
+    g = ig.Graph(n=int(n), edges=np.asarray(edges).tolist())
+    g.es["weight"] = np.asarray(weights).tolist()
+    return g
 
 
 def resolution_scan(g, *, resolutions: Sequence[float] = RESOLUTIONS, seeds: int = SCAN_SEEDS, min_size: int = 10,
-                    seed: int = 0) -> tuple[float, np.ndarray, dict]:
+                    seed: int = 0, client=None) -> tuple[float, np.ndarray, dict]:
     """Their resolution choice: per seed the resolution with most communities ``>= min_size`` wins; mode wins.
 
     Ties (per seed, and between equally frequent winners) go to the most patients in such communities.
+    With a ``distributed.Client``, each seed's scan is one task on the cluster (the graph is rebuilt there
+    from its edge list by a task, so a lost worker's share is recomputed); the result is the same.
 
     Returns:
         ``(resolution, membership, info)`` — membership of the chosen resolution at the first seed it won.
     """
+    seeds_used = [int(seed) * 1000 + s for s in range(int(seeds))]
+    if client is None:
+        bests = [_best_of_seed(g, resolutions, min_size, s) for s in seeds_used]
+    else:
+        edges = np.asarray(g.get_edgelist(), dtype=np.int64).reshape(-1, 2)
+        weights = np.asarray(g.es["weight"], dtype=np.float64) if g.ecount() else np.zeros(0)
+        remote = client.submit(_graph_from_edges, g.vcount(), edges, weights, pure=False)
+        bests = client.gather([client.submit(_best_of_seed, remote, tuple(resolutions), int(min_size), s, pure=False)
+                               for s in seeds_used])
     winners, partitions = [], {}
-    for s in range(int(seeds)):
-        best = None
-        for r in resolutions:
-            membership = _multilevel(g, r, int(seed) * 1000 + s)
-            sizes = np.bincount(membership)
-            key = (int((sizes >= min_size).sum()), int(sizes[sizes >= min_size].sum()))
-            if best is None or key > best[0]:
-                best = (key, float(r), membership)
+    for best in bests:
         winners.append(best[1])
         partitions.setdefault(best[1], (best[0], best[2]))
     counts = Counter(winners)
@@ -108,6 +137,7 @@ def syntwin_designs(
     seeds: int = SCAN_SEEDS,
     min_size: int = 10,
     seed: int = 0,
+    client=None,
 ) -> tuple[pd.DataFrame, dict]:
     """Run SynTwin's designs A–F (see the module docstring).
 
@@ -122,6 +152,7 @@ def syntwin_designs(
         resolutions, seeds: the resolution scan (:func:`resolution_scan`).
         min_size: Smallest community kept (SynTwin: 10).
         seed: Seed of Louvain and of design F's draws.
+        client: A ``distributed.Client`` to run the resolution scan's seeds in parallel (same result).
 
     Returns:
         ``(predictions, info)``: one row per real patient — ``community`` (-1 outside kept communities) and
@@ -151,7 +182,7 @@ def syntwin_designs(
     graph = ig.Graph(n=n, edges=np.column_stack([iu[keep], ju[keep]]).tolist())
     graph.es["weight"] = np.maximum(1.0 - dij[keep] / (dmax if dmax > 0 else 1.0), 1e-12).tolist()
     gamma, membership, votes = resolution_scan(graph, resolutions=resolutions, seeds=seeds, min_size=min_size,
-                                               seed=seed)
+                                               seed=seed, client=client)
     sizes = np.bincount(membership)
     kept = np.flatnonzero(sizes >= min_size)
     community = np.where(np.isin(membership, kept), membership, -1)

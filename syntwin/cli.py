@@ -27,6 +27,11 @@ app.add_typer(graph_app, name="graph")
 cluster_app = typer.Typer(help="Dask clusters: a local one, SLURM/PBS through dask-jobqueue.", no_args_is_help=True)
 app.add_typer(cluster_app, name="cluster")
 
+#: How CSV/Parquet cohort files are read (``cohort read``, ``graph build``).
+MappingOption = Annotated[str, typer.Option(help="Mapping of CSV/Parquet files: a preset name (see `cohort "
+                                                 "mappings`) or a YAML mapping file.")]
+DEFAULT_MAPPING = "seer_breast_csv"
+
 
 
 def _flag_type(self, ctx):  # noqa: ANN001 - typer labels every flag "<bool>", but a flag takes no value
@@ -325,9 +330,7 @@ def cohort_simulate(
 def cohort_read(
     file: Annotated[Path, typer.Argument(help="Cohort file: CSV/TSV/TXT or Parquet.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output Parquet dataset directory.")],
-    mapping: Annotated[str, typer.Option(help="A preset name (see `cohort mappings`) or a YAML mapping file.")] = (
-        "seer_breast_csv"
-    ),
+    mapping: MappingOption = DEFAULT_MAPPING,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
 ) -> None:
     """Read, clean and validate a cohort file; write it as Parquet with its schema and cleaning report beside it."""
@@ -366,9 +369,7 @@ def cohort_mappings(
 def graph_build(
     cohort: Annotated[Path, typer.Argument(help="Cohort: a `cohort simulate` folder, or a CSV/Parquet file.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Graph directory to write.")],
-    mapping: Annotated[str, typer.Option(help="Mapping of CSV/Parquet files: a preset name or a YAML file.")] = (
-        "seer_breast_csv"
-    ),
+    mapping: MappingOption = DEFAULT_MAPPING,
     k: Annotated[int, typer.Option(min=1, help="Neighbours per patient.")] = 15,
     method: Annotated[str, typer.Option(help="auto, exact or ivf.")] = "auto",
     resolution: Annotated[float, typer.Option(min=0.0, help="Leiden resolution.")] = 1.0,

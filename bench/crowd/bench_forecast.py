@@ -27,10 +27,10 @@ from syntwin.pipeline.live import twin_setup
 from syntwin.runtime import dask_client
 from syntwin.scenario.load import load_scenario, shipped_scenarios
 from syntwin.seeding import seed_sequence
+from syntwin.sample_data import shared_data
 
 HERE = Path(__file__).resolve().parent
-UCI = Path(os.environ.get("SYNTWIN_SHARED_DATA", Path(__file__).resolve().parents[2].parent / "shared/data"),
-           "room_occupancy_uci.csv")
+UCI = shared_data("room_occupancy_uci.csv")
 
 
 def main() -> None:

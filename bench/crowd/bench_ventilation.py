@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 import pandas as pd
 
 from syntwin.agents.co2 import fit_ventilation, window_sensitivity
 from syntwin.agents.live import read_occupancy_stream
+from syntwin.sample_data import shared_data
 
 HERE = Path(__file__).resolve().parent
-UCI = Path(os.environ.get("SYNTWIN_SHARED_DATA", Path(__file__).resolve().parents[2].parent / "shared/data"),
-           "room_occupancy_uci.csv")
+UCI = shared_data("room_occupancy_uci.csv")
 
 
 def main() -> None:

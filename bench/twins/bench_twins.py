@@ -46,8 +46,9 @@ from syntwin.synthesis import (
 from syntwin.synthesis.fidelity import quality_score
 from syntwin.synthesis.survival import km_sup_by_stratum
 from syntwin.synthesis.syntwin2024 import DESIGNS, syntwin_designs
+from syntwin.sample_data import shared_data
 
-CSV = Path(__file__).resolve().parents[2].parent / "shared/data/seer_breast_cancer.csv"
+CSV = shared_data("seer_breast_cancer.csv")
 TIME, EVENT = "Survival Months", "Status"
 ROLES = dict(
     numeric=["Age", "Tumor Size", "Regional Node Examined", "Reginol Node Positive"],

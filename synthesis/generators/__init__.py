@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import inspect
 
-from .base import Generator
+from .base import Generator, TableGenerator
 from .latent_class import LatentClassGenerator
 from .missingness import MissingAware, with_missingness
 from .sdv import CTGANGenerator, GaussianCopulaGenerator, SDVNotInstalledError, TVAEGenerator
@@ -39,30 +39,31 @@ GENERATORS: dict[str, type[Generator]] = {
 }
 
 
-def register_generator(name: str, cls: type[Generator], *, overwrite: bool = False) -> None:
-    """Register ``cls`` (a ``Generator`` subclass) under ``name``."""
-    if not (isinstance(cls, type) and issubclass(cls, Generator)):
-        raise TypeError(f"register_generator expects a Generator subclass, got {cls!r}")
+def register_generator(name: str, cls: type[TableGenerator], *, overwrite: bool = False) -> None:
+    """Register ``cls`` (a ``TableGenerator`` subclass, usually a ``Generator``) under ``name``."""
+    if not (isinstance(cls, type) and issubclass(cls, TableGenerator)):
+        raise TypeError(f"register_generator expects a TableGenerator subclass, got {cls!r}")
     if name in GENERATORS and GENERATORS[name] is not cls and not overwrite:
         raise ValueError(f"generator name {name!r} is taken by {GENERATORS[name].__name__}; "
                          "pass overwrite=True")
     GENERATORS[name] = cls
 
 
-def make_generator(name_or_obj: str | Generator | type[Generator], **params) -> Generator:
+def make_generator(name_or_obj: str | TableGenerator | type[TableGenerator], **params) -> TableGenerator:
     """Resolve a generator from a registry name, a class or an instance.
 
     Args:
-        name_or_obj: Registry name (see ``GENERATORS``), a ``Generator`` class or instance.
+        name_or_obj: Registry name (see ``GENERATORS``), a ``TableGenerator`` class or instance (e.g. a
+            generator wrapped in ``MissingAware``).
         **params: Constructor parameters (for an instance: set on a copy of it).
 
     Raises:
         ValueError: Unknown name (the message lists the valid ones) or unknown parameter.
     """
-    if isinstance(name_or_obj, Generator):
+    if isinstance(name_or_obj, TableGenerator):
         gen = copy.deepcopy(name_or_obj)
         return gen.set_params(**params) if params else gen
-    if isinstance(name_or_obj, type) and issubclass(name_or_obj, Generator):
+    if isinstance(name_or_obj, type) and issubclass(name_or_obj, TableGenerator):
         cls = name_or_obj
     elif isinstance(name_or_obj, str):
         if name_or_obj not in GENERATORS:
@@ -86,6 +87,7 @@ __all__ = [
     "MissingAware",
     "SDVNotInstalledError",
     "TVAEGenerator",
+    "TableGenerator",
     "make_generator",
     "register_generator",
     "with_missingness",

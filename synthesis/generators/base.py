@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,16 +24,13 @@ from . import _state
 from ._table import ColumnSpec, TableCodec
 
 
-class Generator(ABC):
-    """Base class of synthetic-table generators.
+class TableGenerator(ABC):
+    """What every generator offers: ``fit(df, roles..., seed=)`` then ``sample(n, seed=)`` on pandas frames.
 
-    Subclasses implement ``_fit(codes, seed)`` on the encoded table (see ``TableCodec``) and
-    ``_sample(n, seed) -> dict[column, array]`` in the same encoding; the base class does the
-    validation, the encoding and the decoding back to the original dtypes.
-
-    Attributes:
-        spec_: Column roles learned at fit.
-        codec_: The table encoding.
+    The public methods validate their arguments and call the frame hooks ``_fit_frame`` and
+    ``_sample_frame``. :class:`Generator` implements them through a table encoding; a wrapper such
+    as :class:`~syntwin.synthesis.generators.missingness.MissingAware` implements them around another
+    generator.
     """
 
     def get_params(self) -> dict:
@@ -40,7 +38,7 @@ class Generator(ABC):
         sig = inspect.signature(type(self).__init__)
         return {p: getattr(self, p) for p in sig.parameters if p != "self"}
 
-    def set_params(self, **params) -> Generator:
+    def set_params(self, **params) -> TableGenerator:
         """Set constructor parameters (unknown names raise ``ValueError``)."""
         valid = self.get_params()
         for k, v in params.items():
@@ -68,7 +66,7 @@ class Generator(ABC):
         time: str | None = None,
         event: str | None = None,
         seed: int = 0,
-    ) -> Generator:
+    ) -> TableGenerator:
         """Learn the joint distribution of ``df``.
 
         Args:
@@ -86,12 +84,8 @@ class Generator(ABC):
         """
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"fit expects a pandas DataFrame, got {type(df).__name__}")
-        df = df.reset_index(drop=True)
-        self.spec_ = ColumnSpec.build(df, numeric, ordinal, categorical, time, event)
-        self.codec_ = TableCodec(df, self.spec_)
-        self.n_train_ = len(df)
-        self._fit(self.codec_.encode(df), df, int(seed))
-        self.sample_rng_ = seed_rng(int(seed), 3)  # seeds of sample() calls without one
+        roles = Roles(list(numeric), dict(ordinal or {}), list(categorical), time, event)
+        self._fit_frame(df.reset_index(drop=True), roles, int(seed))
         return self
 
     def sample(self, n: int, *, seed: int | None = None) -> pd.DataFrame:
@@ -101,13 +95,62 @@ class Generator(ABC):
             n: Number of rows.
             seed: Seed of the draw; ``None`` takes the next seed of the generator's own stream.
         """
-        if not hasattr(self, "codec_"):
+        if not self._fitted():
             raise ValueError(f"{type(self).__name__} is not fitted: call fit(df, ...) first")
-        if seed is None:
-            seed = int(self.sample_rng_.integers(2**32))
         n = int(n)
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
+        return self._sample_frame(n, seed)
+
+    @abstractmethod
+    def _fitted(self) -> bool:
+        """Whether ``fit`` has run."""
+
+    @abstractmethod
+    def _fit_frame(self, df: pd.DataFrame, roles: Roles, seed: int) -> None:
+        """Learn from ``df`` (index reset) with the column roles given to ``fit``."""
+
+    @abstractmethod
+    def _sample_frame(self, n: int, seed: int | None) -> pd.DataFrame:
+        """Draw ``n >= 0`` rows; ``seed=None`` takes the next seed of the generator's own stream."""
+
+
+@dataclass(frozen=True)
+class Roles:
+    """The column roles given to ``fit``."""
+
+    numeric: list[str]
+    ordinal: dict[str, Sequence]
+    categorical: list[str]
+    time: str | None
+    event: str | None
+
+
+class Generator(TableGenerator):
+    """Base class of synthetic-table generators that work on an encoded table.
+
+    Subclasses implement ``_fit(codes, seed)`` on the encoded table (see ``TableCodec``) and
+    ``_sample(n, seed) -> dict[column, array]`` in the same encoding; the base class does the
+    validation, the encoding and the decoding back to the original dtypes.
+
+    Attributes:
+        spec_: Column roles learned at fit.
+        codec_: The table encoding.
+    """
+
+    def _fitted(self) -> bool:
+        return hasattr(self, "codec_")
+
+    def _fit_frame(self, df: pd.DataFrame, roles: Roles, seed: int) -> None:
+        self.spec_ = ColumnSpec.build(df, roles.numeric, roles.ordinal, roles.categorical, roles.time, roles.event)
+        self.codec_ = TableCodec(df, self.spec_)
+        self.n_train_ = len(df)
+        self._fit(self.codec_.encode(df), df, seed)
+        self.sample_rng_ = seed_rng(seed, 3)  # seeds of sample() calls without one
+
+    def _sample_frame(self, n: int, seed: int | None) -> pd.DataFrame:
+        if seed is None:
+            seed = int(self.sample_rng_.integers(2**32))
         if n == 0:
             return self.codec_.decode({c: np.zeros(0) for c in self.codec_.columns})
         return self.codec_.decode(self._sample(n, int(seed)))

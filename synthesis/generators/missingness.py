@@ -12,21 +12,21 @@ missing values matches the training table's up to sampling noise. Time and event
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import copy
 
 import numpy as np
 import pandas as pd
 
-from .base import Generator
+from .base import Roles, TableGenerator
 
 __all__ = ["MissingAware", "with_missingness"]
 
 
-class MissingAware(Generator):
+class MissingAware(TableGenerator):
     """Wrap ``generator`` so that its twins keep each feature column's missing values.
 
     Args:
-        generator: Any :class:`Generator` (a template; a fitted copy is kept in ``inner_``).
+        generator: Any :class:`TableGenerator` (a template; a fitted copy is kept in ``inner_``).
 
     Attributes:
         missing_: Column -> share of missing values in the training table (columns with any).
@@ -34,27 +34,15 @@ class MissingAware(Generator):
         inner_: The fitted wrapped generator.
     """
 
-    def __init__(self, generator: Generator) -> None:
+    def __init__(self, generator: TableGenerator) -> None:
         self.generator = generator
 
-    def fit(
-        self,
-        df: pd.DataFrame,
-        *,
-        numeric: Iterable[str] = (),
-        ordinal: Mapping[str, Sequence] | None = None,
-        categorical: Iterable[str] = (),
-        time: str | None = None,
-        event: str | None = None,
-        seed: int = 0,
-    ) -> MissingAware:
-        """Fit the wrapped generator on the filled table plus one indicator per column with missing values."""
-        import copy
+    def _fitted(self) -> bool:
+        return hasattr(self, "inner_")
 
-        if not isinstance(df, pd.DataFrame):
-            raise TypeError(f"fit expects a pandas DataFrame, got {type(df).__name__}")
-        numeric, categorical, ordinal = list(numeric), list(categorical), dict(ordinal or {})
-        df = df.reset_index(drop=True)
+    def _fit_frame(self, df: pd.DataFrame, roles: Roles, seed: int) -> None:
+        """Fit the wrapped generator on the filled table plus one indicator per column with missing values."""
+        numeric, categorical, ordinal = roles.numeric, roles.categorical, roles.ordinal
         self.columns_, self.dtypes_ = list(df.columns), df.dtypes.copy()
         self.missing_, self.indicators_ = {}, {}
         filled = df.copy()
@@ -81,20 +69,14 @@ class MissingAware(Generator):
             numeric=[c for c in numeric if c in keep],
             ordinal={k: v for k, v in ordinal.items() if k in keep},
             categorical=[c for c in categorical if c in keep] + list(self.indicators_.values()),
-            time=time,
-            event=event,
+            time=roles.time,
+            event=roles.event,
             seed=seed,
         )
         self.n_train_ = len(df)
-        return self
 
-    def sample(self, n: int, *, seed: int | None = None) -> pd.DataFrame:
-        """Draw ``n`` rows from the wrapped generator and re-inject missing values where indicated.
-
-        ``seed=None`` takes the next seed of the wrapped generator's own stream.
-        """
-        if not hasattr(self, "inner_"):
-            raise ValueError(f"{type(self).__name__} is not fitted: call fit(df, ...) first")
+    def _sample_frame(self, n: int, seed: int | None) -> pd.DataFrame:
+        """Draw ``n`` rows from the wrapped generator and re-inject missing values where indicated."""
         out = self.inner_.sample(n, seed=seed)
         for c, name in self.indicators_.items():
             if c in self.all_missing_:
@@ -108,12 +90,6 @@ class MissingAware(Generator):
             out[c] = pd.Series([None] * len(out), dtype=self.dtypes_[c] if self.dtypes_[c] != "int64" else "float64")
         return out[self.columns_].reset_index(drop=True)
 
-    def _fit(self, codes, df, seed):  # pragma: no cover - fit/sample are overridden
-        raise NotImplementedError
-
-    def _sample(self, n, seed):  # pragma: no cover
-        raise NotImplementedError
-
 
 def _free_name(name: str, taken: set[str]) -> str:
     while name in taken:
@@ -121,6 +97,6 @@ def _free_name(name: str, taken: set[str]) -> str:
     return name
 
 
-def with_missingness(generator: Generator) -> Generator:
+def with_missingness(generator: TableGenerator) -> MissingAware:
     """``generator`` wrapped in :class:`MissingAware` (unchanged if it already is)."""
     return generator if isinstance(generator, MissingAware) else MissingAware(generator)

@@ -243,6 +243,7 @@ def _syntwin_reference(
         y_twins[twins],
         is_query=is_query,
         seed=int_seed(seed, "syntwin", "louvain"),
+        client=ctx.client,
     )
     m["syntwin_2024"] = {
         "patients": int(len(sample)),

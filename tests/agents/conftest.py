@@ -10,15 +10,3 @@ def canteen_config():
     return CrowdConfig(canteen_plan(), LUNCH, dt_s=2.0)
 
 
-@pytest.fixture(scope="session")
-def dask_client():
-    import logging
-
-    from distributed import Client, LocalCluster
-
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
-                           silence_logs=logging.ERROR)
-    client = Client(cluster)
-    yield client
-    client.close()
-    cluster.close()

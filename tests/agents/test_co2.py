@@ -1,14 +1,12 @@
-import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from syntwin.agents.co2 import CO2_PER_PERSON_M3_S, effective_volume, estimate_ach, fit_decay
+from syntwin.sample_data import shared_data
 
-UCI = Path(os.environ.get("SYNTWIN_SHARED_DATA", Path(__file__).resolve().parents[2].parent / "shared/data"),
-           "room_occupancy_uci.csv")
+UCI = shared_data("room_occupancy_uci.csv")
 
 
 def mass_balance(ach=1.2, volume=90.0, outdoor=400.0, hours=12, dt=30.0):

@@ -1,7 +1,5 @@
 """The live twin: stream reading, calibration, the CrowdModel hooks, the particle filter, forecasts, scores."""
 
-import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,8 +16,9 @@ from syntwin.agents.live import (
 )
 from syntwin.agents.model import CrowdModel
 from syntwin.agents.scores import crps_ensemble, crps_pmf, point_mass, summarize_scores
+from syntwin.sample_data import shared_data
 
-DATA = Path(os.environ.get("SYNTWIN_SHARED_DATA", Path(__file__).resolve().parents[2].parent / "shared/data"))
+DATA = shared_data()
 UCI = DATA / "room_occupancy_uci.csv"
 
 

@@ -14,9 +14,10 @@ from syntwin.cohort.mapping import SchemaMapping
 from syntwin.cohort.presets import PRESETS, register_preset, resolve_mapping
 from syntwin.cohort.readers import CREATED_ID_RULE, read_cohort
 from syntwin.errors import CohortError
+from syntwin.sample_data import shared_data
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SHARED = Path(__file__).resolve().parents[2].parent / "shared/data/seer_breast_cancer.csv"
+SHARED = shared_data("seer_breast_cancer.csv")
 
 SMALL_YAML = """
 columns: {"ID": patient_id, "Age": age, "T Stage ": t_stage, "Marital": marital_status,

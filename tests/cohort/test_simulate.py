@@ -35,14 +35,6 @@ def big():
             for s in SITES}
 
 
-@pytest.fixture(scope="module")
-def cluster_client():
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=":0") as cluster, distributed.Client(cluster) as client:
-        yield client
-
-
 def _digest(df: pd.DataFrame) -> str:
     return hashlib.sha256(pd.util.hash_pandas_object(df, index=True).values.tobytes()).hexdigest()
 
@@ -127,9 +119,9 @@ def test_same_seed_same_bytes_other_seed_other_data(tmp_path):
         assert f.read_bytes() == (tmp_path / "b" / f.name).read_bytes()
 
 
-def test_independent_of_scheduler_and_workers(cluster_client):
+def test_independent_of_scheduler_and_workers(dask_client):
     cohort = simulate_cohort(4_000, "prostate", seed=9, rows_per_partition=1_000)
-    on_cluster = cluster_client.compute(cohort.data).result()
+    on_cluster = dask_client.compute(cohort.data).result()
     local = cohort.data.compute(scheduler="sync")
     pd.testing.assert_frame_equal(on_cluster, local)
     assert on_cluster["race"].dtype == object

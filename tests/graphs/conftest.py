@@ -1,4 +1,4 @@
-"""Shared fixtures for the graphs library tests: a small mixed cohort and one 2-worker Dask cluster."""
+"""Shared fixtures for the graphs library tests: a small mixed cohort (the Dask cluster is tests/conftest.py's)."""
 
 from __future__ import annotations
 
@@ -31,10 +31,3 @@ def frame() -> pd.DataFrame:
     return mixed_frame(3000)
 
 
-@pytest.fixture(scope="module")
-def dask_client():
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
-                                  silence_logs=40) as cluster, distributed.Client(cluster) as client:
-        client.wait_for_workers(2)
-        yield client

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 
 import numpy as np
 import pandas as pd
@@ -56,16 +55,7 @@ class Interrupted(KeyboardInterrupt):
     """Stands for an interrupted run (Ctrl-C): the working directory is kept for --resume."""
 
 
-@pytest.fixture(scope="module")
-def client():
-    from distributed import Client, LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
-                      silence_logs=logging.ERROR) as cluster, Client(cluster) as c:
-        yield c
-
-
-def test_crowd_run_resumes_from_its_crowd_stage(client, tmp_path):
+def test_crowd_run_resumes_from_its_crowd_stage(dask_client, tmp_path):
     rng = np.random.default_rng(0)
     idx = pd.date_range("2024-03-04", periods=2 * 1440, freq="1min")
     n = np.zeros(len(idx))
@@ -77,7 +67,7 @@ def test_crowd_run_resumes_from_its_crowd_stage(client, tmp_path):
     data["live"].update(stream="occ.csv", replicas=6, every_min=90, holdout_days=1, spin_up_min=60, co2=None)
     scenario = CrowdScenario.model_validate(data)
     source = str(tmp_path / "scenario.yaml")
-    reference = run_scenario(scenario, tmp_path / "ref", client=client, source=source, report=False)
+    reference = run_scenario(scenario, tmp_path / "ref", client=dask_client, source=source, report=False)
 
     def stop(stage: str) -> None:
         if stage == "live":
@@ -85,9 +75,9 @@ def test_crowd_run_resumes_from_its_crowd_stage(client, tmp_path):
 
     out = tmp_path / "run"
     with pytest.raises(Interrupted):
-        run_scenario(scenario, out, client=client, source=source, progress=stop, report=False)
+        run_scenario(scenario, out, client=dask_client, source=source, progress=stop, report=False)
     assert (partial_dir(out) / ".checkpoints" / "crowd.json").exists()
-    resumed = run_scenario(scenario, out, client=client, source=source, resume=True, report=False)
+    resumed = run_scenario(scenario, out, client=dask_client, source=source, resume=True, report=False)
     assert resumed["resumed"] == ["crowd"] and reference["resumed"] == []
     assert resumed["outputs"] == reference["outputs"]
     assert resumed["metrics"]["crowd"]["baseline"] == reference["metrics"]["crowd"]["baseline"]

@@ -2,7 +2,6 @@
 
 import copy
 import json
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -17,18 +16,6 @@ from syntwin.scenario import load as scenario_load
 from syntwin.scenario.crowd import CrowdScenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
-
-
-@pytest.fixture(scope="module")
-def client():
-    from distributed import Client, LocalCluster
-
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
-                           silence_logs=logging.ERROR)
-    c = Client(cluster)
-    yield c
-    c.close()
-    cluster.close()
 
 
 @pytest.fixture
@@ -84,9 +71,9 @@ def test_bad_scenarios_give_one_clear_error(edit, field, message, tmp_path, crow
     assert err.row is not None and err.file.endswith("s.yaml")
 
 
-def test_run_canteen_scenario(tmp_path, client):
+def test_run_canteen_scenario(tmp_path, dask_client):
     scenario = CrowdScenario.model_validate(canteen())
-    ctx = RunContext(work=tmp_path, seed=scenario.seed, client=client,
+    ctx = RunContext(work=tmp_path, seed=scenario.seed, client=dask_client,
                      source=str(SCENARIOS / "canteen_lunch.yaml"))
     run_crowd(scenario, ctx)
     for name in ("crowd_summary", "crowd_runs", "crowd_minutes", "crowd_zones", "crowd_heatmap",
@@ -123,12 +110,12 @@ def test_run_canteen_scenario(tmp_path, client):
     assert (tmp_path / "crowd/occupancy_heatmap.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_same_seed_same_tables_on_one_and_two_workers(tmp_path, client):
+def test_same_seed_same_tables_on_one_and_two_workers(tmp_path, dask_client):
     data = yaml.safe_load((SCENARIOS / "lecture_hall_sweep.yaml").read_text())
     data["sweep"]["replicates"] = 2
     data["export"]["plots"] = False
     scenario = CrowdScenario.model_validate(data)
-    ctx2 = RunContext(work=tmp_path / "two", seed=3, client=client)
+    ctx2 = RunContext(work=tmp_path / "two", seed=3, client=dask_client)
     run_crowd(scenario, ctx2)
     ctx0 = RunContext(work=tmp_path / "local", seed=3, client=None)
     run_crowd(scenario, ctx0)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -13,9 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from syntwin.sample_data import shared_data
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
-DATA = Path(os.environ.get("SYNTWIN_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
+DATA = shared_data()
 UCI = DATA / "room_occupancy_uci.csv"
 EXE = Path(sys.executable).with_name("syntwin")
 

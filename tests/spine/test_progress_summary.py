@@ -22,14 +22,14 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 @pytest.fixture(scope="module")
-def cohort_run(spine_client, tmp_path_factory):
+def cohort_run(dask_client, tmp_path_factory):
     """A small default-scenario run shown on a captured terminal."""
     scenario = load_scenario(shipped_scenarios()["seer_breast_twins"], SMALL)
     out = tmp_path_factory.mktemp("runs") / "cohort"
     term = io.StringIO()
     console = Console(file=term, force_terminal=True, width=120)
     with RichReporter(planned_stages(scenario), console=console, title=scenario.name) as reporter:
-        manifest = run_scenario(scenario, out, client=spine_client, progress=reporter)
+        manifest = run_scenario(scenario, out, client=dask_client, progress=reporter)
         reporter.finish()
     return manifest, out, ANSI.sub("", term.getvalue())
 
@@ -67,7 +67,7 @@ def test_summary_of_a_cohort_run(cohort_run):
     assert (out / "report.html").exists()
 
 
-def test_json_progress_of_a_crowd_run(spine_client, tmp_path):
+def test_json_progress_of_a_crowd_run(dask_client, tmp_path):
     data = yaml.safe_load(Path(shipped_scenarios()["canteen_lunch"]).read_text())
     data["simulation"].update(duration_min=20, replicates=2)
     data["interventions"] = data["interventions"][:2]
@@ -77,7 +77,7 @@ def test_json_progress_of_a_crowd_run(spine_client, tmp_path):
     scenario = load_scenario(path)
     stream = io.StringIO()
     reporter = JsonReporter(planned_stages(scenario), stream=stream)
-    manifest = run_scenario(scenario, tmp_path / "run", client=spine_client, progress=reporter, source=str(path))
+    manifest = run_scenario(scenario, tmp_path / "run", client=dask_client, progress=reporter, source=str(path))
     reporter.finish()
     events = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert events[0] == {**events[0], "event": "stage", "stage": "crowd", "index": 1, "total": 1}

@@ -1,10 +1,10 @@
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from syntwin.sample_data import shared_data
 
-SEER = Path(__file__).resolve().parents[2].parent / "shared/data/seer_breast_cancer.csv"
+SEER = shared_data("seer_breast_cancer.csv")
 STAGES = ["I", "II", "III", "IV"]
 
 

@@ -63,3 +63,13 @@ def test_same_seed_same_twins(table):
     a = with_missingness(make_generator("latent_class")).fit(table, **ROLES, seed=4).sample(500, seed=5)
     b = with_missingness(make_generator("latent_class")).fit(table, **ROLES, seed=4).sample(500, seed=5)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_wrapped_generator_resolves_and_fits_in_synthesize(table):
+    """The pipeline hands the wrapper to ``synthesize``, whose tasks resolve it with ``make_generator``."""
+    from syntwin.synthesis.parallel import synthesize
+
+    wrapped = with_missingness(make_generator("latent_class", n_components=4))
+    assert make_generator(wrapped) is not wrapped  # a copy, never the template itself
+    twins = synthesize(table, wrapped, 300, seed=3, **ROLES)
+    assert len(twins) == 300 and twins[["lab", "grade", "race"]].isna().any().all()

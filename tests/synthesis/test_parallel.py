@@ -8,14 +8,6 @@ from syntwin.synthesis.parallel import allocate, plan_groups
 from .conftest import make_table
 
 
-@pytest.fixture(scope="module")
-def client():
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=":0") as cluster, distributed.Client(cluster) as c:
-        yield c
-
-
 def test_allocate_largest_remainder():
     # quotas 10*[5,3,2]/10 exact; 7*[5,3,2]/10 = 3.5, 2.1, 1.4 -> floors 3,2,1 (6), remainder to 0.5
     assert allocate([5, 3, 2], 10).tolist() == [5, 3, 2]
@@ -49,11 +41,11 @@ def _grouped():
     return df, groups
 
 
-def test_grouped_synthesis_sync_equals_dask(client, roles):
+def test_grouped_synthesis_sync_equals_dask(dask_client, roles):
     df, groups = _grouped()
     kw = dict(groups=groups, seed=5, min_group_size=50, **roles)
     sync = synthesize(df, "latent_class", 1000, **kw)
-    dist = synthesize(df, "latent_class", 1000, client=client, **kw)
+    dist = synthesize(df, "latent_class", 1000, client=dask_client, **kw)
     pd.testing.assert_frame_equal(sync, dist)
     assert len(sync) == 1000
     # proportional group totals, in group order, pooled group (-1) last
@@ -66,16 +58,16 @@ def test_grouped_synthesis_sync_equals_dask(client, roles):
     assert set(sync.loc[sync["_group"] == 0, "stage"]) == {"I"}
     assert (sync.drop(columns="_group").dtypes == df.dtypes).all()
     # other seed -> other rows
-    assert not synthesize(df, "latent_class", 1000, client=client, **{**kw, "seed": 6}).equals(dist)
+    assert not synthesize(df, "latent_class", 1000, client=dask_client, **{**kw, "seed": 6}).equals(dist)
 
 
-def test_global_model_and_instance_template(client, roles):
+def test_global_model_and_instance_template(dask_client, roles):
     df, _ = _grouped()
     from syntwin.synthesis.generators import LatentClassGenerator
 
     tmpl = LatentClassGenerator(4)
     a = synthesize(df, tmpl, 333, seed=1, **roles)
-    b = synthesize(df, tmpl, 333, seed=1, client=client, **roles)
+    b = synthesize(df, tmpl, 333, seed=1, client=dask_client, **roles)
     pd.testing.assert_frame_equal(a, b)
     assert len(a) == 333 and "_group" not in a.columns
     assert not hasattr(tmpl, "codec_")  # the template is never fitted
@@ -83,9 +75,9 @@ def test_global_model_and_instance_template(client, roles):
         synthesize(df, tmpl, 10, groups=np.zeros(3), **roles)
 
 
-def test_sdv_grouped_sync_equals_dask(client, roles):
+def test_sdv_grouped_sync_equals_dask(dask_client, roles):
     pytest.importorskip("sdv")
     df, groups = _grouped()
     kw = dict(groups=groups, seed=2, min_group_size=50, **roles)
     sync = synthesize(df, "gaussian_copula", 400, **kw)
-    pd.testing.assert_frame_equal(sync, synthesize(df, "gaussian_copula", 400, client=client, **kw))
+    pd.testing.assert_frame_equal(sync, synthesize(df, "gaussian_copula", 400, client=dask_client, **kw))

@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from syntwin.synthesis.syntwin2024 import (
@@ -109,3 +110,12 @@ def test_gibbs_mixture_recovers_two_classes():
     independent = fit_product_multinomial_gibbs(x, k=1, iterations=20, burn_in=10, seed=1)
     flat = sample_product_multinomial(independent, 4000, seed=2)
     assert abs(np.corrcoef(flat[:, 0], flat[:, 1])[0, 1]) < 0.05  # one class cannot
+
+
+def test_resolution_scan_on_the_cluster_equals_local(case, dask_client):
+    """The scan's seeds run as tasks on the cluster when a client is given: same designs, same info."""
+    d, ds, y, ys = case
+    local, info_local = syntwin_designs(d, ds, y, ys, threshold=1.0, min_size=10, seed=3)
+    remote, info_remote = syntwin_designs(d, ds, y, ys, threshold=1.0, min_size=10, seed=3, client=dask_client)
+    pd.testing.assert_frame_equal(local, remote)
+    assert info_local == info_remote
