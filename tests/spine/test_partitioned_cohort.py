@@ -34,9 +34,9 @@ def _cohort_stage_only(out, client) -> list:
     return dataset_files(partial_dir(out) / ".checkpoints" / "cohort" / "data")
 
 
-def test_partitioned_cohort_round_trip(tmp_path, spine_client):
+def test_partitioned_cohort_round_trip(tmp_path, dask_client):
     cohort = simulate_cohort(5000, seed=3, rows_per_partition=1000)
-    parts = write_dataset(cohort.data, tmp_path / "ds", client=spine_client,
+    parts = write_dataset(cohort.data, tmp_path / "ds", client=dask_client,
                           summarise=outcome_columns(cohort.schema))
     assert [p["rows"] for p in parts] == [1000] * 5
     files = dataset_files(tmp_path / "ds")
@@ -54,18 +54,18 @@ def _only_on_a_worker(i: int) -> pd.DataFrame:
     return pd.DataFrame({"x": np.arange(i * 10, i * 10 + 10, dtype=np.float64), "event": np.ones(10, np.int64)})
 
 
-def test_partitions_are_built_and_written_on_the_workers(tmp_path, spine_client):
+def test_partitions_are_built_and_written_on_the_workers(tmp_path, dask_client):
     data = dd.from_map(_only_on_a_worker, range(4), meta=pd.DataFrame({"x": [0.0], "event": [0]}).iloc[:0],
                        enforce_metadata=False)
     with pytest.raises(ValueError):
         data.compute(scheduler="sync")  # the frame cannot be computed on the client at all
-    parts = write_dataset(data, tmp_path / "ds", client=spine_client, summarise=lambda p: {"n": len(p)})
+    parts = write_dataset(data, tmp_path / "ds", client=dask_client, summarise=lambda p: {"n": len(p)})
     assert [p["rows"] for p in parts] == [10] * 4  # the client got counts, not rows
     assert read_dataset(tmp_path / "ds").compute()["x"].tolist() == list(map(float, range(40)))
 
 
-def test_cohort_stage_writes_the_dataset_with_the_same_bytes_on_1_and_2_workers(tmp_path, spine_client):
-    two = _cohort_stage_only(tmp_path / "w2", spine_client)
+def test_cohort_stage_writes_the_dataset_with_the_same_bytes_on_1_and_2_workers(tmp_path, dask_client):
+    two = _cohort_stage_only(tmp_path / "w2", dask_client)
     assert len(two) == 3  # ceil(3000 / 1000) partitions: the cohort's own, not the workers'
     checkpoint = partial_dir(tmp_path / "w2") / ".checkpoints" / "cohort"
     assert not list(checkpoint.glob("*.parquet"))  # no whole-cohort frame beside the dataset
