@@ -74,3 +74,21 @@ def test_cohort_stage_writes_the_dataset_with_the_same_bytes_on_1_and_2_workers(
         one = _cohort_stage_only(tmp_path / "w1", client)
     assert [f.name for f in one] == [f.name for f in two]
     assert all(a.read_bytes() == b.read_bytes() for a, b in zip(one, two))
+
+
+def test_graph_coarsen_above_is_validated_and_switches_the_community_method(dask_client):
+    from syntwin.errors import ScenarioError
+    from syntwin.pipeline.cohort import similarity_graph
+
+    path = shipped_scenarios()["seer_breast_twins"]
+    with pytest.raises(ScenarioError, match="coarsen_above"):
+        load_scenario(path, ["graph.coarsen_above=10"])
+    assert load_scenario(path, ["graph.coarsen_above=null"]).graph.coarsen_above is None
+    rng = np.random.default_rng(0)
+    x = (rng.normal(0, 8, (40, 5))[rng.integers(0, 40, 6000)] + rng.normal(0, 1, (6000, 5))).astype(np.float32)
+    args = dict(k=10, method="exact", resolution=1.0, scale=1.0, client=dask_client, seed=1, block_rows=2000)
+    full, m_full = similarity_graph(x, coarsen_above=None, **args)
+    coarse, m_coarse = similarity_graph(x, coarsen_above=5000, **args)
+    assert m_full["communities_method"] == "full" and m_coarse["communities_method"] == "coarsened"
+    assert m_coarse["coarsened"]["blocks"] == 3 and coarse.membership.shape == (6000,)
+    assert m_coarse["modularity"] >= m_full["modularity"] - 0.01
