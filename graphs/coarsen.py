@@ -131,7 +131,7 @@ def spatial_blocks(X: np.ndarray, n_blocks: int, *, seed: int = 0) -> np.ndarray
 
 
 def coarsened_leiden(X: np.ndarray, src: np.ndarray, dst: np.ndarray, weight: np.ndarray, *,
-                     resolution: float = 1.0, seed: int = 0, block_rows: int = 250_000,
+                     resolution: float = 1.0, seed: int = 0, block_rows: int = 125_000,
                      client=None) -> tuple[np.ndarray, dict]:
     """Communities of a kNN graph over the rows of ``X`` without one igraph of all its edges.
 

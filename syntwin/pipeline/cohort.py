@@ -74,7 +74,7 @@ def cohort_encoder(schema: CohortSchema, weights: dict[str, float],
 
 def similarity_graph(x: np.ndarray, *, k: int, method: str, resolution: float, scale: float, client: Any,
                      seed: int, coarsen_above: int | None = None,
-                     block_rows: int = 250_000) -> tuple[SimilarityGraph, dict[str, Any]]:
+                     block_rows: int = 125_000) -> tuple[SimilarityGraph, dict[str, Any]]:
     """KNN graph + Leiden communities over encoded patients, and the figures describing it.
 
     Above ``coarsen_above`` patients the communities come from :func:`~syntwin.graphs.coarsen.coarsened_leiden`.
