@@ -24,8 +24,8 @@ from syntwin.graphs.encode import MixedEncoder
 from syntwin.graphs.knn import build_graph
 from syntwin.graphs.store import SimilarityGraph
 from syntwin.pipeline.context import ARRAY, FRAME, JSON, Artifact, RunContext
-from syntwin.pipeline.dataset import DATASET, concat_summaries, outcome_columns, read_dataset, write_dataset
 from syntwin.pipeline.counterfactual import check_counterfactual, run_counterfactual
+from syntwin.pipeline.dataset import DATASET, concat_summaries, outcome_columns, read_dataset, write_dataset
 from syntwin.pipeline.fidelity import fidelity_stage, scenario_constraints
 from syntwin.pipeline.predict import run_prediction, validation_mask
 from syntwin.privacy import ReleaseGate, evaluate_privacy
