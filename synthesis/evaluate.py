@@ -166,8 +166,9 @@ def baseline_logistic(train_X: pd.DataFrame, train_y, test_X: pd.DataFrame, seed
     for c in cat:  # one dtype per categorical column (mixed str/None trips OneHotEncoder)
         Xtr[c] = Xtr[c].astype(str)
         Xte[c] = Xte[c].astype(str)
-    model.fit(Xtr, np.asarray(train_y).astype(np.int64))
-    return model.predict_proba(Xte)[:, 1]
+    with threadpool_limits(limits=1, user_api="openmp"):
+        model.fit(Xtr, np.asarray(train_y).astype(np.int64))
+        return model.predict_proba(Xte)[:, 1]
 
 
 def baseline_gradient_boosting(train_X: pd.DataFrame, train_y, test_X: pd.DataFrame, seed: int = 0, *,
@@ -177,9 +178,12 @@ def baseline_gradient_boosting(train_X: pd.DataFrame, train_y, test_X: pd.DataFr
 
     Non-numeric columns are handled as native categorical features (levels learned on the training
     rows; unseen test levels are treated as missing). Early stopping is off so the fit never looks
-    at a validation split drawn from the test rows.
+    at a validation split drawn from the test rows. It runs on one OpenMP thread: beside a run's Dask
+    workers on the same cores, OpenMP's spinning threads slow the fit many times over, and one thread
+    gives the same predictions.
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
+    from threadpoolctl import threadpool_limits
 
     train_X, test_X = pd.DataFrame(train_X), pd.DataFrame(test_X)
     cat = [c for c in train_X.columns
@@ -193,5 +197,6 @@ def baseline_gradient_boosting(train_X: pd.DataFrame, train_y, test_X: pd.DataFr
                                            max_leaf_nodes=max_leaf_nodes,
                                            categorical_features="from_dtype", early_stopping=False,
                                            random_state=int(seed))
-    model.fit(Xtr, np.asarray(train_y).astype(np.int64))
-    return model.predict_proba(Xte)[:, 1]
+    with threadpool_limits(limits=1, user_api="openmp"):
+        model.fit(Xtr, np.asarray(train_y).astype(np.int64))
+        return model.predict_proba(Xte)[:, 1]

@@ -59,7 +59,7 @@ ALPHAS = (0.0, 0.25, 0.5, 0.75, 1.0)  # share of real neighbours in the twin-kNN
 BETAS = tuple(np.round(np.linspace(0.0, 1.0, 11), 2))  # logistic share in the ensemble's rank blend
 SURVIVAL_SAMPLE = 20_000  # held-out patients in the C-index (exact pairwise count)
 SURVIVAL_HORIZONS = (12.0, 36.0, 60.0)
-GNN_THREADS = 2  # fixed, so GNN bytes do not depend on the machine's core count
+GNN_THREADS = 1  # fixed, so GNN bytes do not depend on the core count; with 2, a loaded 2-core machine ran it 3-4x slower
 TRAINED_ON = {
     "logistic": "real",
     "gradient_boosting": "real",

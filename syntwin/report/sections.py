@@ -208,33 +208,6 @@ def other_metrics(run: RunDir) -> Section:
     return Section("metrics", "Other figures of the run", table(["stage", "figure", "value"], rows))
 
 
-def prediction(run: RunDir) -> Section:
-    """Prediction figures (AUROC with CI per method) and ROC curves from ``prediction/scores.parquet``."""
-    m = _stage(run, "prediction")
-    methods = sorted((k for k, v in m.items() if isinstance(v, dict) and "auroc" in v),
-                     key=lambda k: (m[k].get("trained_on") != "synthetic", k))
-    rows = [(k, m[k].get("trained_on", "–"), float(m[k]["auroc"]),
-             f"{m[k]['ci_low']:.3f}–{m[k]['ci_high']:.3f}" if "ci_low" in m[k] else "–",
-             m[k].get("n", m.get("evaluated", "–")), m[k].get("k", "–"), m[k].get("coverage", "–"),
-             m[k].get("c_index", "–"))
-            for k in methods]
-    extra = ", ".join(f"{k.replace('_', ' ')} {fmt(v)}" for k, v in m.items()
-                      if not isinstance(v, dict) and k != "seconds")
-    body = table(["method", "trained on", "AUROC", "95% CI", "n", "k", "coverage", "C-index"], rows)
-    body += f'<p class="muted">{esc(extra)}</p>' if extra else ""
-    figures = 0
-    try:
-        scores = pd.read_parquet(run.file("prediction/scores.parquet"))
-        cols = [c for c in methods if c in scores] or [c for c in scores if c not in ("holdout_row", "label")]
-        if scores["label"].nunique() == 2 and cols:
-            body += figure(F.png_data_uri(F.roc_figure(scores, cols)), "ROC curves",
-                           "ROC curves on the held-out patients (label: death before the horizon).")
-            figures = 1
-    except Missing as exc:
-        body += f'<p class="muted">{esc(exc)}: no ROC curves.</p>'
-    return Section("prediction", "Outcome prediction", body, figures=figures)
-
-
 def privacy(run: RunDir) -> Section:
     """Privacy figures and the release gate's checks with their thresholds."""
     m = _stage(run, "privacy")
@@ -336,6 +309,6 @@ SECTIONS: dict[str, list[tuple[str, Any]]] = {
               ("Metric time series", time_series), ("Live-data forecast", live)],
 }
 
-__all__ = ["RunDir", "Missing", "SECTIONS", "cohort_summary", "kaplan_meier", "community_graph", "prediction",
+__all__ = ["RunDir", "Missing", "SECTIONS", "cohort_summary", "kaplan_meier", "community_graph",
            "privacy", "crowd_summary", "occupancy", "time_series", "live", "other_figures", "synthesis",
            "other_metrics"]

@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests import small_runs
+from tests.small_runs import cli_sets
 
 pytest.importorskip("dask_jobqueue")
 
@@ -48,10 +50,7 @@ def test_run_scenario_sbatch_with_fake_slurm(tmp_path):
         # a small worker job for this machine; everything else comes from the recipe
         "DASK_JOBQUEUE__SLURM__CORES": "2", "DASK_JOBQUEUE__SLURM__PROCESSES": "2",
         "DASK_JOBQUEUE__SLURM__MEMORY": "4GiB", "TMPDIR": str(tmp_path),
-        "SYNTWIN_RUN_ARGS": "--set cohort.simulate.n=3000 --set synthesis.min_group_size=300 "
-                            "--set privacy.max_k_suppressed_share=0.25 --set privacy.max_inference_risk=0.5 "
-                            "--set privacy.max_singling_out_risk=0.3 --set privacy.max_linkability_risk=0.3 "
-                            "--set privacy.max_mia_auroc=0.7",
+        "SYNTWIN_RUN_ARGS": " ".join(cli_sets([*small_runs.SMALL, small_runs.CHEAP_METHODS])),
         "NO_COLOR": "1",
     })
     out = tmp_path / "runs/demo"

@@ -17,6 +17,8 @@ from matplotlib.figure import Figure
 
 from syntwin.cohort.schema import CohortSchema
 from syntwin.graphs.store import SimilarityGraph
+from tests import small_runs
+from tests.small_runs import cli_sets
 
 SCHEMA = CohortSchema(numeric=["age"], ordinal={"grade": ["I", "II", "III"]}, categorical=["er"],
                       time="months", event="dead", identifiers=["pid"], quasi_identifiers=["age"])
@@ -127,12 +129,8 @@ def real_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("real") / "run"
     exe = shutil.which("syntwin", path=str(Path(sys.executable).parent)) or "syntwin"
     proc = subprocess.run([exe, "run", "seer_breast_twins", "--out", str(out),
-                           "--set", "cohort.simulate.n=1500", "--set", "synthesis.generator=latent_class",
-                           # a small cohort puts more twins in groups smaller than k
-                           "--set", "privacy.max_k_suppressed_share=0.3",
-                           # 375 control patients cannot bound the default risks below 0.10
-                           "--set", "privacy.max_inference_risk=0.5", "--set", "privacy.max_singling_out_risk=0.3",
-                           "--set", "privacy.max_linkability_risk=0.3", "--set", "privacy.max_mia_auroc=0.7"],
+                           *cli_sets(["cohort.simulate.n=1500", "synthesis.generator=latent_class",
+                                      *small_runs.SMALL_PRIVACY, "privacy.max_k_suppressed_share=0.3"])],
                           capture_output=True, text=True, timeout=900, env={**os.environ, "NO_COLOR": "1"})
     if proc.returncode != 0:
         pytest.fail(f"syntwin run failed ({proc.returncode}): {proc.stderr[-2000:]}")

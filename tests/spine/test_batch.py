@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from tests.small_runs import yaml_privacy
 
 EXE = Path(sys.executable).with_name("syntwin")
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,8 +53,7 @@ def test_batch_reports_a_failed_run_and_goes_on(tmp_path):
     small = tmp_path / "small.yaml"
     small.write_text("kind: cohort\nname: small\ncohort:\n  simulate: {n: 1500}\n"
                      "synthesis: {generator: latent_class, min_group_size: 300}\n"
-                     "privacy: {max_k_suppressed_share: 0.3, max_inference_risk: 0.5, max_singling_out_risk: 0.3,"
-                     " max_linkability_risk: 0.3, max_mia_auroc: 0.7}\n")
+                     f"privacy: {yaml_privacy(max_k_suppressed_share=0.3)}\nprediction: {{methods: [logistic, twin_knn]}}\n")
     out = tmp_path / "b"
     proc = batch(str(broken), str(small), "--out", str(out))
     assert proc.returncode == 2

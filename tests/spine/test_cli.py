@@ -9,13 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests import small_runs
+from tests.small_runs import cli_sets
 
 REPO = Path(__file__).resolve().parents[2]
-SMALL = ["--set", "cohort.simulate.n=3000", "--set", "synthesis.min_group_size=300",
-         "--set", "privacy.max_k_suppressed_share=0.25",  # small cohorts: more twins in groups < k
-         # 750 control patients cannot bound the default risks below 0.10 (the gate would be inconclusive)
-         "--set", "privacy.max_inference_risk=0.5", "--set", "privacy.max_singling_out_risk=0.3",
-         "--set", "privacy.max_linkability_risk=0.3", "--set", "privacy.max_mia_auroc=0.7"]
+SMALL = cli_sets(small_runs.SMALL)  # every method: the byte-identity test covers the GNN and SynTwin on workers
 
 
 def syntwin(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -10,14 +10,11 @@ import pytest
 from syntwin.errors import ScenarioError
 from syntwin.scenario import load as scenario_load
 from tests.spine.test_cli import REPO, assert_clean_error, syntwin
+from tests import small_runs
+from tests.small_runs import cli_sets
 
 SCENARIO = str(REPO / "scenarios" / "seer_breast_whatif.yaml")
-SMALL = ["-q", "--set", "cohort.simulate.n=3000", "--set", "synthesis.min_group_size=300",
-         "--set", "privacy.max_k_suppressed_share=0.25", "--set", "counterfactual.k=15",
-         "--set", "prediction.methods=[logistic]",
-         # 750 control patients cannot bound attack risks at 0.10: small-cohort thresholds, as the other CLI tests
-         "--set", "privacy.max_inference_risk=0.5", "--set", "privacy.max_singling_out_risk=0.3",
-         "--set", "privacy.max_linkability_risk=0.3", "--set", "privacy.max_mia_auroc=0.7"]
+SMALL = ["-q", *cli_sets([*small_runs.SMALL, "counterfactual.k=15", "prediction.methods=[logistic]"])]
 
 
 @pytest.fixture(scope="module")

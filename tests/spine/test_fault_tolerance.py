@@ -17,11 +17,9 @@ from syntwin.errors import OutputError
 from syntwin.pipeline import run as run_module
 from syntwin.pipeline.run import partial_dir, run_scenario
 from syntwin.scenario.load import load_scenario, shipped_scenarios
+from tests import small_runs
 
-SMALL = ["cohort.simulate.n=3000", "synthesis.min_group_size=300", "privacy.max_k_suppressed_share=0.25",
-         "privacy.max_inference_risk=0.5", "privacy.max_singling_out_risk=0.3", "privacy.max_linkability_risk=0.3",
-         "privacy.max_mia_auroc=0.7",
-         "prediction.methods=[logistic,real_knn,twin_knn]"]  # kNN searches on workers, no GNN: quick
+SMALL = [*small_runs.SMALL, "prediction.methods=[logistic,real_knn,twin_knn]"]  # kNN searches on workers, no GNN  # kNN searches on workers, no GNN: quick
 STAGES = ["cohort", "graph", "synthesis", "fidelity", "prediction", "privacy", "export"]
 
 

@@ -13,10 +13,9 @@ from syntwin.pipeline.run import run_scenario
 from syntwin.progress import STAGES, JsonReporter, RichReporter, planned_stages
 from syntwin.scenario.load import load_scenario, shipped_scenarios
 from syntwin.summary import MAX_LINES, run_summary
+from tests import small_runs
 
-SMALL = ["cohort.simulate.n=3000", "synthesis.per_community=true", "synthesis.min_group_size=200",
-         "privacy.max_k_suppressed_share=0.25",
-         "privacy.max_inference_risk=0.5", "privacy.max_singling_out_risk=0.3", "privacy.max_linkability_risk=0.3", "privacy.max_mia_auroc=0.7",
+SMALL = [*small_runs.SMALL, "synthesis.per_community=true", "synthesis.min_group_size=200",
          "prediction.methods=[logistic,twin_knn,logistic_twins]"]
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
