@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 __all__ = ["auroc", "auroc_ci", "baseline_gradient_boosting", "baseline_logistic", "binary_metrics",
            "paired_auroc_difference"]
@@ -144,7 +145,8 @@ def baseline_logistic(train_X: pd.DataFrame, train_y, test_X: pd.DataFrame, seed
     """P(y = 1) on ``test_X`` from an L2 logistic regression fitted on ``train_X``.
 
     Numeric columns (number dtypes) are median-imputed and standardised; the others one-hot encoded
-    (unknown test levels ignored). Preprocessing is fitted on the training rows only.
+    (unknown test levels ignored). Preprocessing is fitted on the training rows only. One BLAS/OpenMP
+    thread, as for :func:`baseline_gradient_boosting`.
     """
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
@@ -166,7 +168,7 @@ def baseline_logistic(train_X: pd.DataFrame, train_y, test_X: pd.DataFrame, seed
     for c in cat:  # one dtype per categorical column (mixed str/None trips OneHotEncoder)
         Xtr[c] = Xtr[c].astype(str)
         Xte[c] = Xte[c].astype(str)
-    with threadpool_limits(limits=1, user_api="openmp"):
+    with threadpool_limits(limits=1):
         model.fit(Xtr, np.asarray(train_y).astype(np.int64))
         return model.predict_proba(Xte)[:, 1]
 
@@ -178,12 +180,11 @@ def baseline_gradient_boosting(train_X: pd.DataFrame, train_y, test_X: pd.DataFr
 
     Non-numeric columns are handled as native categorical features (levels learned on the training
     rows; unseen test levels are treated as missing). Early stopping is off so the fit never looks
-    at a validation split drawn from the test rows. It runs on one OpenMP thread: beside a run's Dask
+    at a validation split drawn from the test rows. It runs on one BLAS/OpenMP thread: beside a run's Dask
     workers on the same cores, OpenMP's spinning threads slow the fit many times over, and one thread
     gives the same predictions.
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
-    from threadpoolctl import threadpool_limits
 
     train_X, test_X = pd.DataFrame(train_X), pd.DataFrame(test_X)
     cat = [c for c in train_X.columns
@@ -197,6 +198,6 @@ def baseline_gradient_boosting(train_X: pd.DataFrame, train_y, test_X: pd.DataFr
                                            max_leaf_nodes=max_leaf_nodes,
                                            categorical_features="from_dtype", early_stopping=False,
                                            random_state=int(seed))
-    with threadpool_limits(limits=1, user_api="openmp"):
+    with threadpool_limits(limits=1):
         model.fit(Xtr, np.asarray(train_y).astype(np.int64))
         return model.predict_proba(Xte)[:, 1]
