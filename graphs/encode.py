@@ -92,6 +92,8 @@ class MixedEncoder:
         weights: feature weights (default 1 each); Gower's weighted form.
         missing: strategy per kind for missing values, e.g. ``{"numeric": "median", "categorical": "level"}``
             (default :data:`DEFAULT_MISSING`; ``"error"`` refuses them). See the module docstring.
+        categories: known levels per categorical column (e.g. its public domain), added to those seen
+            at :meth:`fit`, so rows with a level absent from the fitting rows can be encoded.
 
     Attributes:
         n_features_: number of features.
@@ -105,12 +107,13 @@ class MixedEncoder:
 
     def __init__(self, *, numeric: Sequence[str] = (), ordinal: dict[str, list[str]] | None = None,
                  categorical: Sequence[str] = (), weights: dict[str, float] | None = None,
-                 missing: dict[str, str] | str | None = None) -> None:
+                 missing: dict[str, str] | str | None = None, categories: dict[str, list] | None = None) -> None:
         self.numeric = numeric
         self.ordinal = ordinal
         self.categorical = categorical
         self.weights = weights
         self.missing = missing
+        self.categories = categories
 
     def __repr__(self) -> str:
         return (f"MixedEncoder(numeric={len(self.numeric)}, ordinal={len(self.ordinal or {})}, "
@@ -151,7 +154,8 @@ class MixedEncoder:
         self.categories_ = {}
         for c in self.categorical:
             present = df[c].dropna()
-            cats = sorted(pd.unique(present), key=lambda v: (type(v).__name__, str(v)))
+            known = [v for v in (self.categories or {}).get(c, ()) if v not in set(present)]
+            cats = sorted([*pd.unique(present), *known], key=lambda v: (type(v).__name__, str(v)))
             mode = present.value_counts(sort=True).index[0] if len(present) else None
             self.categories_[c] = cats
             self._fit_missing(c, "categorical", df[c].isna().to_numpy(), mode)

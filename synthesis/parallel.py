@@ -79,7 +79,7 @@ def plan_groups(groups: np.ndarray, min_group_size: int, rest_label: Hashable = 
 
 def _fit_sample(part: pd.DataFrame, generator, n: int, fit_kwargs: dict, fit_seed: int,
                 sample_seed: int, constraints=()) -> pd.DataFrame:
-    gen = make_generator(generator)
+    gen = make_generator(generator).use_constraints(constraints)  # kept by construction where it can
     # fresh, owned arrays: deserialised buffers can differ in memory alignment between processes,
     # and numpy's SIMD reductions (hence SDV's optimisers) may then differ in the last bits
     part = part.copy(deep=True)

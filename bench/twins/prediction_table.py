@@ -46,7 +46,7 @@ def cohort_rows(runs: list[Path]) -> list[str]:
     """One row per run: events, best real baseline with its CI, twin methods with paired intervals, release."""
     out = ["| cohort | patients | evaluable held-out (events/none) | best real baseline AUROC (95% CI) | "
            "real kNN [paired vs best] | twin kNN [paired] | logistic on twins [paired] | train-on-twins − real "
-           "logistic (95% CI) | fidelity quality / max KM sup | release |",
+           "logistic (95% CI) | fidelity quality / KM sup, all patients | release |",
            "|---|---|---|---|---|---|---|---|---|---|"]
     for run in runs:
         man = json.loads((run / "manifest.json").read_text())
@@ -60,15 +60,17 @@ def cohort_rows(runs: list[Path]) -> list[str]:
                  f"{'' if gap.get('within_0_02') else ' — not within 0.02'}") if gap else "—"
         fid = met.get("fidelity", {})
         gate = met.get("privacy", {}).get("gate", {})
-        failed = sorted(k for k, v in gate.items() if isinstance(v, dict) and not v.get("passed", True))
-        release = "released" if met.get("privacy", {}).get("passed") else f"refused: {', '.join(failed)}"
+        status = {k: v.get("status", "fail") for k, v in gate.items() if isinstance(v, dict) and not v.get("passed", True)}
+        why = "; ".join(f"{s}: {', '.join(sorted(k for k in status if status[k] == s))}"
+                        for s in sorted(set(status.values())))
+        release = "released" if met.get("privacy", {}).get("passed") else f"refused ({why})"
         out.append(
             f"| `{man.get('scenario', run.name)}` | {coh.get('rows', '')} | {held.get('events', '?')}/"
             f"{held.get('no_events', '?')} | {best} {b.get('auroc', float('nan')):.3f} "
             f"({b.get('ci_low', float('nan')):.3f}–{b.get('ci_high', float('nan')):.3f}) | "
             f"{_vs(pred.get('real_knn')) if best != 'real_knn' else 'best'} | {_vs(pred.get('twin_knn'))} | "
             f"{_vs(pred.get('logistic_twins'))} | {gap_s} | {fid.get('quality', float('nan')):.3f} / "
-            f"{fid.get('max_km_sup', float('nan')):.3f} | {release} |")
+            f"{fid.get('km_sup', {}).get('all', float('nan')):.3f} | {release} |")
     return out
 
 

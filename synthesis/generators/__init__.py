@@ -12,6 +12,7 @@ import inspect
 from .base import Generator, TableGenerator
 from .latent_class import LatentClassGenerator
 from .missingness import MissingAware, with_missingness
+from .mst import MSTGenerator, PublicDomainError
 from .sdv import CTGANGenerator, GaussianCopulaGenerator, SDVNotInstalledError, TVAEGenerator
 
 
@@ -36,6 +37,7 @@ GENERATORS: dict[str, type[Generator]] = {
     "gaussian_copula": GaussianCopulaGenerator,
     "ctgan": CTGANGenerator,
     "tvae": TVAEGenerator,
+    "mst": MSTGenerator,
 }
 
 
@@ -85,6 +87,8 @@ __all__ = [
     "IndependentGenerator",
     "LatentClassGenerator",
     "MissingAware",
+    "MSTGenerator",
+    "PublicDomainError",
     "SDVNotInstalledError",
     "TVAEGenerator",
     "TableGenerator",

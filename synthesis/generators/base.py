@@ -88,6 +88,14 @@ class TableGenerator(ABC):
         self._fit_frame(df.reset_index(drop=True), roles, int(seed))
         return self
 
+    def use_constraints(self, constraints: Sequence) -> TableGenerator:
+        """Rules (``synthesis.constraints``) this generator may keep by construction when fitted next.
+
+        The default keeps none; whatever a generator's rows break is rejected around ``sample`` and counted
+        (``synthesis.constraints.sample_within``).
+        """
+        return self
+
     def sample(self, n: int, *, seed: int | None = None) -> pd.DataFrame:
         """Draw ``n`` synthetic rows (same columns and dtypes as the fitted table).
 

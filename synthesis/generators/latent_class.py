@@ -13,8 +13,11 @@ the column marginals, ``θ_kjl = (N_kjl + α m_jl) / (N_k + α)``, which is fast
 Sampling draws a class, then each code; a bin code becomes a value drawn from a *smoothed* distribution
 of that bin — a Gaussian kernel density of the bin's training values (Silverman's bandwidth per bin),
 reflected into the bin's range, so a twin value is not a training patient's value; it is rounded when the
-column only holds integers. A joint survival cell (time bin, event) is smoothed the same way, so times
-stay within their bin (never negative) and events keep the observed follow-up pattern.
+column only holds integers. The survival cell (time bin, event) shapes the classes but is not what a twin
+gets: each class's follow-up is drawn from its piecewise-constant event and censoring hazards (fitted with
+the final class responsibilities, :mod:`._hazards`) and ends at the twin's own study end when the cohort
+declares a follow-up rule (``use_constraints``): a twin diagnosed in 2015 is followed as long as a real
+patient diagnosed in 2015 can be, and no twin is rejected for outliving the cutoff.
 
 The number of classes ``K`` (``n_components="auto"``, the default) is chosen by held-out likelihood:
 each candidate is fitted on 80 % of the rows and scored by the mean log-likelihood of the other 20 %;
@@ -29,6 +32,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.special import logsumexp
 
+from ._hazards import CompetingHazards, months_to_cutoff
 from ._table import CATEGORICAL, EVENT, NUMERIC, ORDINAL, TIME
 from .base import Generator, seed_rng
 
@@ -75,13 +79,6 @@ class _BinnedValues:
         raw = self._raw_code(np.asarray(x, dtype=np.float64), len(self.edges) + 1)
         pos = np.clip(np.searchsorted(self.cells, raw), 0, len(self.cells) - 1)
         return np.where(self.cells[pos] == raw, pos, -1)
-
-    def fraction_at_most(self, h: float) -> np.ndarray:
-        """Per code, the share of its training values that are <= h."""
-        out = np.empty(len(self.cells))
-        for i, (a, n) in enumerate(zip(self.start, self.count)):
-            out[i] = np.searchsorted(self.sorted_values[a:a + n], h, side="right") / n
-        return out
 
     def _bandwidths(self) -> None:
         """Per cell, Silverman's bandwidth ``0.9 min(sd, IQR/1.34) n^(-1/5)`` and the cell's value range."""
@@ -148,7 +145,9 @@ class LatentClassGenerator(Generator):
         tol: float = 1e-6,
         n_init: int = 1,
         candidates: tuple[int, ...] = (1, 2, 4, 8, 16, 30),
+        survival_given: str | None = None,
     ) -> None:
+        self.survival_given = survival_given
         self.n_components = n_components
         self.candidates = candidates
         self.n_bins = n_bins
@@ -164,11 +163,22 @@ class LatentClassGenerator(Generator):
         self.features_: list[str] = []  # modelled units: column names, or time for the survival cell
         self.binned_: dict[str, _BinnedValues] = {}
         self.n_codes_: list[int] = []
+        self.survival_ = None
         X = []
         for c in self.codec_.columns:
             kind = spec.kind(c)
-            if kind == EVENT and spec.time is not None:
-                continue  # modelled jointly with time
+            if spec.time is not None and spec.event is not None and kind in (TIME, EVENT):
+                if kind == EVENT:
+                    continue
+                # the survival pair: a joint (time bin, event) cell shapes the classes; each class's follow-up is
+                # then drawn from its competing hazards (see _hazards)
+                nb = int(self.n_time_bins or self.n_bins)
+                self.survival_ = CompetingHazards(codes[c], codes[spec.event], nb, self._study_end(codes))
+                self.binned_[c] = b = _BinnedValues(codes[c], nb, codes[spec.event])
+                X.append(b.codes)
+                self.n_codes_.append(b.n_codes)
+                self.features_.append(c)
+                continue
             if kind in (ORDINAL, CATEGORICAL):
                 X.append(codes[c])
                 self.n_codes_.append(self.codec_.n_codes(c))
@@ -176,9 +186,8 @@ class LatentClassGenerator(Generator):
                 X.append(codes[c])
                 self.n_codes_.append(2)
             else:
-                group = codes[spec.event] if (kind == TIME and spec.event is not None) else None
                 nb = self.n_time_bins if (kind == TIME and self.n_time_bins) else self.n_bins
-                b = _BinnedValues(codes[c], int(nb), group)
+                b = _BinnedValues(codes[c], int(nb))
                 self.binned_[c] = b
                 X.append(b.codes)
                 self.n_codes_.append(b.n_codes)
@@ -243,19 +252,55 @@ class LatentClassGenerator(Generator):
             self.selection_[k] = round(float(logsumexp(H_test @ log_theta.T + log_w, axis=1).mean()), 5)
         return max(self.selection_, key=self.selection_.get)
 
+    def _survival_groups(self, codes: dict[str, np.ndarray]) -> tuple[np.ndarray, int] | None:
+        """Codes of the ``survival_given`` column (categorical or ordinal) and their number, or None."""
+        c = self.survival_given
+        if c is None:
+            return None
+        if c not in self.codec_.columns or self.codec_.spec.kind(c) not in (ORDINAL, CATEGORICAL):
+            raise ValueError(f"survival_given must name a categorical or ordinal column, got {c!r}")
+        return np.asarray(codes[c], dtype=np.int64), int(self.codec_.n_codes(c))
+
+    def _study_end(self, codes: dict[str, np.ndarray]) -> np.ndarray | None:
+        """Per row, months from 1 January of its diagnosis year to the follow-up rule's cutoff (or None)."""
+        rule = getattr(self, "follow_up_", None)
+        return None if rule is None else months_to_cutoff(codes[rule["diagnosis_year"]], rule["cutoff"])
+
+    def use_constraints(self, constraints) -> LatentClassGenerator:
+        """Keep a follow-up rule on this model's time column by construction (see ``_hazards``)."""
+        self._constraints = list(constraints)
+        return self
+
+    def _follow_up_rule(self) -> dict | None:
+        spec = self.codec_.spec
+        for rule in getattr(self, "_constraints", ()):
+            f = dict(rule.fields) if hasattr(rule, "fields") else dict(rule)
+            kind = getattr(rule, "kind", f.get("kind"))
+            if (kind == "follow_up" and f.get("time") == spec.time and spec.event is not None
+                    and f.get("diagnosis_year") in self.codec_.columns
+                    and spec.kind(f["diagnosis_year"]) == NUMERIC):
+                return {"diagnosis_year": str(f["diagnosis_year"]), "cutoff": str(f["cutoff"])}
+        return None
+
     def _fit(self, codes: dict[str, np.ndarray], df: pd.DataFrame, seed: int) -> None:
         auto = self.n_components == "auto"
         if not auto and (isinstance(self.n_components, str) or int(self.n_components) < 1):
             raise ValueError(f"n_components must be >= 1 or 'auto', got {self.n_components!r}")
         if int(self.n_bins) < 1 or float(self.alpha) < 0:
             raise ValueError(f"n_bins must be >= 1 and alpha >= 0, got {self.n_bins}, {self.alpha}")
+        self.follow_up_ = self._follow_up_rule()
         self._discretise(codes)
         H = self._onehot(self._X)
         ends = np.cumsum(self.n_codes_)
         bounds = list(zip(np.concatenate([[0], ends[:-1]]), ends))
         self.n_components_ = self._select_k(H, bounds, seed) if auto else int(self.n_components)
-        best = self._best_of_inits(H, bounds, seed, self.n_components_)
-        ll, it, log_w, log_theta = best
+        ll, it, log_w, log_theta = self._best_of_inits(H, bounds, seed, self.n_components_)
+        if self.survival_ is not None:  # each class's hazards, weighted by the final responsibilities
+            L = H @ log_theta.T + log_w
+            given = self._survival_groups(codes)
+            self.survival_.fit(np.exp(L - logsumexp(L, axis=1, keepdims=True)), float(self.alpha),
+                               *(given if given is not None else ()))
+            del self.survival_.design  # per-training-row: not kept
         self.log_likelihood_, self.n_iter_ = ll, it
         self.weights_ = np.exp(log_w)
         theta = np.exp(log_theta)
@@ -271,13 +316,16 @@ class LatentClassGenerator(Generator):
             cdf = np.cumsum(P[z], axis=1)
             code = np.minimum((rng.random(n)[:, None] * cdf[:, -1:] > cdf).sum(axis=1), P.shape[1] - 1)
             kind = spec.kind(c)
-            if kind in (NUMERIC, TIME):
-                b = self.binned_[c]
-                out[c] = b.draw(code, rng)
-                if kind == TIME and spec.event is not None:
-                    out[spec.event] = b.cells[code] % 2
-            else:
-                out[c] = code
+            if kind == TIME and self.survival_ is not None:
+                continue  # the cell only shaped the classes
+            out[c] = self.binned_[c].draw(code, rng) if kind in (NUMERIC, TIME) else code
+        if self.survival_ is not None:  # after the features: the study end depends on the diagnosis year
+            end = None
+            if self.follow_up_ is not None:
+                rule = self.follow_up_
+                end = months_to_cutoff(np.round(out[rule["diagnosis_year"]]), rule["cutoff"]) - 12.0 * rng.random(n)
+            given = self._survival_groups(out)
+            out[spec.time], out[spec.event] = self.survival_.draw(z, end, rng, None if given is None else given[0])
         return out
 
     # -- prediction -------------------------------------------------------------------------------
@@ -285,12 +333,13 @@ class LatentClassGenerator(Generator):
         """P(event | features) under the fitted model: the twin-kNN limit of infinitely many twins.
 
         .. math::
-            P(E{=}1, T{\\le}h \\mid x) = \\sum_k P(k \\mid x)\\, \\sum_{c:\\,e(c)=1} \\theta_{k,c}\\, F_c(h),
+            P(E{=}1, T{\\le}h \\mid x) = \\sum_k P(k \\mid x)\\, F_k(h),
             \\qquad P(k \\mid x) \\propto \\pi_k \\prod_{j \\in x} \\theta_{k j x_j}
 
         over the columns of ``df`` that the model knows (others, and the survival pair, are
-        marginalised; unseen levels and never-observed bins are skipped), with ``F_c(h)`` the share of
-        training times ``<= h`` in survival cell ``c`` (1 when ``horizon`` is None).
+        marginalised; unseen levels and never-observed bins are skipped), with ``F_k(h)`` class ``k``'s
+        cumulative incidence of the event by ``h`` under its event and censoring hazards, without the
+        study's end (``h`` = the longest follow-up when ``horizon`` is None).
 
         Returns:
             (n,) probabilities.
@@ -303,8 +352,10 @@ class LatentClassGenerator(Generator):
         log_post = np.tile(np.log(self.weights_), (len(df), 1))
         target = None
         for c, P in zip(self.features_, self.probs_):
-            if c in (spec.time, spec.event):
-                target = (c, P)
+            if c == spec.event:
+                target = P
+                continue
+            if c == spec.time and self.survival_ is not None:
                 continue
             if c not in df.columns:
                 continue
@@ -317,15 +368,10 @@ class LatentClassGenerator(Generator):
             logp = np.log(np.maximum(P, 1e-300))
             log_post[known] += logp[:, code[known]].T
         post = np.exp(log_post - logsumexp(log_post, axis=1, keepdims=True))
-        c, P = target
-        if c == spec.event:
-            if horizon is not None:
-                raise ValueError("a horizon needs a model fitted with time= as well as event=")
-            per_class = P[:, 1]
+        if self.survival_ is not None:
+            per_class = self.survival_.incidence(horizon)
+        elif horizon is not None:
+            raise ValueError("a horizon needs a model fitted with time= as well as event=")
         else:
-            b = self.binned_[c]
-            weight = (b.cells % 2 == 1).astype(np.float64)
-            if horizon is not None:
-                weight = weight * b.fraction_at_most(float(horizon))
-            per_class = P @ weight
+            per_class = target[:, 1]
         return post @ per_class

@@ -8,6 +8,10 @@ other columns (e.g. tumour size unknown more often in late stages) is kept, not 
 ``sample``, a twin's value is set missing where its sampled indicator says ``"1"``, and the indicator
 columns are dropped: the twins have the fitted columns, order and dtypes, and each column's share of
 missing values matches the training table's up to sampling noise. Time and event are never missing.
+
+A generator that models missing values itself (class attribute ``models_missing = True``, e.g. ``mst``,
+whose domains hold a missing cell per column) is not wrapped: filling with the data's median or mode
+would be a data-dependent step outside a differential-privacy guarantee.
 """
 
 from __future__ import annotations
@@ -36,6 +40,11 @@ class MissingAware(TableGenerator):
 
     def __init__(self, generator: TableGenerator) -> None:
         self.generator = generator
+
+    def use_constraints(self, constraints) -> MissingAware:
+        """Passed on to the wrapped generator."""
+        self.generator.use_constraints(constraints)
+        return self
 
     def _fitted(self) -> bool:
         return hasattr(self, "inner_")
@@ -97,6 +106,8 @@ def _free_name(name: str, taken: set[str]) -> str:
     return name
 
 
-def with_missingness(generator: TableGenerator) -> MissingAware:
-    """``generator`` wrapped in :class:`MissingAware` (unchanged if it already is)."""
-    return generator if isinstance(generator, MissingAware) else MissingAware(generator)
+def with_missingness(generator: TableGenerator) -> TableGenerator:
+    """``generator`` wrapped in :class:`MissingAware` (unchanged if it already is, or models missing values)."""
+    if isinstance(generator, MissingAware) or getattr(generator, "models_missing", False):
+        return generator
+    return MissingAware(generator)

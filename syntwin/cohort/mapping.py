@@ -84,6 +84,27 @@ class EventSpec(BaseModel):
         return self
 
 
+class NumericDomain(BaseModel):
+    """Public bounds of a numeric or time column (what the coding allows, not what the data shows)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min: float = Field(description="Smallest possible value (smaller values are clamped to it).")
+    max: float = Field(description="Largest possible value (larger values are clamped to it).")
+    cuts: list[float] | None = Field(
+        default=None, description="Interior bin edges, increasing, within (min, max); bins are (a, b], the first "
+        "[min, b]. Default: equal-width bins (the generator's n_bins).")
+    integer: bool = Field(default=False, description="Values are whole numbers (counts, years, months).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> NumericDomain:
+        cuts = self.cuts or []
+        if not self.min < self.max or any(b <= a for a, b in zip(cuts, cuts[1:])) or (
+                cuts and not (self.min <= cuts[0] and cuts[-1] < self.max)):
+            raise ValueError(f"need min < increasing cuts < max, got min={self.min}, cuts={cuts}, max={self.max}")
+        return self
+
+
 class SchemaMapping(BaseModel):
     """Source table -> cohort: column names, roles, missing tokens and value recodes.
 
@@ -163,6 +184,13 @@ class SchemaMapping(BaseModel):
         "twins are generated to keep them.",
     )
 
+    domains: dict[str, list[Text] | NumericDomain] = Field(
+        default_factory=dict,
+        description="Public value domains, as the coding defines them (never read from the data): categorical "
+        "column -> its possible levels; numeric or time column -> {min, max, cuts, integer}. A differentially "
+        "private generator (mst) needs one for every categorical, numeric and time column.",
+    )
+
     @field_validator("columns")
     @classmethod
     def _strip_headers(cls, v: dict[str, str]) -> dict[str, str]:
@@ -208,6 +236,15 @@ class SchemaMapping(BaseModel):
             ("required", self.required, set(schema.features) | set(self.identifiers)),
             ("optional", self.optional, mapped - {self.time, self.event and self.event.column}),
         ]
+        kinds = {**{c: "levels" for c in self.categorical},
+                 **{c: "bounds" for c in [*self.numeric, *([self.time] if self.time else [])]}}
+        for name, dom in self.domains.items():
+            want = kinds.get(name)
+            if want is None:
+                raise ValueError(f"domains names {name!r}, which is not a categorical, numeric or time column")
+            if (want == "levels") != isinstance(dom, list):
+                raise ValueError(f"domains[{name!r}] must be " + ("a list of levels" if want == "levels"
+                                                                  else "{min, max} bounds"))
         for name, cols, allowed in checks:
             bad = [c for c in cols if c not in allowed]
             if bad:
@@ -241,6 +278,8 @@ class SchemaMapping(BaseModel):
             quasi_identifiers=[c for c in self.quasi_identifiers if c not in gone],
             extra=[c for c in self.extra if c not in gone],
             constraints=[c for c in self.constraints if not set(c.values()) & gone],
+            domains={k: (list(v) if isinstance(v, list) else v.model_dump(exclude_none=True))
+                     for k, v in self.domains.items() if k not in gone},
         )
 
     def __repr__(self) -> str:
@@ -250,4 +289,4 @@ class SchemaMapping(BaseModel):
         )
 
 
-__all__ = ["SchemaMapping", "EventSpec", "DEFAULT_MISSING", "MONTHS_PER"]
+__all__ = ["SchemaMapping", "EventSpec", "NumericDomain", "DEFAULT_MISSING", "MONTHS_PER"]

@@ -24,6 +24,26 @@ GRADES = ["I", "II", "III", "IV"]
 STAGE_GROUPS = ["0", "I", "II", "III", "IV"]
 
 
+#: Public domains of the SEER breast CSV columns, from SEER's coding and the AJCC cut points (never from the
+#: data): what a differentially private generator (mst) may assume. Women with breast cancer diagnosed
+#: 2006-2010, followed up to at most 10 years; SEER codes tumour size 0-989 mm and node counts 0-90 (larger
+#: codes mean "unknown" and are missing here); a tumour above 200 mm or an age outside 18-100 is clamped.
+#: Cuts: age by decade, tumour size at the T1/T2/T3 limits (20, 50 mm), positive nodes at N1/N2/N3 (3, 9),
+#: follow-up by year. Levels: SEER's recodes, "Unknown" included.
+SEER_BREAST_DOMAINS: dict = {
+    "age": {"min": 18, "max": 100, "cuts": [40, 50, 60, 70], "integer": True},
+    "tumor_size_mm": {"min": 0, "max": 200, "cuts": [10, 20, 30, 50, 80], "integer": True},
+    "nodes_examined": {"min": 0, "max": 90, "cuts": [5, 10, 15, 20, 30], "integer": True},
+    "nodes_positive": {"min": 0, "max": 90, "cuts": [3, 9, 20], "integer": True},
+    "survival_months": {"min": 0, "max": 120, "cuts": [12, 24, 36, 48, 60, 72, 84, 96, 108], "integer": True},
+    "race": ["White", "Black", "Other", "Unknown"],
+    "marital_status": ["Married", "Single", "Divorced", "Widowed", "Separated", "Unknown"],
+    "summary_stage": ["Localized", "Regional", "Distant"],
+    "er_status": ["Positive", "Negative", "Borderline/Unknown"],
+    "pr_status": ["Positive", "Negative", "Borderline/Unknown"],
+}
+
+
 def _seer_breast_csv() -> SchemaMapping:
     """The public SEER breast CSV (IEEE Dataport, Nov 2017 release; 4,024 women, 2006-2010).
 
@@ -70,6 +90,7 @@ def _seer_breast_csv() -> SchemaMapping:
             *({"kind": "range", "column": c, "min": 0}
               for c in ("age", "tumor_size_mm", "nodes_examined", "nodes_positive", "survival_months")),
         ],
+        domains=SEER_BREAST_DOMAINS,
     )
 
 

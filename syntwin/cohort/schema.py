@@ -27,6 +27,9 @@ class CohortSchema:
             cause-specific event).
         constraints: Rules every row keeps (``synthesis.constraints`` dicts: inequality, range,
             follow_up); twins are generated to keep them.
+        domains: Public value domains, known without looking at the data (a differentially private
+            generator needs them): categorical column -> its levels; numeric or time column ->
+            ``{"min", "max"}`` and optionally ``"cuts"`` (bin edges) and ``"integer"``.
     """
 
     numeric: tuple[str, ...] = ()
@@ -38,6 +41,7 @@ class CohortSchema:
     quasi_identifiers: tuple[str, ...] = ()
     extra: tuple[str, ...] = ()
     constraints: tuple[dict, ...] = ()
+    domains: dict[str, list | dict] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "numeric", tuple(self.numeric))
@@ -47,6 +51,8 @@ class CohortSchema:
         object.__setattr__(self, "quasi_identifiers", tuple(self.quasi_identifiers))
         object.__setattr__(self, "extra", tuple(self.extra))
         object.__setattr__(self, "constraints", tuple(dict(c) for c in self.constraints))
+        object.__setattr__(self, "domains", {k: (list(v) if isinstance(v, (list, tuple)) else dict(v))
+                                             for k, v in dict(self.domains).items()})
         seen: set[str] = set()
         for name in self.columns:
             if name in seen:
@@ -75,6 +81,15 @@ class CohortSchema:
     def modelled(self) -> list[str]:
         """Columns a generator models: features then outcomes."""
         return [*self.features, *self.outcomes]
+
+    def public_domains(self) -> dict[str, list | dict]:
+        """The declared ``domains``, plus ``{min, max}`` of every ``range`` constraint that gives both bounds."""
+        out: dict[str, list | dict] = {}
+        for c in self.constraints:
+            if c.get("kind") == "range" and c.get("min") is not None and c.get("max") is not None:
+                out[str(c["column"])] = {"min": c["min"], "max": c["max"]}
+        out.update({k: (list(v) if isinstance(v, list) else dict(v)) for k, v in self.domains.items()})
+        return out
 
     def to_dict(self) -> dict:
         """Plain, JSON-able form."""

@@ -28,12 +28,14 @@ from syntwin.pipeline.counterfactual import check_counterfactual, run_counterfac
 from syntwin.pipeline.dataset import DATASET, concat_summaries, outcome_columns, read_dataset, write_dataset
 from syntwin.pipeline.fidelity import fidelity_stage, scenario_constraints
 from syntwin.pipeline.predict import run_prediction, validation_mask
+from syntwin.pipeline.public_domains import with_public_domains
 from syntwin.privacy import ReleaseGate, evaluate_privacy
 from syntwin.privacy.gate import THRESHOLD_FIELDS, failures
 from syntwin.scenario.cohort import CohortScenario, CohortSection
 from syntwin.seeding import int_seed, stratified_mask
 from syntwin.synthesis import make_generator, synthesize
 from syntwin.synthesis.generators.missingness import with_missingness
+from syntwin.synthesis.generators.mst import PublicDomainError
 from syntwin.synthesis.predict import outcome_labels
 
 MIN_COMMUNITY = 10  # SynTwin keeps communities of >= 10 patients
@@ -69,7 +71,8 @@ def cohort_encoder(schema: CohortSchema, weights: dict[str, float],
         raise CohortError(f"graph.weights names columns that are not features: {unknown}", field="graph.weights",
                           hint=f"features are: {', '.join(schema.features)}")
     return MixedEncoder(numeric=schema.numeric, ordinal={k: list(v) for k, v in schema.ordinal.items()},
-                        categorical=schema.categorical, weights=weights or None, missing=missing)
+                        categorical=schema.categorical, weights=weights or None, missing=missing,
+                        categories={c: v for c, v in schema.domains.items() if c in schema.categorical})
 
 
 def similarity_graph(x: np.ndarray, *, k: int, method: str, resolution: float, scale: float, client: Any,
@@ -129,7 +132,13 @@ def _synthesis_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFr
     """Twins of the training patients, one generator per community (or one global one)."""
     s = scenario.synthesis
     try:
-        generator = with_missingness(make_generator(s.generator, **s.params))  # twins keep missing values
+        strata = s.strata or next(iter(schema.ordinal), None)  # survival per class and stratum where supported
+        given = {"survival_given": strata} if strata and "survival_given" in make_generator(s.generator).get_params() \
+            else {}
+        generator = make_generator(s.generator, **{**given, **s.params})
+        if getattr(generator, "needs_public_domains", False):  # DP: domains from the schema, never the data
+            generator = with_public_domains(generator, schema)
+        generator = with_missingness(generator)  # twins keep missing values
     except (ValueError, TypeError) as exc:
         raise StageError(str(exc), field="synthesis.generator", hint="see `syntwin schema`") from None
     n_twins = max(1, int(round(s.ratio * len(train))))
@@ -151,6 +160,9 @@ def _synthesis_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFr
     except ImportError as exc:
         raise StageError(str(exc), field="synthesis.generator",
                          hint="pip install 'syntwin[sdv]' or use generator: latent_class") from None
+    except PublicDomainError as exc:  # data outside the declared public domain
+        raise StageError(str(exc), field="cohort.mapping.domains",
+                         hint="declare every level the coding allows in the mapping's domains") from None
     m.update(generator=s.generator, rows=len(twins), rejected_by_constraints=int(twins.attrs.get("rejected", 0)),
              groups=int(len(np.unique(groups))) if groups is not None else 1)
     if dp:
@@ -229,7 +241,7 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
         "synthesis", lambda m: {"twins": _synthesis_stage(scenario, ctx, train, schema, membership, m)},
         twins=FRAME)["twins"]
 
-    ctx.checkpointed("fidelity", lambda m: fidelity_stage(scenario, ctx, train, twins, schema, m))
+    ctx.checkpointed("fidelity", lambda m: fidelity_stage(scenario, ctx, train, twins, schema, m, membership))
 
     x_hold, x_twins = encoder.transform(holdout), encoder.transform(twins)
 

@@ -80,9 +80,49 @@ def distributions(real: pd.DataFrame, twins: pd.DataFrame, schema: CohortSchema,
     return pd.DataFrame(rows)
 
 
+def community_outcomes(train: pd.DataFrame, membership: np.ndarray, schema: CohortSchema,
+                       horizon: float | None, *, min_cell: int = MIN_CELL) -> pd.DataFrame:
+    """Per graph community of the real training patients: size and event rate by ``horizon`` with a 95 % interval.
+
+    The rate is ``1 − S(h)`` of the community's Kaplan–Meier curve with lifelines' pointwise band (or, without
+    a horizon, the share of patients with the event and its Wilson interval). Small cells: the counts of each
+    community with and without an event by ``h`` go through the export's suppression
+    (:func:`~syntwin.export.aggregate.aggregate_counts`, cells < ``min_cell`` withheld, complementary cells too);
+    a community with a withheld cell shows neither its size nor its rate (``suppressed`` True).
+    """
+    from scipy.stats import binomtest
+
+    t = pd.to_numeric(train[schema.time], errors="coerce").to_numpy(float)
+    e = train[schema.event].to_numpy().astype(bool)
+    by_h = e if horizon is None else e & (t <= float(horizon))
+    cells = aggregate_counts(pd.DataFrame({"community": np.asarray(membership), "event": by_h.astype(int)}),
+                             ["community", "event"], min_cell=min_cell)
+    rows = []
+    for c, part in cells.groupby("community", sort=True):
+        shown = not part["count"].isna().any()
+        row = {"community": int(c), "size": pd.NA, "rate": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+               "suppressed": not shown}
+        if shown:
+            mask = np.asarray(membership) == c
+            row["size"] = int(mask.sum())
+            if horizon is None:
+                k = int(by_h[mask].sum())
+                ci = binomtest(k, int(mask.sum())).proportion_ci(method="wilson")
+                row.update(rate=k / mask.sum(), ci_low=ci.low, ci_high=ci.high)
+            else:
+                km = kaplan_meier_table(t[mask], e[mask])
+                at = km[km["time"] <= float(horizon)].iloc[-1]
+                row.update(rate=1 - at["survival"], ci_low=1 - at["ci_high"], ci_high=1 - at["ci_low"])
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    out["size"] = out["size"].astype("Int64")
+    return out
+
+
 def fidelity_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFrame, twins: pd.DataFrame,
-                   schema: CohortSchema, m: dict) -> None:
-    """How faithful the twins are, with a warning for each threshold missed; KM curves to ``cohort/km.parquet``."""
+                   schema: CohortSchema, m: dict, membership: np.ndarray | None = None) -> None:
+    """How faithful the twins are, with a warning for each threshold missed; KM curves to ``cohort/km.parquet``;
+    with the graph's ``membership``, outcome rates per community to ``cohort/communities.parquet``."""
     s = scenario.synthesis
     strata = s.strata or next(iter(schema.ordinal), None)
     if strata is not None and strata not in schema.features:
@@ -139,6 +179,11 @@ def fidelity_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFram
     ctx.record_output("km_curves", "cohort/km.parquet")
     distributions(train, twins, schema).to_parquet(ctx.path("cohort/distributions.parquet"), index=False)
     ctx.record_output("distributions", "cohort/distributions.parquet")
+    if membership is not None and len(membership) == len(train):
+        horizon = scenario.prediction.horizon_months
+        community_outcomes(train, membership, schema, horizon).assign(horizon=horizon).to_parquet(
+            ctx.path("cohort/communities.parquet"), index=False)
+        ctx.record_output("community_outcomes", "cohort/communities.parquet")
     broken = {n: r["twins"] for n, r in constraints.items() if r["twins"] > s.max_constraint_violations}
     if broken:
         raise StageError(f"twins break the cohort's rules: {broken} (share of twins)",
@@ -147,4 +192,4 @@ def fidelity_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFram
                               "synthesis.max_constraint_violations only knowingly")
 
 
-__all__ = ["fidelity_stage", "scenario_constraints"]
+__all__ = ["community_outcomes", "fidelity_stage", "scenario_constraints"]

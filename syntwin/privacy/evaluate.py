@@ -116,7 +116,9 @@ def evaluate_privacy(
             DCR queries (the DCR share uses up to ``5 max_rows`` holdout rows as reference).
         client: optional Dask client (neighbour searches).
         seed: seed; the figures depend on it only, not on the number of workers.
-        dp: ``{"epsilon", "delta"}`` when the twins come from a differentially private generator.
+        dp: ``{"epsilon", "delta"}`` when the twins come from a differentially private generator; the
+            release then keeps the twins equal to a training patient (counted, not dropped) and bands the
+            quasi-identifiers on the twins, so that what leaves depends on the real rows only through ε.
         accept_dp: let the gate pass the attack-based checks on ε alone (needs ``dp``).
         on_part: called with each part's name when it finishes (copies, dcr, ..., k_anonymity).
 
@@ -162,7 +164,11 @@ def evaluate_privacy(
     # copies are counted on the twins as generated: the gate judges these, the export then drops them
     copies = copy_mask(twins, train, columns)
     exclude = np.unique(row_keys(twins.loc[copies], columns)) if copies.any() else np.zeros(0, np.uint64)
-    kept = twins.loc[~copies]
+    # a DP release is not filtered against the real rows: dropping the twins that equal a training patient
+    # (or banding on the training rows) would be a data-dependent step outside the ε guarantee
+    kept = twins.loc[~copies] if not dp else twins
+    if dp:
+        exclude = np.zeros(0, np.uint64)
     figures["exact_copies"] = int(copies.sum())
     figures["exact_copy_share"] = round(float(copies.mean()), 6)
     figures["holdout_copy_share"] = round(exact_copies(holdout, train, columns) / len(holdout), 6)
@@ -306,7 +312,7 @@ def evaluate_privacy(
     details["inference"] = {s: r.to_dict() for s, r in inf.items()}
     details["attack_sizing"] = sizing
 
-    bands = dict(bands) if bands is not None else default_bands(train, quasi)
+    bands = dict(bands) if bands is not None else default_bands(twins if dp else train, quasi)
     sizes = class_sizes(kept, quasi, bands)
     small = sizes < k
     released = kept.loc[~small]

@@ -8,14 +8,14 @@ import pandas as pd
 
 from syntwin.report import figures as F
 from syntwin.report.html import Section, esc, figure, table
-from syntwin.report.sections import Missing, RunDir
+from syntwin.report.sections import NotRequested, RunDir
 
 
 def counterfactual(run: RunDir) -> Section:
     """Effect table (each estimator beside the naive difference), the assumption, and the twins'
     Kaplan–Meier curves under each option for the chosen patients and per subgroup."""
     if "counterfactual" not in run.metrics:
-        raise Missing("the scenario has no counterfactual section")
+        raise NotRequested("the scenario has no counterfactual section")
     info = json.loads(run.file("counterfactual/effects.json").read_text())
     eff = pd.DataFrame(info["effects"])
     rows = [(r.estimator, r.scope, int(r.n), float(r.effect), float(r.lo), float(r.hi)) for r in eff.itertuples()]

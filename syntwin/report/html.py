@@ -40,7 +40,7 @@ margin-top:2.2rem}h3{font-size:1.02rem;margin:1.2rem 0 .4rem}
 table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.86rem;background:#fff}
 th,td{border:1px solid #d0d7de;padding:.25rem .55rem;text-align:left;vertical-align:top}
 th{background:#eef1f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.pass{color:#11772d;font-weight:600}.fail{color:#b42318;font-weight:600}
+.pass{color:#11772d;font-weight:600}.fail{color:#b42318;font-weight:600}.warn{color:#9a6700;font-weight:600}
 figure{margin:.6rem 0 1.2rem}figure img{max-width:100%;height:auto;border:1px solid #d0d7de;background:#fff}
 figcaption{font-size:.82rem;color:#57606a;margin-top:.25rem}
 .note{background:#fff8e1;border-left:4px solid #e0a800;padding:.5rem .8rem;font-size:.88rem}

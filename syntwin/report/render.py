@@ -10,7 +10,7 @@ from syntwin.errors import OutputError, SyntwinError
 from syntwin.io import atomic_write
 from syntwin.report.counterfactual import counterfactual
 from syntwin.report.html import Page, esc, fmt, table
-from syntwin.report.sections import SECTIONS, Missing, RunDir, other_figures, other_metrics
+from syntwin.report.sections import SECTIONS, Missing, NotRequested, RunDir, other_figures, other_metrics
 
 SECTIONS["cohort"].append(("What if: treatment counterfactuals", counterfactual))  # issue 13 hook
 
@@ -41,6 +41,8 @@ def build_page(run: RunDir) -> Page:
     for title, build in SECTIONS.get(kind, []):
         try:
             page.sections.append(build(run))
+        except NotRequested:
+            continue
         except Missing as exc:
             page.missing.append((title, str(exc)))
     for extra in (other_metrics, other_figures):

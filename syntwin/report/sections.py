@@ -17,10 +17,15 @@ import pandas as pd
 from syntwin.report import figures as F
 from syntwin.report.crowd import costs_and_benefits as crowd_costs_and_benefits
 from syntwin.report.html import Section, esc, figure, fmt, table
+from syntwin.report.outcomes import community_outcomes_html, privacy_checks_html
 
 
 class Missing(Exception):
     """A section cannot be drawn from this run directory; the message says why."""
+
+
+class NotRequested(Missing):
+    """The scenario did not ask for what the section shows (e.g. no ``counterfactual:``): left out, not listed."""
 
 
 @dataclass
@@ -185,6 +190,10 @@ def community_graph(run: RunDir) -> Section:
             + table(["community", "members", "cohesion"],
                     [(int(r.community), int(r.size), round(float(r.cohesion), 3))
                      for r in nodes.head(15).itertuples()]))
+    try:
+        body += community_outcomes_html(pd.read_parquet(run.file("cohort/communities.parquet")))
+    except Missing as exc:
+        body += f'<p class="muted">{esc(exc)}: no outcome rates per community.</p>'
     return Section("graph", "Community graph", body, figures=1)
 
 
@@ -212,19 +221,20 @@ def privacy(run: RunDir) -> Section:
     """Privacy figures and the release gate's checks with their thresholds."""
     m = _stage(run, "privacy")
     gate = m.get("gate") or {}
-    rows = []
-    for check, g in gate.items():
-        ok = bool(g.get("passed"))
-        mark = '<span class="pass">passed</span>' if ok else '<span class="fail">failed</span>'
-        rows.append((check, g.get("value"), f"{g.get('op', '')} {fmt(g.get('threshold'))}", mark))
     body = ""
-    if rows:
+    if gate:
         verdict = all(g.get("passed") for g in gate.values())
         body += (f'<p>Release gate: <span class="{"pass" if verdict else "fail"}">'
-                 f'{"passed" if verdict else "refused"}</span></p>'
-                 + table(["check", "value", "threshold", "result"], rows, raw=[False, False, False, True]))
+                 f'{"passed" if verdict else "refused"}</span> (a check passes when its 95 % upper bound is '
+                 "within the threshold; inconclusive refuses too)</p>" + privacy_checks_html(gate))
     others = [(k, v) for k, v in _scalars({k: v for k, v in m.items() if k != "gate"})]
     body += "<h3>All privacy figures</h3>" + table(["figure", "value"], others)
+    dp = run.metrics.get("synthesis", {}).get("dp")
+    if dp:  # what ε covers, before the checks
+        body = (f"<p>Differentially private twins ({esc(dp.get('mechanism', ''))}): ε = {fmt(dp.get('epsilon'))} "
+                f"at δ = {fmt(dp.get('delta'))} (ρ = {fmt(dp.get('rho'))} zero-concentrated DP; OpenDP's accounting). "
+                "ε bounds what the released twins reveal about any one patient; it does not cover the figures this "
+                "report computes on real patients (prediction, fidelity, attacks).</p>") + body
     return Section("privacy", "Privacy", body)
 
 
@@ -309,6 +319,6 @@ SECTIONS: dict[str, list[tuple[str, Any]]] = {
               ("Metric time series", time_series), ("Live-data forecast", live)],
 }
 
-__all__ = ["RunDir", "Missing", "SECTIONS", "cohort_summary", "kaplan_meier", "community_graph",
+__all__ = ["RunDir", "Missing", "NotRequested", "SECTIONS", "cohort_summary", "kaplan_meier", "community_graph",
            "privacy", "crowd_summary", "occupancy", "time_series", "live", "other_figures", "synthesis",
            "other_metrics"]

@@ -64,7 +64,7 @@ class SynthesisSection(Section):
     """Synthetic twins: which generator, how many, fitted globally or per graph community."""
 
     generator: str = "latent_class"
-    """Generator name: ``latent_class`` (built in, the default), ``independent``; with the sdv extra ``gaussian_copula``, ``ctgan``, ``tvae``."""
+    """Generator name: ``latent_class`` (built in, the default), ``independent``; with the sdv extra ``gaussian_copula``, ``ctgan``, ``tvae``; with the dp extra ``mst`` (differentially private; params ``epsilon``, ``delta``, ``n_bins``; needs the mapping's public ``domains`` and ``per_community: false``)."""
     params: dict[str, float | int | str | bool] = Field(default_factory=dict)
     """Keyword arguments passed to the generator's constructor."""
     ratio: float = Field(1.0, gt=0.0, le=100.0)
@@ -208,6 +208,17 @@ class CohortScenario(ScenarioHeader):
     """Exports."""
     counterfactual: CounterfactualSection | None = None
     """What if: each held-out patient's outcome under each treatment option (optional)."""
+
+    @model_validator(mode="after")
+    def _accept_dp_needs_dp(self) -> CohortScenario:
+        from syntwin.synthesis import GENERATORS
+
+        gen = GENERATORS.get(self.synthesis.generator)
+        if self.privacy.accept_dp and gen is not None and not getattr(gen, "differentially_private", False):
+            raise ValueError(f"privacy.accept_dp: true waives attack checks on ε alone, but synthesis.generator "
+                             f"{self.synthesis.generator!r} is not differentially private: use generator: mst "
+                             "or drop accept_dp")
+        return self
 
 
 __all__ = ["CohortScenario"]

@@ -38,8 +38,8 @@ def test_hand_made_run_has_every_cohort_section(hand_run):
     page = build_page(load_run(hand_run))
     assert [s.id for s in page.sections] == ["prediction", "fidelity", "privacy", "cohort", "km", "graph",
                                              "synthesis", "other", "outputs"]
-    # the hand-made run has no counterfactual stage (issue 13's section): listed as missing, nothing else
-    assert [t for t, _ in page.missing] == ["What if: treatment counterfactuals"]
+    # the hand-made run's scenario asks for no counterfactuals: that section is left out, nothing is missing
+    assert page.missing == []
     synth = next(s for s in page.sections if s.id == "synthesis").body
     assert "<td>generator</td><td>latent_class</td>" in synth
     figs = figures(html)
@@ -49,8 +49,8 @@ def test_hand_made_run_has_every_cohort_section(hand_run):
     assert all(im.size[0] > 100 and im.size[1] > 100 for _, im in figs)
     # privacy: the failed check is shown failed, with its threshold
     priv = next(s for s in page.sections if s.id == "privacy").body
-    assert re.search(r'dcr_train_share</td><td class="num">0.52</td><td>&lt;= 0.5</td>'
-                     r'<td><span class="fail">', priv)
+    assert re.search(r'dcr train share</td><td class="num">0.52</td><td>–</td><td>&lt;= 0.5</td><td>–</td>'
+                     r'<td><span class="fail">fail', priv)
     assert 'Release gate: <span class="fail">refused' in priv
     # graph: the 5-patient community is left out, the three planted ones are drawn
     graph = next(s for s in page.sections if s.id == "graph").body
@@ -98,7 +98,9 @@ def test_missing_parts_are_listed_not_fatal(tmp_path):
     run = make_cohort_run(tmp_path / "bare", graph=False, scores=False, twins=False)
     page = build_page(load_run(run))
     missing = dict(page.missing)
-    assert set(missing) == {"Kaplan–Meier curves", "Community graph", "What if: treatment counterfactuals"}
+    # listed: what the run should have and lacks; not what the scenario never asked for (no counterfactual section)
+    assert set(missing) == {"Kaplan–Meier curves", "Community graph"}
+    assert all(s.id != "counterfactual" for s in page.sections)
     assert "graph is not in the run directory" in missing["Community graph"]
     pred = next(s for s in page.sections if s.id == "prediction")
     assert pred.figures == 0 and "prediction/scores.parquet is not in the run directory" in pred.body
@@ -134,11 +136,15 @@ def test_real_cohort_run(real_run):
         auroc = manifest["metrics"]["prediction"][method]["auroc"]
         # the ROC curves are drawn from scores.parquet: it must give the manifest's AUROC
         assert roc_auc_score(scores["label"], scores[method]) == pytest.approx(auroc, abs=1e-9)
-        assert f"{auroc:.4g}" in pred
+        assert f"<td class=\"num\">{auroc:.3f}</td>" in pred
     graph = manifest["metrics"]["graph"]
     body = next(s for s in page.sections if s.id == "graph").body
     assert f"<td>edges</td><td class=\"num\">{graph['edges']:,}</td>" in body
-    assert len(figures(html)) == 3
+    # the fidelity stage publishes outcome rates per community, no community below the small-cell rule shown
+    communities = pd.read_parquet(real_run / "cohort/communities.parquet")
+    assert "Outcome by community" in body and (communities["size"].dropna() >= 11).all()
+    # ROC + calibration, twins' KM and distributions, the KM of the cohort, the community graph: each section's count
+    assert len(figures(html)) == sum(s.figures for s in page.sections) >= 5
 
 
 def test_real_crowd_run(crowd_run):
