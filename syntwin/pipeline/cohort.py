@@ -6,6 +6,7 @@ derived by stable key, the Dask client) and records its figures under ``metrics.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,14 @@ from syntwin.cohort.checks import check_outcome
 from syntwin.errors import CohortError, StageError
 from syntwin.export import export_twins, releasable
 from syntwin.export.run import write_release_manifest
+from syntwin.graphs.coarsen import coarsened_leiden, modularity_from_edges
 from syntwin.graphs.communities import community_stats, leiden, modularity
 from syntwin.graphs.encode import MixedEncoder
 from syntwin.graphs.knn import build_graph
 from syntwin.graphs.store import SimilarityGraph
 from syntwin.pipeline.context import ARRAY, FRAME, JSON, Artifact, RunContext
 from syntwin.pipeline.counterfactual import check_counterfactual, run_counterfactual
+from syntwin.pipeline.dataset import DATASET, concat_summaries, outcome_columns, read_dataset, write_dataset
 from syntwin.pipeline.fidelity import fidelity_stage, scenario_constraints
 from syntwin.pipeline.predict import run_prediction, validation_mask
 from syntwin.pipeline.public_domains import with_public_domains
@@ -73,11 +76,26 @@ def cohort_encoder(schema: CohortSchema, weights: dict[str, float],
 
 
 def similarity_graph(x: np.ndarray, *, k: int, method: str, resolution: float, scale: float, client: Any,
-                     seed: int) -> tuple[SimilarityGraph, dict[str, Any]]:
-    """KNN graph + Leiden communities over encoded patients, and the figures describing it."""
+                     seed: int, coarsen_above: int | None = None,
+                     block_rows: int = 125_000) -> tuple[SimilarityGraph, dict[str, Any]]:
+    """KNN graph + Leiden communities over encoded patients, and the figures describing it.
+
+    Above ``coarsen_above`` patients the communities come from :func:`~syntwin.graphs.coarsen.coarsened_leiden`.
+    """
     graph = build_graph(x, k=min(k, len(x) - 1), method=method, client=client, seed=int_seed(seed, "graph"),
                         scale=scale, recall_sample=RECALL_SAMPLE)
-    membership = leiden(graph, resolution=resolution, seed=int_seed(seed, "leiden"))
+    t0 = time.perf_counter()
+    coarse: dict[str, Any] = {}
+    if coarsen_above is not None and len(x) > coarsen_above:  # no igraph of all edges (graphs/coarsen.py)
+        e = graph.edges
+        src, dst, w = e["src"].to_numpy(), e["dst"].to_numpy(), e["weight"].to_numpy()
+        membership, coarse = coarsened_leiden(x, src, dst, w, resolution=resolution, client=client,
+                                              seed=int_seed(seed, "leiden"), block_rows=block_rows)
+        q = modularity_from_edges(src, dst, w, membership, resolution=resolution)
+    else:
+        membership = leiden(graph, resolution=resolution, seed=int_seed(seed, "leiden"))
+        q = modularity(graph, membership, resolution=resolution)
+    graph.meta["seconds_communities"] = time.perf_counter() - t0
     graph.membership = membership
     stats = community_stats(membership, min_size=MIN_COMMUNITY)
     # wall times go to the manifest, not into the artifact (whose bytes must be reproducible)
@@ -85,7 +103,8 @@ def similarity_graph(x: np.ndarray, *, k: int, method: str, resolution: float, s
     metrics.update(nodes=graph.n_nodes, edges=graph.n_edges, communities=stats["kept"],
                    communities_all=stats["communities"], coverage=round(stats["coverage"], 4),
                    recall_at_k=round(float(graph.meta["recall_at_k"]), 4), method=graph.meta.get("method"),
-                   modularity=round(modularity(graph, membership, resolution=resolution), 4))
+                   modularity=round(q, 4), communities_method="coarsened" if coarse else "full",
+                   **({"coarsened": coarse} if coarse else {}))
     return graph, metrics
 
 
@@ -94,7 +113,8 @@ def _graph_stage(scenario: CohortScenario, ctx: RunContext, x_train: np.ndarray,
     """The scenario's graph over the training patients, saved to ``graph/``; returns the membership."""
     g = scenario.graph
     graph, metrics = similarity_graph(x_train, k=g.k, method=g.method, resolution=g.resolution, scale=scale,
-                                      client=ctx.client, seed=ctx.seed)
+                                      client=ctx.client, seed=ctx.seed, coarsen_above=g.coarsen_above,
+                                      block_rows=g.block_rows)
     m.update(metrics)
     graph.save(ctx.path("graph"))
     ctx.record_output("graph", "graph")
@@ -184,23 +204,29 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
         if not schema.time or not schema.event:
             raise CohortError("the cohort has no outcome (time and event columns)", field="cohort.mapping",
                               hint="map the survival time and the event indicator")
-        df = cohort.data.compute().reset_index(drop=True)
+        # the partitions are written on the workers; only the outcome columns come back (syntwin.pipeline.dataset)
+        folder = ctx.scratch("cohort/data")
+        outcome = write_dataset(cohort.data, folder, client=client, summarise=outcome_columns(schema))
+        time_, event = concat_summaries(outcome, "time"), concat_summaries(outcome, "event")
         horizon = scenario.prediction.horizon_months
-        label, evaluable = outcome_labels(df[schema.time].to_numpy(), df[schema.event].to_numpy(), horizon)
+        label, evaluable = outcome_labels(time_, event, horizon)
         hold = split_holdout(np.where(evaluable, label, -1), scenario.cohort.holdout, seed)
-        skipped = _check_outcome(scenario, ctx, df, schema, label, evaluable, hold, cohort.report.source, m)
-        train, holdout = df[~hold].reset_index(drop=True), df[hold].reset_index(drop=True)
-        m.update(rows=len(df), train=len(train), holdout=len(holdout), features=len(schema.features),
-                 events=int(df[schema.event].sum()), evaluable=int(evaluable.sum()),
+        outcomes = pd.DataFrame({schema.time: time_, schema.event: event})
+        skipped = _check_outcome(scenario, ctx, outcomes, schema, label, evaluable, hold, cohort.report.source, m)
+        m.update(rows=len(hold), train=int((~hold).sum()), holdout=int(hold.sum()), features=len(schema.features),
+                 events=int(event.sum()), evaluable=int(evaluable.sum()), partitions=len(outcome),
                  cleaning=cohort.report.to_dict())
-        check_counterfactual(scenario.counterfactual, schema, df, len(holdout))
+        if scenario.counterfactual is not None:  # its checks read the features
+            check_counterfactual(scenario.counterfactual, schema,
+                                 read_dataset(folder)[schema.features].compute(), int(hold.sum()))
         schema.save(ctx.path("cohort/schema.json"))
         ctx.record_output("schema", "cohort/schema.json")
-        return {"data": df, "hold": hold, "schema": schema, "skipped": skipped}
+        return {"data": folder, "hold": hold, "schema": schema, "skipped": skipped}
 
     # every stage is checkpointed (RunContext.checkpointed): --resume skips the finished ones
-    got = ctx.checkpointed("cohort", cohort_stage, data=FRAME, hold=ARRAY, schema=SCHEMA, skipped=JSON)
-    df, hold, schema = got["data"], got["hold"], got["schema"]
+    got = ctx.checkpointed("cohort", cohort_stage, data=DATASET, hold=ARRAY, schema=SCHEMA, skipped=JSON)
+    hold, schema = got["hold"], got["schema"]
+    df = got["data"].compute().reset_index(drop=True)  # not yet per partition: the stages below take pandas
     scenario = _without_skipped_methods(scenario, ctx, got["skipped"])
     train, holdout = df[~hold].reset_index(drop=True), df[hold].reset_index(drop=True)
 

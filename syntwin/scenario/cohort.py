@@ -99,6 +99,13 @@ class GraphSection(Section):
     """Leiden resolution (modularity objective)."""
     weights: dict[str, float] = Field(default_factory=dict)
     """Per-feature Gower weights (default 1)."""
+    coarsen_above: int | None = Field(1_000_000, ge=1_000)
+    """Above this many graph patients, communities come from Leiden on a coarsened graph (Leiden per spatial
+    block of ``block_rows`` patients on the workers, then on the graph of those micro-communities), never
+    one igraph of all edges; ``null``: always full Leiden (measured in bench/scale/README.md)."""
+    block_rows: int = Field(125_000, ge=1_000)
+    """Patients per spatial block of the coarsened communities (fixed: results do not depend on workers;
+    125,000 agreed better with full Leiden than 250,000 at 200k and 1M patients, bench/scale/README.md)."""
 
 
 PREDICTION_METHODS = ("logistic", "gradient_boosting", "real_knn", "twin_knn", "logistic_twins", "twin_knn_mix",

@@ -1,0 +1,109 @@
+"""The cohort as a partitioned Parquet dataset in the run directory, written and summarised on the workers.
+
+The cohort stage writes every partition of the cohort's dask DataFrame to ``part.<i>.parquet`` (``i`` the
+partition's index: the partitioning is the cohort's own — the simulator's ``rows_per_partition`` blocks or a
+reader's chunks — so file names and bytes never depend on the number of workers). Each write task also
+returns a small per-partition summary (row and event counts, the outcome columns the split needs); the
+client concatenates those, never the rows. Later stages read the dataset back as a dask DataFrame
+(:func:`read_dataset`), one file per partition, through pandas so values and dtypes are those written.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import dask
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from syntwin.errors import OutputError
+from syntwin.pipeline.context import Artifact
+from syntwin.privacy.files import FILE_MODE
+
+PART = "part.{:05d}.parquet"
+
+
+def _write_part(part: pd.DataFrame, path: str, summarise: Callable[[pd.DataFrame], dict] | None) -> dict:
+    """Task: write one partition (index dropped) to ``path``; return its summary."""
+    part = part.reset_index(drop=True)
+    tmp = f"{path}.tmp"
+    part.to_parquet(tmp, index=False)
+    os.chmod(tmp, FILE_MODE)  # patient rows: owner-only, whatever the worker process's umask
+    os.replace(tmp, path)
+    out = {"rows": len(part)}
+    if summarise is not None:
+        out.update(summarise(part))
+    return out
+
+
+def write_dataset(data: dd.DataFrame, folder: str | os.PathLike, *, client: Any = None,
+                  summarise: Callable[[pd.DataFrame], dict] | None = None) -> list[dict]:
+    """Write ``data`` as ``folder/part.<i>.parquet`` on the workers; return one summary per partition.
+
+    ``summarise(partition) -> dict`` runs in the same task, after the write (keep its result small).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tasks = [dask.delayed(_write_part, pure=False)(part, str(folder / PART.format(i)), summarise)
+             for i, part in enumerate(data.to_delayed())]
+    parts = client.gather(client.compute(tasks)) if client is not None else list(
+        dask.compute(*tasks, scheduler="sync"))
+    unseen = [PART.format(i) for i in range(len(parts)) if not (folder / PART.format(i)).exists()]
+    if unseen:
+        raise OutputError(f"the Dask workers wrote {len(unseen)} cohort partitions this process cannot see "
+                          f"(e.g. {unseen[0]})", file=str(folder),
+                          hint="the workers must share the run directory's filesystem (cluster/README.md)")
+    return parts
+
+
+def dataset_files(folder: str | os.PathLike) -> list[Path]:
+    """The dataset's part files in partition order."""
+    files = sorted(Path(folder).glob("part.*.parquet"))
+    if not files:
+        raise FileNotFoundError(f"no part.*.parquet in {folder}: not a dataset written by write_dataset")
+    return files
+
+
+def read_dataset(folder: str | os.PathLike) -> dd.DataFrame:
+    """The dataset as a dask DataFrame, one partition per part file, read with pandas on the workers."""
+    files = dataset_files(folder)
+    meta = pq.read_schema(files[0]).empty_table().to_pandas()
+    with dask.config.set({"dataframe.convert-string": False}):  # values and dtypes exactly as written
+        return dd.from_map(pd.read_parquet, [str(f) for f in files], meta=meta, enforce_metadata=False,
+                           label="read-cohort")
+
+
+def concat_summaries(parts: list[dict], key: str) -> np.ndarray:
+    """Per-partition arrays ``key`` of :func:`write_dataset` summaries, concatenated in partition order."""
+    return np.concatenate([np.asarray(p[key]) for p in parts]) if parts else np.zeros(0)
+
+
+class outcome_columns:  # noqa: N801 - used like a function; a class so that it pickles to workers
+    """Summary of one partition: its outcome columns (time float64, event int64), for the holdout split."""
+
+    def __init__(self, schema: Any) -> None:
+        self.time, self.event = schema.time, schema.event
+
+    def __call__(self, part: pd.DataFrame) -> dict:
+        return {"time": part[self.time].to_numpy(np.float64), "event": part[self.event].to_numpy(np.int64)}
+
+
+def _keep_dataset(value: Any, path: Path) -> None:
+    """Artifact save: a dataset already written at ``path`` is kept; a dask DataFrame is written there."""
+    if isinstance(value, dd.DataFrame):
+        write_dataset(value, path)
+    elif Path(value).resolve() != path.resolve():
+        raise ValueError(f"dataset artifact must be written at {path}, got {value}")
+    dataset_files(path)
+
+
+#: A partitioned cohort as a checkpointed stage artifact: the stage writes it in place (``ctx.scratch``).
+DATASET = Artifact("", _keep_dataset, read_dataset)
+
+
+__all__ = ["write_dataset", "read_dataset", "dataset_files", "concat_summaries", "outcome_columns", "DATASET"]
