@@ -112,7 +112,11 @@ def resolution_scan(g, *, resolutions: Sequence[float] = RESOLUTIONS, seeds: int
     else:
         edges = np.asarray(g.get_edgelist(), dtype=np.int64).reshape(-1, 2)
         weights = np.asarray(g.es["weight"], dtype=np.float64) if g.ecount() else np.zeros(0)
-        remote = client.submit(_graph_from_edges, g.vcount(), edges, weights, pure=False)
+        import dask
+
+        # the edge list (~16 MB per million edges) travels once, to the task that builds the graph on a worker
+        with dask.config.set({"distributed.admin.large-graph-warning-threshold": "1GB"}):
+            remote = client.submit(_graph_from_edges, g.vcount(), edges.astype(np.int32), weights, pure=False)
         bests = client.gather([client.submit(_best_of_seed, remote, tuple(resolutions), int(min_size), s, pure=False)
                                for s in seeds_used])
     winners, partitions = [], {}
