@@ -19,3 +19,5 @@ def dask_client():
                       silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         client.wait_for_workers(2)
         yield client
+        # a test that changed the shared cluster would have made every later one run on another cluster
+        assert len(client.scheduler_info()["workers"]) == 2, "a test retired or killed a shared worker"

@@ -54,14 +54,19 @@ def test_same_seed_same_bytes_other_seed_other_cells(X):
     assert a[0].tobytes() != c[0].tobytes()
 
 
-def test_dask_one_or_two_workers_give_identical_output(X, dask_client):
+def test_dask_one_or_two_workers_give_identical_output(X):
+    from distributed import Client, LocalCluster
+
     kw = dict(method="ivf", exclude_self=True, nlist=64, nprobe=4, block_rows=500)
     local = nearest(X, None, 10, **kw)
-    assert len(dask_client.scheduler_info()["workers"]) == 2
-    two = nearest(X, None, 10, client=dask_client, **kw)
-    dask_client.retire_workers([sorted(dask_client.scheduler_info()["workers"])[1]])
-    assert len(dask_client.scheduler_info()["workers"]) == 1
-    one = nearest(X, None, 10, client=dask_client, **kw)
+    # its own cluster: a worker is retired mid-test (the session's shared cluster must keep its two)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                      silence_logs=40) as cluster, Client(cluster) as client:
+        client.wait_for_workers(2)
+        two = nearest(X, None, 10, client=client, **kw)
+        client.retire_workers([sorted(client.scheduler_info()["workers"])[1]])
+        assert len(client.scheduler_info()["workers"]) == 1
+        one = nearest(X, None, 10, client=client, **kw)
     for other in (two, one):
         assert other[0].tobytes() == local[0].tobytes() and other[1].tobytes() == local[1].tobytes()
 
