@@ -132,10 +132,10 @@ def _synthesis_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFr
     """Twins of the training patients, one generator per community (or one global one)."""
     s = scenario.synthesis
     try:
+        generator = make_generator(s.generator, **s.params)
         strata = s.strata or next(iter(schema.ordinal), None)  # survival per class and stratum where supported
-        given = {"survival_given": strata} if strata and "survival_given" in make_generator(s.generator).get_params() \
-            else {}
-        generator = make_generator(s.generator, **{**given, **s.params})
+        if strata and "survival_given" in generator.get_params() and "survival_given" not in s.params:
+            generator.set_params(survival_given=strata)
         if getattr(generator, "needs_public_domains", False):  # DP: domains from the schema, never the data
             generator = with_public_domains(generator, schema)
         generator = with_missingness(generator)  # twins keep missing values
