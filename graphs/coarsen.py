@@ -30,7 +30,7 @@ from ._seed import int_seed, rng
 from .communities import _canonical, _check_resolution, _igraph_seed
 
 __all__ = ["micro_clusters", "spatial_blocks", "aggregate_edges", "coarse_leiden", "coarsened_leiden",
-           "modularity_from_edges"]
+           "coarsened_leiden_parts", "modularity_from_edges", "cell_sample_rows", "cell_centroids", "nearest_cell"]
 
 TRAIN_PER_CELL = 64  # k-means training rows per micro-cluster (faiss's own minimum is 39)
 
@@ -41,14 +41,31 @@ def micro_clusters(X: np.ndarray, n_cells: int, *, seed: int = 0, niter: int = 2
     The sample has ``max(64 * n_cells, 20000)`` rows (all rows when fewer); the result depends on ``X`` and ``seed``.
     """
     X = np.ascontiguousarray(X, dtype=np.float32)
-    if not 2 <= n_cells <= len(X):
-        raise ValueError(f"n_cells must be in [2, {len(X)}], got {n_cells}")
-    n_train = min(len(X), max(TRAIN_PER_CELL * n_cells, 20_000))
-    sample = X[np.sort(rng(seed, "micro-sample").choice(len(X), n_train, replace=False))]
-    km = faiss.Kmeans(X.shape[1], int(n_cells), niter=niter, seed=int_seed(seed, "micro-kmeans"),
-                      max_points_per_centroid=n_train // n_cells + 1)
-    km.train(sample)
-    _, cell = km.index.search(X, 1)
+    centroids = cell_centroids(X[cell_sample_rows(len(X), n_cells, seed)], n_cells, seed=seed, niter=niter)
+    return nearest_cell(X, centroids)
+
+
+def cell_sample_rows(n: int, n_cells: int, seed: int) -> np.ndarray:
+    """Sorted rows (of ``n``) on which :func:`micro_clusters` trains its k-means."""
+    if not 2 <= n_cells <= n:
+        raise ValueError(f"n_cells must be in [2, {n}], got {n_cells}")
+    return np.sort(rng(seed, "micro-sample").choice(n, min(n, max(TRAIN_PER_CELL * n_cells, 20_000)),
+                                                    replace=False))
+
+
+def cell_centroids(sample: np.ndarray, n_cells: int, *, seed: int = 0, niter: int = 20) -> np.ndarray:
+    """k-means (L2, faiss) centroids of ``sample``."""
+    km = faiss.Kmeans(sample.shape[1], int(n_cells), niter=niter, seed=int_seed(seed, "micro-kmeans"),
+                      max_points_per_centroid=len(sample) // n_cells + 1)
+    km.train(np.ascontiguousarray(sample, dtype=np.float32))
+    return km.centroids
+
+
+def nearest_cell(X: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """Cell (nearest centroid, L2) of every row of ``X``."""
+    index = faiss.IndexFlatL2(centroids.shape[1])
+    index.add(centroids)
+    _, cell = index.search(np.ascontiguousarray(X, dtype=np.float32), 1)
     return cell[:, 0].astype(np.int64)
 
 
@@ -98,14 +115,22 @@ def modularity_from_edges(src: np.ndarray, dst: np.ndarray, weight: np.ndarray, 
                           resolution: float = 1.0) -> float:
     """Weighted modularity of ``membership`` over undirected edges (formula in the module docstring)."""
     m = np.asarray(membership, dtype=np.int64)
+    return _modularity(*_community_weights(src, dst, weight, m, int(m.max()) + 1), resolution)
+
+
+def _community_weights(src, dst, weight, membership: np.ndarray, n_comm: int
+                       ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Per community: weight inside, weighted degree; and the total weight (sums over edge blocks add up)."""
     w = np.asarray(weight, dtype=np.float64)
-    total = w.sum()
-    if total <= 0:
-        return 0.0
-    cs, cd = m[np.asarray(src)], m[np.asarray(dst)]
-    n_comm = int(m.max()) + 1
+    cs, cd = membership[np.asarray(src)], membership[np.asarray(dst)]
     inside = np.bincount(cs[cs == cd], weights=w[cs == cd], minlength=n_comm)
     degree = np.bincount(cs, weights=w, minlength=n_comm) + np.bincount(cd, weights=w, minlength=n_comm)
+    return inside, degree, float(w.sum())
+
+
+def _modularity(inside: np.ndarray, degree: np.ndarray, total: float, resolution: float) -> float:
+    if total <= 0:
+        return 0.0
     return float((inside / total).sum() - resolution * ((degree / (2 * total)) ** 2).sum())
 
 
@@ -171,3 +196,101 @@ def coarsened_leiden(X: np.ndarray, src: np.ndarray, dst: np.ndarray, weight: np
     info = {"blocks": n_blocks, "micro_communities": offset, "coarse_edges": int(len(a)),
             "inter_block_edge_share": round(float(1 - inside.mean()) if len(inside) else 0.0, 4)}
     return _canonical(per_micro[micro]), info
+
+
+# ------------------------------------------------------------------ from partition files, on the workers
+def _edges_of(file: str):
+    import pandas as pd
+
+    e = pd.read_parquet(file, columns=["src", "dst", "weight"])
+    return e["src"].to_numpy(), e["dst"].to_numpy(), e["weight"].to_numpy()
+
+
+def _assign_task(x_file: str, centroids: np.ndarray) -> np.ndarray:
+    return nearest_cell(np.load(x_file, mmap_mode="r"), centroids)
+
+
+def _block_task(edge_files: list[str], block_file: str, b: int, resolution: float, seed: int) -> np.ndarray:
+    """Task: Leiden on block ``b``'s induced subgraph, its edges read from the edge parts."""
+    block = np.load(block_file, mmap_mode="r")
+    kept = []
+    for f in edge_files:
+        src, dst, w = _edges_of(f)
+        inside = (block[src] == b) & (block[dst] == b)
+        kept.append((src[inside], dst[inside], w[inside]))
+    src, dst, w = (np.concatenate(c) for c in zip(*kept))
+    return _block_leiden(src, dst, w, np.flatnonzero(np.asarray(block) == b), resolution, seed, b)
+
+
+def _aggregate_task(edge_file: str, block_file: str, micro_file: str, n_micro: int):
+    """Task: one edge part summed between micro-communities, and how many of its edges stay in a block."""
+    src, dst, w = _edges_of(edge_file)
+    block = np.load(block_file, mmap_mode="r")
+    inside = int((block[src] == block[dst]).sum())
+    return aggregate_edges([(src, dst, w)], np.load(micro_file, mmap_mode="r"), n_micro), inside, len(src)
+
+
+def _weights_task(edge_file: str, membership_file: str, n_comm: int):
+    src, dst, w = _edges_of(edge_file)
+    return _community_weights(src, dst, w, np.load(membership_file, mmap_mode="r"), n_comm)
+
+
+def coarsened_leiden_parts(x_files: list, edge_files: list, *, client, resolution: float = 1.0, seed: int = 0,
+                           block_rows: int = 125_000, scratch=None) -> tuple[np.ndarray, float, dict]:
+    """:func:`coarsened_leiden` over encoded rows in ``.npy`` partition files and edges in Parquet parts.
+
+    Every step is a task reading files: k-means of the blocks trained on a sample (gathered by a worker),
+    rows assigned per partition, Leiden per block reading the blocks' edges from the parts, aggregation
+    and modularity per edge part. The client holds per-row labels (int64) and the aggregate only.
+    Returns ``(membership, modularity, info)``.
+    """
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from .partitioned import gather_rows
+
+    resolution = _check_resolution(resolution)
+    x_files, edge_files = [str(f) for f in x_files], [str(f) for f in edge_files]
+    counts = [int(np.load(f, mmap_mode="r").shape[0]) for f in x_files]
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    n = int(offsets[-1])
+    n_blocks = max(1, math.ceil(n / block_rows))
+    work = Path(scratch) if scratch is not None else Path(tempfile.mkdtemp(
+        prefix=".coarsen.", dir=Path(edge_files[0]).parent.parent))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        if n_blocks > 1:
+            bseed = int_seed(seed, "blocks")
+            sample = client.submit(gather_rows, x_files, offsets, cell_sample_rows(n, n_blocks, bseed),
+                                   pure=False).result()
+            centroids = client.submit(cell_centroids, sample, n_blocks, seed=bseed, pure=False).result()
+            block = np.concatenate(client.gather([client.submit(_assign_task, f, centroids, pure=False)
+                                                  for f in x_files]))
+        else:
+            block = np.zeros(n, dtype=np.int64)
+        block_file, micro_file, member_file = (str(work / f"{x}.npy") for x in ("blocks", "micro", "membership"))
+        np.save(block_file, block)
+        local = client.gather([client.submit(_block_task, edge_files, block_file, b, resolution, seed, pure=False)
+                               for b in range(n_blocks)])
+        micro = np.empty(n, dtype=np.int64)
+        offset = 0
+        for b, labels in enumerate(local):
+            micro[np.flatnonzero(block == b)] = labels + offset
+            offset += int(labels.max()) + 1 if len(labels) else 0
+        np.save(micro_file, micro)
+        parts = client.gather([client.submit(_aggregate_task, f, block_file, micro_file, offset, pure=False)
+                               for f in edge_files])
+        a, b_, w = aggregate_edges([p[0] for p in parts], np.arange(offset), offset)
+        per_micro = coarse_leiden(a, b_, w, offset, resolution=resolution, seed=seed)
+        membership = _canonical(per_micro[micro])
+        np.save(member_file, membership)
+        n_comm = int(membership.max()) + 1
+        sums = client.gather([client.submit(_weights_task, f, member_file, n_comm, pure=False) for f in edge_files])
+        q = _modularity(sum(s[0] for s in sums), sum(s[1] for s in sums), sum(s[2] for s in sums), resolution)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    n_edges = sum(p[2] for p in parts)
+    info = {"blocks": n_blocks, "micro_communities": offset, "coarse_edges": int(len(a)),
+            "inter_block_edge_share": round(1 - sum(p[1] for p in parts) / n_edges, 4) if n_edges else 0.0}
+    return membership, q, info

@@ -82,6 +82,15 @@ def _ordinal_codes(s: pd.Series, levels: list[str], name: str) -> np.ndarray:
     return codes.to_numpy(dtype=np.float64)
 
 
+def _median_of_counts(values: np.ndarray, counts: np.ndarray) -> float:
+    """``np.median`` of ``values`` repeated ``counts`` times (``values`` sorted), without expanding them."""
+    n = int(counts.sum())
+    ends = np.cumsum(counts)
+    lo, hi = values[np.searchsorted(ends, (n - 1) // 2, side="right")], values[np.searchsorted(ends, n // 2,
+                                                                                               side="right")]
+    return float(np.mean(np.array([lo, hi], dtype=np.float64)))
+
+
 class MixedEncoder:
     """Encode numeric, ordinal and categorical columns so that L1 distance = Gower distance × ``scale_``.
 
@@ -126,17 +135,7 @@ class MixedEncoder:
 
     def fit(self, df: pd.DataFrame) -> MixedEncoder:
         """Learn numeric ranges and categorical categories from ``df``."""
-        feats = self.features
-        if not feats:
-            raise ValueError("MixedEncoder needs at least one feature (numeric, ordinal or categorical)")
-        if len(set(feats)) != len(feats):
-            raise ValueError(f"a feature is listed twice: {feats}")
-        _check_columns(df, feats)
-        if len(df) == 0:
-            raise ValueError("cannot fit MixedEncoder on an empty data frame")
-        self.weights_ = _weights(feats, self.weights)
-        self.missing_ = _missing(self.missing)
-        self.mins_, self.ranges_, self.fill_, self.indicators_ = {}, {}, {}, []
+        _check_columns(df, self._begin_fit(len(df)))
         for c in self.numeric:
             if not pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]):
                 raise ValueError(f"numeric feature {c!r} has non-numeric dtype {df[c].dtype}")
@@ -159,11 +158,108 @@ class MixedEncoder:
             mode = present.value_counts(sort=True).index[0] if len(present) else None
             self.categories_[c] = cats
             self._fit_missing(c, "categorical", df[c].isna().to_numpy(), mode)
-        self.n_features_ = len(feats)
+        return self._end_fit()
+
+    # ------------------------------------------------------------ fitting from per-partition summaries
+    def summarise(self, df: pd.DataFrame) -> dict:
+        """What :meth:`fit` needs from one partition of the fitting rows, of bounded size.
+
+        Per numeric column its distinct observed values with counts (sorted) and the missing count; per ordinal
+        column the count of each level; per categorical column the value counts in order of first appearance.
+        Sizes are bounded by the distinct values, not the rows. :meth:`merge_summaries` combines partitions,
+        :meth:`fit_summary` fits from the result exactly as :meth:`fit` on the concatenated rows would.
+        """
+        _check_columns(df, self.features)
+        out: dict = {"rows": len(df), "numeric": {}, "ordinal": {}, "categorical": {}}
+        for c in self.numeric:
+            if not pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]):
+                raise ValueError(f"numeric feature {c!r} has non-numeric dtype {df[c].dtype}")
+            v = df[c].to_numpy(dtype=np.float64, na_value=np.nan)
+            values, counts = np.unique(v[~np.isnan(v)], return_counts=True)
+            out["numeric"][c] = (values, counts, int(np.isnan(v).sum()))
+        for c, levels in (self.ordinal or {}).items():
+            codes = _ordinal_codes(df[c], list(levels), c)
+            seen = codes[~np.isnan(codes)].astype(np.int64)
+            out["ordinal"][c] = (np.bincount(seen, minlength=len(levels)), int(np.isnan(codes).sum()))
+        for c in self.categorical:
+            counts = df[c].dropna().value_counts(sort=False)  # order of first appearance
+            counts = counts[counts > 0]  # a pandas Categorical lists its unseen categories too
+            out["categorical"][c] = (list(counts.index), counts.to_numpy(np.int64), int(df[c].isna().sum()))
+        return out
+
+    @staticmethod
+    def merge_summaries(parts: Sequence[dict]) -> dict:
+        """One summary of the rows of all ``parts`` (in order) from their :meth:`summarise` results."""
+        if not parts:
+            raise ValueError("no partition summaries to merge")
+        out: dict = {"rows": sum(p["rows"] for p in parts), "numeric": {}, "ordinal": {}, "categorical": {}}
+        for c in parts[0]["numeric"]:
+            values = np.concatenate([p["numeric"][c][0] for p in parts])
+            u, inv = np.unique(values, return_inverse=True)
+            counts = np.bincount(inv, weights=np.concatenate([p["numeric"][c][1] for p in parts]),
+                                 minlength=len(u)).astype(np.int64)
+            out["numeric"][c] = (u, counts, sum(p["numeric"][c][2] for p in parts))
+        for c in parts[0]["ordinal"]:
+            out["ordinal"][c] = (sum(p["ordinal"][c][0] for p in parts), sum(p["ordinal"][c][1] for p in parts))
+        for c in parts[0]["categorical"]:
+            total: dict = {}
+            for p in parts:  # dict insertion order = first appearance over the partitions in order
+                for v, n in zip(p["categorical"][c][0], p["categorical"][c][1]):
+                    total[v] = total.get(v, 0) + int(n)
+            out["categorical"][c] = (list(total), np.array(list(total.values()), dtype=np.int64),
+                                     sum(p["categorical"][c][2] for p in parts))
+        return out
+
+    def fit_summary(self, summary: dict) -> MixedEncoder:
+        """Fit from a (merged) :meth:`summarise` result: the same state as :meth:`fit` on those rows."""
+        self._begin_fit(summary["rows"])
+        for c in self.numeric:
+            values, counts, n_missing = summary["numeric"][c]
+            lo, hi = (float(values[0]), float(values[-1])) if len(values) else (0.0, 0.0)
+            self.mins_[c], self.ranges_[c] = lo, hi - lo
+            self._fit_missing_count(c, "numeric", n_missing, _median_of_counts(values, counts)
+                                    if len(values) else 0.0)
+        for c, levels in (self.ordinal or {}).items():
+            if len(levels) < 1 or len(set(levels)) != len(levels):
+                raise ValueError(f"ordinal feature {c!r} needs distinct levels, got {levels}")
+            counts, n_missing = summary["ordinal"][c]
+            median = _median_of_counts(np.arange(len(levels), dtype=np.float64), np.asarray(counts))
+            self._fit_missing_count(c, "ordinal", n_missing, float(np.round(median)) if counts.sum() else 0.0)
+        self.categories_ = {}
+        for c in self.categorical:
+            values, counts, n_missing = summary["categorical"][c]
+            seen = set(values)
+            known = [v for v in (self.categories or {}).get(c, ()) if v not in seen]
+            self.categories_[c] = sorted([*values, *known], key=lambda v: (type(v).__name__, str(v)))
+            # the same tie order as value_counts(sort=True) on the rows: stable sort of first-appearance order
+            mode = pd.Series(counts, index=values).sort_values(ascending=False).index[0] if len(values) else None
+            self._fit_missing_count(c, "categorical", n_missing, mode)
+        return self._end_fit()
+
+    def _begin_fit(self, n_rows: int) -> list[str]:
+        """Check the feature lists, reset the fitted state; returns the features."""
+        feats = self.features
+        if not feats:
+            raise ValueError("MixedEncoder needs at least one feature (numeric, ordinal or categorical)")
+        if len(set(feats)) != len(feats):
+            raise ValueError(f"a feature is listed twice: {feats}")
+        if n_rows == 0:
+            raise ValueError("cannot fit MixedEncoder on an empty data frame")
+        self.weights_ = _weights(feats, self.weights)
+        self.missing_ = _missing(self.missing)
+        self.mins_, self.ranges_, self.fill_, self.indicators_ = {}, {}, {}, []
+        return feats
+
+    def _end_fit(self) -> MixedEncoder:
+        self.n_features_ = len(self.features)
         n_onehot = sum(len(v) for v in self.categories_.values())
         self.dim_ = len(self.numeric) + len(self.ordinal or {}) + n_onehot + len(self.indicators_)
         self.scale_ = float(sum(self.weights_.values()))
         return self
+
+    def _fit_missing_count(self, col: str, kind: str, n_missing: int, fill: object) -> None:
+        """:meth:`_fit_missing` from a count of missing values."""
+        self._fit_missing(col, kind, np.full(1, n_missing > 0), fill)
 
     def _fit_missing(self, col: str, kind: str, values: np.ndarray, fill: object) -> None:
         """Record the fill value of ``col`` and whether it gets an indicator (it had missing values)."""

@@ -98,18 +98,34 @@ def _build_index(X: np.ndarray, metric: str, method: str, seed: int, nlist: int 
         index = faiss.IndexFlat(d, METRICS[metric])
         index.add(X)
         return index
-    nlist = _default_nlist(len(X)) if nlist is None else int(nlist)
-    if not 1 <= nlist <= len(X):
-        raise ValueError(f"nlist must be in [1, {len(X)}], got {nlist}")
-    n_train = min(len(X), max(64 * nlist, 20_000))
-    sample = X[np.sort(rng(seed, "ivf-sample").choice(len(X), n_train, replace=False))]
+    nlist = ivf_nlist(len(X), nlist)
+    index = trained_ivf(X[ivf_sample_rows(len(X), nlist, seed)], nlist, metric, seed)
+    index.add(X)
+    return index
+
+
+def ivf_nlist(n: int, nlist: int | None) -> int:
+    """The IVF cell count for ``n`` reference rows (default ``2 sqrt(n)``), checked."""
+    nlist = _default_nlist(n) if nlist is None else int(nlist)
+    if not 1 <= nlist <= n:
+        raise ValueError(f"nlist must be in [1, {n}], got {nlist}")
+    return nlist
+
+
+def ivf_sample_rows(n: int, nlist: int, seed: int) -> np.ndarray:
+    """Sorted rows (of ``n``) on which the IVF k-means is trained: ``max(64 nlist, 20000)`` of them."""
+    return np.sort(rng(seed, "ivf-sample").choice(n, min(n, max(64 * nlist, 20_000)), replace=False))
+
+
+def trained_ivf(sample: np.ndarray, nlist: int, metric: str, seed: int) -> faiss.IndexIVFFlat:
+    """An empty IVF-flat index whose ``nlist`` cells are k-means (L2) cells of ``sample``."""
+    d = sample.shape[1]
     km = faiss.Kmeans(d, nlist, niter=20, seed=int_seed(seed, "ivf-kmeans"), spherical=False)
     km.train(sample)
     quantizer = faiss.IndexFlatL2(d)  # cells are L2 k-means cells; routing in L2 is ~10x faster than L1
     quantizer.add(km.centroids)
     index = faiss.IndexIVFFlat(quantizer, d, nlist, METRICS[metric])
     index.is_trained = True
-    index.add(X)
     return index
 
 
@@ -218,15 +234,25 @@ def _remote_search(source: str | np.ndarray, token: str, Q: np.ndarray, kk: int,
 def _calibrate_nprobe(index: faiss.IndexIVF, reference: np.ndarray, query: np.ndarray, kk: int, metric: str,
                       seed: int, target: float) -> tuple[int, float]:
     """Smallest power-of-two ``nprobe`` whose recall on a 500-query sample reaches ``target``."""
-    rows = np.sort(rng(seed, "nprobe-sample").choice(len(query), min(CALIBRATION_QUERIES, len(query)),
-                                                     replace=False))
-    sample = query[rows]
+    sample = query[calibration_rows(len(query), seed)]
     d_exact, _ = faiss.knn(sample, reference, kk, metric=METRICS[metric])
-    tol = 1e-5 * np.maximum(d_exact[:, -1], 1.0)
+    return calibrate_nprobe(index, sample, d_exact[:, -1], kk, target)
+
+
+def calibration_rows(n_query: int, seed: int) -> np.ndarray:
+    """Sorted query rows on which ``nprobe="auto"`` measures recall."""
+    return np.sort(rng(seed, "nprobe-sample").choice(n_query, min(CALIBRATION_QUERIES, n_query), replace=False))
+
+
+def calibrate_nprobe(index: faiss.IndexIVF, sample: np.ndarray, kth: np.ndarray, kk: int,
+                     target: float) -> tuple[int, float]:
+    """Smallest power-of-two ``nprobe`` whose recall on ``sample`` (exact ``kk``-th distances ``kth``) reaches
+    ``target``."""
+    tol = 1e-5 * np.maximum(kth, 1.0)
     probe, recall = 1, 0.0
     while True:
         D, I = _search_block(index, sample, kk, probe)
-        recall = float(((D <= (d_exact[:, -1] + tol)[:, None]) & (I >= 0)).mean())
+        recall = float(((D <= (kth + tol)[:, None]) & (I >= 0)).mean())
         if recall >= target or probe >= index.nlist:
             return probe, recall
         probe = min(index.nlist, probe * 2)
@@ -337,13 +363,24 @@ def estimate_recall(X: np.ndarray, neighbors: np.ndarray, k: int | None = None, 
     if neighbors.ndim != 2 or len(neighbors) != len(X):
         raise ValueError(f"neighbors must have shape ({len(X)}, k), got {neighbors.shape}")
     k = neighbors.shape[1] if k is None else _check_k(k, neighbors.shape[1], False)
-    rows = np.sort(rng(seed, "recall-sample").choice(len(X), min(sample, len(X)), replace=False))
+    rows = recall_rows(len(X), sample, seed)
     _, d_exact = nearest(X, X[rows], k + (1 if exclude_self else 0), metric=metric, method="exact")
+    found = neighbors[rows, :k]
+    return recall_of(X[rows], d_exact, X[found], found, rows, k, metric, exclude_self)
+
+
+def recall_rows(n: int, sample: int, seed: int) -> np.ndarray:
+    """Sorted rows on which :func:`estimate_recall` checks the neighbours."""
+    return np.sort(rng(seed, "recall-sample").choice(n, min(sample, n), replace=False))
+
+
+def recall_of(xq: np.ndarray, d_exact: np.ndarray, x_found: np.ndarray, found: np.ndarray, rows: np.ndarray,
+              k: int, metric: str, exclude_self: bool) -> float:
+    """Recall@k of the neighbours ``found`` (rows ``x_found``) of queries ``xq`` given exact distances."""
     if exclude_self:  # the query itself is at distance 0 and occupies one exact slot
         d_exact = d_exact[:, 1:]
     kth = d_exact[:, k - 1].astype(np.float64)
-    found = neighbors[rows, :k]
-    diff = X[rows][:, None, :].astype(np.float64) - X[found].astype(np.float64)
+    diff = xq[:, None, :].astype(np.float64) - x_found.astype(np.float64)
     d_found = np.abs(diff).sum(-1) if metric == "l1" else np.sqrt((diff ** 2).sum(-1))
     tol = 1e-5 * np.maximum(kth, 1.0)
     hits = (d_found <= (kth + tol)[:, None]) & (found >= 0)
@@ -359,29 +396,43 @@ def knn_edges(indices: np.ndarray, distances: np.ndarray) -> pd.DataFrame:
     Works in place where it can: peak extra memory is about four int64 arrays of ``n * k``.
     """
     n, k = indices.shape
+    key, dist = pair_keys(indices, distances, np.arange(n, dtype=np.int64), n)
+    key, dist = min_per_key(key, dist)
+    return pd.DataFrame({"src": key // n, "dst": key % n, "distance": dist.astype(np.float32),
+                         "weight": edge_weights(dist, float(dist.max()) if len(dist) else 0.0)})
+
+
+def pair_keys(indices: np.ndarray, distances: np.ndarray, row_ids: np.ndarray, n: int
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Directed kNN results of rows ``row_ids`` as undirected pair keys ``min * n + max`` and distances."""
+    k = indices.shape[1]
     other = indices.reshape(-1)
     dist = distances.reshape(-1)
-    hi = np.repeat(np.arange(n, dtype=np.int64), k)
+    hi = np.repeat(np.asarray(row_ids, dtype=np.int64), k)
     ok = (other >= 0) & (other != hi) & np.isfinite(dist)
     lo = np.minimum(hi, other)
     np.maximum(hi, other, out=hi)
     lo *= n
     lo += hi
     del hi
-    key = lo[ok]
-    del lo
-    dist = dist[ok]
+    return lo[ok], dist[ok]
+
+
+def min_per_key(key: np.ndarray, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unique keys (sorted) with the smallest distance seen for each."""
+    if not len(key):
+        return key, dist
     order = np.argsort(key, kind="stable")
     key = key[order]
     dist = dist[order]
     del order
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-    dist = np.minimum.reduceat(dist, starts) if len(dist) else dist
-    key = key[starts]
-    dmax = float(dist.max()) if len(dist) else 0.0
-    weight = np.ones_like(dist) if dmax <= 0 else (1.0 - dist / dmax).astype(np.float32)
-    return pd.DataFrame({"src": key // n, "dst": key % n, "distance": dist.astype(np.float32),
-                         "weight": weight})
+    return key[starts], np.minimum.reduceat(dist, starts)
+
+
+def edge_weights(dist: np.ndarray, dmax: float) -> np.ndarray:
+    """SynTwin's weight ``1 - d / max d`` (float32; 1 everywhere when ``max d = 0``)."""
+    return np.ones_like(dist) if dmax <= 0 else (1.0 - dist / dmax).astype(np.float32)
 
 
 def build_graph(X: np.ndarray, k: int = 15, *, metric: str = "l1", method: str = "auto", client=None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,24 +79,18 @@ class SimilarityGraph:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
         self.edges.to_parquet(tmp / "edges.parquet", index=False)
-        nodes = pd.DataFrame({"node": np.arange(self.n_nodes, dtype=np.int64)})
-        if self.membership is not None:
-            nodes["membership"] = self.membership
-        if self.multiplicity is not None:
-            nodes["multiplicity"] = self.multiplicity
-        nodes.to_parquet(tmp / "nodes.parquet", index=False)
-        (tmp / "graph.json").write_text(json.dumps({"n_nodes": self.n_nodes, "n_edges": self.n_edges,
-                                                    "meta": self.meta}, indent=2, default=_jsonable))
-        if path.exists():
-            old = path.with_name(f".{path.name}.old")
-            path.rename(old)
-            tmp.rename(path)
-            for f in old.iterdir():
-                f.unlink()
-            old.rmdir()
-        else:
-            tmp.rename(path)
-        return path
+        return _publish(tmp, path, self.n_nodes, self.n_edges, self.membership, self.multiplicity, self.meta)
+
+    @staticmethod
+    def save_parts(path: str | os.PathLike, edges_dir: str | os.PathLike, *, n_nodes: int, n_edges: int,
+                   membership: np.ndarray | None = None, meta: dict | None = None) -> Path:
+        """Write a graph whose edges are already Parquet parts (``edges_dir/part.*.parquet``, moved in as
+        ``path/edges/``) with ``nodes.parquet`` and ``graph.json``, atomically like :meth:`save`."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+        Path(edges_dir).rename(tmp / "edges")
+        return _publish(tmp, path, n_nodes, n_edges, membership, None, meta or {})
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> SimilarityGraph:
@@ -105,7 +100,10 @@ class SimilarityGraph:
             raise ValueError(f"{path} is not a saved SimilarityGraph (no graph.json)")
         info = json.loads((path / "graph.json").read_text())
         nodes = pd.read_parquet(path / "nodes.parquet")
-        return cls(n_nodes=info["n_nodes"], edges=pd.read_parquet(path / "edges.parquet"),
+        parts = sorted((path / "edges").glob("part.*.parquet"))  # a graph built on the workers (save_parts)
+        edges = (pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True) if parts
+                 else pd.read_parquet(path / "edges.parquet"))
+        return cls(n_nodes=info["n_nodes"], edges=edges,
                    membership=nodes["membership"].to_numpy() if "membership" in nodes else None,
                    multiplicity=nodes["multiplicity"].to_numpy() if "multiplicity" in nodes else None,
                    meta=info.get("meta", {}))
@@ -171,6 +169,27 @@ class SimilarityGraph:
         if self.membership is not None:
             data.y = torch.from_numpy(self.membership)
         return data
+
+
+def _publish(tmp: Path, path: Path, n_nodes: int, n_edges: int, membership: np.ndarray | None,
+             multiplicity: np.ndarray | None, meta: dict) -> Path:
+    """Add ``nodes.parquet`` and ``graph.json`` to ``tmp`` (which holds the edges), then swap it in as ``path``."""
+    nodes = pd.DataFrame({"node": np.arange(n_nodes, dtype=np.int64)})
+    if membership is not None:
+        nodes["membership"] = np.asarray(membership, dtype=np.int64)
+    if multiplicity is not None:
+        nodes["multiplicity"] = multiplicity
+    nodes.to_parquet(tmp / "nodes.parquet", index=False)
+    (tmp / "graph.json").write_text(json.dumps({"n_nodes": int(n_nodes), "n_edges": int(n_edges), "meta": meta},
+                                               indent=2, default=_jsonable))
+    if path.exists():
+        old = path.with_name(f".{path.name}.old")
+        path.rename(old)
+        tmp.rename(path)
+        shutil.rmtree(old)
+    else:
+        tmp.rename(path)
+    return path
 
 
 def _jsonable(v):

@@ -10,6 +10,9 @@ worker, the ratio 1-worker / 2-worker per stage, and whether the outputs are the
 count (published outputs; with ``--until`` the checkpointed cohort dataset and graph of the partial run).
 ``--until STAGE`` stops the run when STAGE begins (e.g. ``synthesis``: cohort and graph stages only);
 ``--set KEY=VALUE`` passes scenario overrides (e.g. ``graph.coarsen_above=100000``).
+``--kill-task PREFIX`` kills a worker the moment the first task whose key starts with PREFIX executes (e.g.
+``_search_task``: a kNN search of the graph stage; the fault tests' plugin), so the row shows whether the
+bytes survive a worker loss (compare it with a run without the kill).
 """
 
 from __future__ import annotations
@@ -57,11 +60,16 @@ def _checksums(out: Path, manifest: dict | None) -> dict:
     return {k: sha256_tree(p) for k, p in found.items() if p.exists()}
 
 
-def one_run(n: int, workers: int, generator: str, out: Path, until: str | None, overrides: list[str]) -> dict:
+def one_run(n: int, workers: int, generator: str, out: Path, until: str | None, overrides: list[str],
+            kill_task: str | None = None) -> dict:
     scenario = load_scenario(shipped_scenarios()["seer_breast_twins"],
                              [f"cohort.simulate.n={n}", f"synthesis.generator={generator}", *overrides])
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                       silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        if kill_task:
+            from tests.spine.test_fault_tolerance import KillWorkerWhenTaskStarts
+
+            client.register_plugin(KillWorkerWhenTaskStarts(kill_task, out.parent / f"killed-w{workers}.json"))
         start = time.perf_counter()
         manifest = None
         try:
@@ -83,7 +91,8 @@ def one_run(n: int, workers: int, generator: str, out: Path, until: str | None, 
     row.update(recall_at_k=graph.get("recall_at_k"), modularity=graph.get("modularity"),
                communities=graph.get("communities"), communities_method=graph.get("communities_method"),
                prediction_parts=pred.get("seconds_by_part"), client_peak_rss_gib=round(_peak_rss_gib(), 2),
-               worker_peak_rss_gib=worker_rss, sha256=_checksums(out, manifest))
+               worker_peak_rss_gib=worker_rss, sha256=_checksums(out, manifest),
+               killed=json.loads((out.parent / f"killed-w{workers}.json").read_text()) if kill_task else None)
     return row
 
 
@@ -94,6 +103,7 @@ def main() -> None:
     parser.add_argument("--generator", default="latent_class")
     parser.add_argument("--until", choices=STAGES[1:], help="stop the run when this stage begins")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--kill-task", metavar="PREFIX", help="kill a worker when the first such task executes")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="syntwin-bench-"))
     rows = []
@@ -103,6 +113,9 @@ def main() -> None:
             with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
                 rows.append(pool.submit(one_run, args.n, w, args.generator, tmp / f"w{w}", args.until,
                                         args.overrides).result())
+            if args.kill_task:  # the same worker count again, a worker killed mid-task: same bytes?
+                rows.append(pool.submit(one_run, args.n, w, args.generator, tmp / f"w{w}-killed", args.until,
+                                        args.overrides, args.kill_task).result())
             print(json.dumps(rows[-1]), flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -19,13 +19,16 @@ from syntwin.errors import CohortError, StageError
 from syntwin.export import export_twins, releasable
 from syntwin.export.run import write_release_manifest
 from syntwin.graphs.coarsen import coarsened_leiden, modularity_from_edges
-from syntwin.graphs.communities import community_stats, leiden, modularity
+from syntwin.graphs.communities import leiden, modularity
 from syntwin.graphs.encode import MixedEncoder
 from syntwin.graphs.knn import build_graph
 from syntwin.graphs.store import SimilarityGraph
 from syntwin.pipeline.context import ARRAY, FRAME, JSON, Artifact, RunContext
 from syntwin.pipeline.counterfactual import check_counterfactual, run_counterfactual
-from syntwin.pipeline.dataset import DATASET, concat_summaries, outcome_columns, read_dataset, write_dataset
+from syntwin.pipeline.dataset import (DATASET, concat_summaries, dataset_files, outcome_columns, read_dataset,
+                                      write_dataset)
+from syntwin.pipeline.graph_stage import (RECALL_SAMPLE, fit_encoder_on_parts, graph_metrics,
+                                          partitioned_graph_stage)
 from syntwin.pipeline.fidelity import fidelity_stage, scenario_constraints
 from syntwin.pipeline.predict import run_prediction, validation_mask
 from syntwin.pipeline.public_domains import with_public_domains
@@ -38,8 +41,6 @@ from syntwin.synthesis.generators.missingness import with_missingness
 from syntwin.synthesis.generators.mst import PublicDomainError
 from syntwin.synthesis.predict import outcome_labels
 
-MIN_COMMUNITY = 10  # SynTwin keeps communities of >= 10 patients
-RECALL_SAMPLE = 2000  # graph recall@k is estimated against exact kNN on this many patients
 SCHEMA = Artifact(".json", lambda schema, path: schema.save(path), CohortSchema.load)  # as a stage artifact
 
 
@@ -97,28 +98,8 @@ def similarity_graph(x: np.ndarray, *, k: int, method: str, resolution: float, s
         q = modularity(graph, membership, resolution=resolution)
     graph.meta["seconds_communities"] = time.perf_counter() - t0
     graph.membership = membership
-    stats = community_stats(membership, min_size=MIN_COMMUNITY)
     # wall times go to the manifest, not into the artifact (whose bytes must be reproducible)
-    metrics: dict[str, Any] = {k_: round(graph.meta.pop(k_), 3) for k_ in list(graph.meta) if k_.startswith("seconds")}
-    metrics.update(nodes=graph.n_nodes, edges=graph.n_edges, communities=stats["kept"],
-                   communities_all=stats["communities"], coverage=round(stats["coverage"], 4),
-                   recall_at_k=round(float(graph.meta["recall_at_k"]), 4), method=graph.meta.get("method"),
-                   modularity=round(q, 4), communities_method="coarsened" if coarse else "full",
-                   **({"coarsened": coarse} if coarse else {}))
-    return graph, metrics
-
-
-def _graph_stage(scenario: CohortScenario, ctx: RunContext, x_train: np.ndarray, scale: float,
-                 m: dict) -> np.ndarray:
-    """The scenario's graph over the training patients, saved to ``graph/``; returns the membership."""
-    g = scenario.graph
-    graph, metrics = similarity_graph(x_train, k=g.k, method=g.method, resolution=g.resolution, scale=scale,
-                                      client=ctx.client, seed=ctx.seed, coarsen_above=g.coarsen_above,
-                                      block_rows=g.block_rows)
-    m.update(metrics)
-    graph.save(ctx.path("graph"))
-    ctx.record_output("graph", "graph")
-    return graph.membership
+    return graph, graph_metrics(graph.meta, graph.n_nodes, graph.n_edges, membership, q, coarse)
 
 
 def dp_guarantee(generator: Any, n_rows: int) -> dict[str, Any] | None:
@@ -226,16 +207,18 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
     # every stage is checkpointed (RunContext.checkpointed): --resume skips the finished ones
     got = ctx.checkpointed("cohort", cohort_stage, data=DATASET, hold=ARRAY, schema=SCHEMA, skipped=JSON)
     hold, schema = got["hold"], got["schema"]
-    df = got["data"].compute().reset_index(drop=True)  # not yet per partition: the stages below take pandas
     scenario = _without_skipped_methods(scenario, ctx, got["skipped"])
-    train, holdout = df[~hold].reset_index(drop=True), df[hold].reset_index(drop=True)
-
-    encoder = cohort_encoder(schema, scenario.graph.weights, scenario.cohort.missing.model_dump()).fit(
-        train[schema.features])  # fitted on the training rows: held-out patients reach nothing
-    x_train = encoder.transform(train)
-    membership = ctx.checkpointed(
-        "graph", lambda m: {"membership": _graph_stage(scenario, ctx, x_train, encoder.scale_, m)},
+    # fitted on the training rows (held-out patients reach nothing), from summaries made on the workers
+    files = dataset_files(ctx.scratch("cohort/data"))
+    encoder = fit_encoder_on_parts(cohort_encoder(schema, scenario.graph.weights,
+                                                  scenario.cohort.missing.model_dump()), files, hold, client)
+    membership = ctx.checkpointed(  # on the workers, from the dataset's files (syntwin.pipeline.graph_stage)
+        "graph", lambda m: {"membership": partitioned_graph_stage(scenario, ctx, encoder, files, hold, m)},
         membership=ARRAY)["membership"]
+
+    df = got["data"].compute().reset_index(drop=True)  # not yet per partition: the stages below take pandas
+    train, holdout = df[~hold].reset_index(drop=True), df[hold].reset_index(drop=True)
+    x_train = encoder.transform(train)
 
     twins = ctx.checkpointed(
         "synthesis", lambda m: {"twins": _synthesis_stage(scenario, ctx, train, schema, membership, m)},
