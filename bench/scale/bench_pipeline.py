@@ -24,10 +24,12 @@ import multiprocessing
 import resource
 import shutil
 import tempfile
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import psutil
 from distributed import Client, LocalCluster
 
 from syntwin.io import sha256_tree
@@ -41,11 +43,30 @@ class Stop(KeyboardInterrupt):
     """Ends a run when the ``--until`` stage begins (the partial run directory stays)."""
 
 
-def _until(stage: str | None):
+def _until(stage: str | None, starts: dict[str, float]):
     def progress(name: str) -> None:
+        starts[name] = time.time()
         if name == stage:
             raise Stop(name)
     return progress
+
+
+class RssSampler(threading.Thread):
+    """Samples this process's RSS every 0.1 s, so the peak within a stage's time window can be read."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.samples: list[tuple[float, int]] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        proc = psutil.Process()
+        while not self.done.wait(0.1):
+            self.samples.append((time.time(), proc.memory_info().rss))
+
+    def peak_gib(self, start: float, end: float) -> float | None:
+        inside = [r for t, r in self.samples if start <= t <= end]
+        return round(max(inside) / 2**30, 2) if inside else None
 
 
 def _peak_rss_gib() -> float:
@@ -70,14 +91,20 @@ def one_run(n: int, workers: int, generator: str, out: Path, until: str | None, 
             from tests.spine.test_fault_tolerance import KillWorkerWhenTaskStarts
 
             client.register_plugin(KillWorkerWhenTaskStarts(kill_task, out.parent / f"killed-w{workers}.json"))
-        start = time.perf_counter()
+        start, starts, sampler = time.perf_counter(), {}, RssSampler()
+        sampler.start()
         manifest = None
         try:
             manifest = run_scenario(scenario, out, overwrite=True, report=False, client=client,
-                                    progress=_until(until))
+                                    progress=_until(until, starts))
         except Stop:
             pass
         wall = time.perf_counter() - start
+        sampler.done.set()
+        graph_record = partial_dir(out) / ".checkpoints" / "graph.json"
+        # the client's peak from the run's start to the end of the graph stage (its checkpoint record)
+        graph_peak = sampler.peak_gib(starts.get("cohort", 0.0), graph_record.stat().st_mtime) if (
+            graph_record.exists()) else None
         worker_rss = sorted(round(v, 2) for v in client.run(_peak_rss_gib).values())
     metrics = manifest["metrics"] if manifest else {
         p.stem: json.loads(p.read_text())["metrics"] for p in (partial_dir(out) / ".checkpoints").glob("*.json")}
@@ -91,6 +118,7 @@ def one_run(n: int, workers: int, generator: str, out: Path, until: str | None, 
     row.update(recall_at_k=graph.get("recall_at_k"), modularity=graph.get("modularity"),
                communities=graph.get("communities"), communities_method=graph.get("communities_method"),
                prediction_parts=pred.get("seconds_by_part"), client_peak_rss_gib=round(_peak_rss_gib(), 2),
+               client_peak_rss_to_graph_end_gib=graph_peak,
                worker_peak_rss_gib=worker_rss, sha256=_checksums(out, manifest),
                killed=json.loads((out.parent / f"killed-w{workers}.json").read_text()) if kill_task else None)
     return row
