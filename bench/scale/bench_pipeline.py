@@ -138,13 +138,13 @@ def main() -> None:
     try:
         for w in args.workers:
             # each run in a fresh process, so the client's peak RSS is that run's
-            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-                rows.append(pool.submit(one_run, args.n, w, args.generator, tmp / f"w{w}", args.until,
-                                        args.overrides).result())
-            if args.kill_task:  # the same worker count again, a worker killed mid-task: same bytes?
-                rows.append(pool.submit(one_run, args.n, w, args.generator, tmp / f"w{w}-killed", args.until,
-                                        args.overrides, args.kill_task).result())
-            print(json.dumps(rows[-1]), flush=True)
+            # (and with --kill-task the same worker count again, a worker killed mid-task: same bytes?)
+            for kill in [None, args.kill_task] if args.kill_task else [None]:
+                with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+                    rows.append(pool.submit(one_run, args.n, w, args.generator,
+                                            tmp / f"w{w}{'-killed' if kill else ''}", args.until,
+                                            args.overrides, kill).result())
+                print(json.dumps(rows[-1]), flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     cols = ["workers", "wall", *STAGES, "logistic_auroc", "twin_knn_auroc", "gnn_auroc", "recall_at_k",
