@@ -3,6 +3,7 @@ the page loads, the floor plan draws, a step advances the clock and the counts. 
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -35,7 +36,8 @@ def serve(*args: str):
     pytest.importorskip("playwright")
     port = free_port()
     exe = Path(sys.executable).with_name("syntwin")
-    proc = subprocess.Popen([str(exe), "dashboard", *args, "--port", str(port)],
+    # own process group: the CLI runs Solara as a child, which must stop with it (see stop())
+    proc = subprocess.Popen([str(exe), "dashboard", *args, "--port", str(port)], start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ})
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 120
@@ -48,17 +50,25 @@ def serve(*args: str):
                 pytest.fail(f"the dashboard exited: {proc.stdout.read()[-2000:]}")
             time.sleep(0.5)
     else:
-        proc.terminate()
+        stop(proc)
         pytest.fail("the dashboard did not start within 120 s")
     return proc, url
+
+
+def stop(proc) -> None:
+    """Terminate the dashboard and its Solara server (the whole process group)."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
 def server():
     proc, url = serve(str(SCENARIO), "--warmup-min", "10")
     yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+    stop(proc)
 
 
 def browse(url: str):
@@ -157,5 +167,4 @@ def test_live_panel_shows_the_assimilated_twin_and_its_forecast_beside_the_strea
             browser.close()
             pw.stop()
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop(proc)
