@@ -114,3 +114,12 @@ def test_integer_arrival_times_are_moved_to_fractional_times_and_left_unchanged(
     for moved in out[2:4]:  # uniform within what is left of slot 1 before the end of the run
         assert 60.0 < moved < 90.0 and moved != np.floor(moved)
     assert np.isnan(out[4]) and times.tolist() == [0, 0, 0, 10, 20]
+
+
+def test_a_scale_above_one_multiplies_the_intensity_and_keeps_its_shape():
+    """scale 2.5 means 2.5 times the arrivals (the candidate rate must cover 2.5 λ_max), same time profile."""
+    rng = np.random.default_rng(5)
+    samples = [sample_arrivals(PROFILE, 3600, rng, scale=2.5) for _ in range(100)]
+    counts = np.array([len(s) for s in samples])
+    assert counts.mean() == pytest.approx(2.5 * 360, rel=0.02)
+    assert (np.concatenate(samples) < 900).mean() == pytest.approx(0.125, abs=0.01)
