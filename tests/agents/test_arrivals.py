@@ -123,3 +123,20 @@ def test_a_scale_above_one_multiplies_the_intensity_and_keeps_its_shape():
     counts = np.array([len(s) for s in samples])
     assert counts.mean() == pytest.approx(2.5 * 360, rel=0.02)
     assert (np.concatenate(samples) < 900).mean() == pytest.approx(0.125, abs=0.01)
+
+
+def test_no_rate_or_no_time_means_no_arrivals_and_no_draws():
+    """A closed profile or a run of no time has no arrivals and leaves the generator where it was (so the
+    draws that follow, e.g. the visitors' traits, are the same as if it had not been asked)."""
+    closed = ArrivalProfile((0, 3600), (0, 0))
+    for profile, duration in ((closed, 3600.0), (PROFILE, 0.0), (PROFILE, -5.0)):
+        rng = np.random.default_rng(6)
+        out = sample_arrivals(profile, duration, rng)
+        assert out.shape == (0,)
+        assert rng.random() == np.random.default_rng(6).random()
+
+
+def test_a_one_second_window_at_a_high_rate_has_its_arrivals():
+    busy = ArrivalProfile((0, 1), (6000, 6000))  # 100 per second
+    counts = [len(sample_arrivals(busy, 1.0, np.random.default_rng(s))) for s in range(20)]
+    assert np.mean(counts) == pytest.approx(100, rel=0.1)
