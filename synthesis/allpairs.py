@@ -108,11 +108,11 @@ class GowerCodes:
             i, j = np.nonzero(num <= cut)
             keep = j > i
             i, j = i[keep], j[keep]
-            parts.append((i + s, j + s, num[i, j]))
+            parts.append(((i + s).astype(np.int32), (j + s).astype(np.int32), num[i, j]))
         if not parts:
             return np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0)
         src, dst, num = (np.concatenate(p) for p in zip(*parts))
-        return src.astype(np.int32), dst.astype(np.int32), num / self.denominator
+        return src, dst, num / self.denominator
 
     def real(self, rows, cols) -> np.ndarray:
         rows, cols = np.atleast_1d(rows), np.atleast_1d(cols)

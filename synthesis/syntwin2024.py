@@ -132,18 +132,20 @@ def _best_of_seed(g, resolutions: Sequence[float], min_size: int, louvain_seed: 
 def _graph_from_edges(n: int, edges: np.ndarray, weights: np.ndarray):
     import igraph as ig
 
-    g = ig.Graph(n=int(n), edges=np.asarray(edges).tolist())
+    g = ig.Graph(n=int(n), edges=np.asarray(edges))
     g.es["weight"] = np.asarray(weights).tolist()
     return g
 
 
 def resolution_scan(g, *, resolutions: Sequence[float] = RESOLUTIONS, seeds: int = SCAN_SEEDS, min_size: int = 10,
-                    seed: int = 0, client=None, checkpoint: str | None = None) -> tuple[float, np.ndarray, dict]:
+                    seed: int = 0, client=None, checkpoint: str | None = None,
+                    edge_arrays: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[float, np.ndarray, dict]:
     """Their resolution choice: per seed the resolution with most communities ``>= min_size`` wins; mode wins.
 
     Ties (per seed, and between equally frequent winners) go to the most patients in such communities.
     With a ``distributed.Client``, each seed's scan is one task on the cluster (the graph is rebuilt there
     from its edge list by a task, so a lost worker's share is recomputed); the result is the same. With
+    ``edge_arrays`` = ``(edges (E, 2), weights (E,))`` that ``g`` was built from spares reading them back. With
     ``checkpoint`` (a folder) each Louvain run's membership is saved there and reused: a scan stopped part-way
     resumes where it stopped, with the same result (files are keyed by graph size, seed and resolution).
 
@@ -155,15 +157,25 @@ def resolution_scan(g, *, resolutions: Sequence[float] = RESOLUTIONS, seeds: int
     if client is None:
         bests = [_best_of_seed(g, resolutions, min_size, s, checkpoint) for s in seeds_used]
     else:
-        edges = np.asarray(g.get_edgelist(), dtype=np.int64).reshape(-1, 2)
-        weights = np.asarray(g.es["weight"], dtype=np.float64) if g.ecount() else np.zeros(0)
+        if edge_arrays is None:
+            edges = np.asarray(g.get_edgelist(), dtype=np.int64).reshape(-1, 2)
+            weights = np.asarray(g.es["weight"], dtype=np.float64) if g.ecount() else np.zeros(0)
+        else:  # the arrays g was built from: no Python list of tuples for a graph of 10^7 edges
+            edges, weights = edge_arrays
+        # the edge list (~16 MB per million edges) goes once to each worker, whose task builds its own copy of
+        # the graph; the seeds are dealt round-robin to the copies (one copy alone would keep every seed on the
+        # worker that holds it). A lost worker's copy and seeds are rebuilt elsewhere (nothing scattered).
+        workers = sorted(client.scheduler_info()["workers"])[: len(seeds_used)]
         import dask
 
-        # the edge list (~16 MB per million edges) travels once, to the task that builds the graph on a worker
-        with dask.config.set({"distributed.admin.large-graph-warning-threshold": "1GB"}):
-            remote = client.submit(_graph_from_edges, g.vcount(), edges.astype(np.int32), weights, pure=False)
-        bests = client.gather([client.submit(_best_of_seed, remote, tuple(resolutions), int(min_size), s, checkpoint,
-                                             pure=False) for s in seeds_used])
+        edges, weights = edges.astype(np.int32), np.asarray(weights, np.float64)
+        with dask.config.set({"distributed.admin.large-graph-warning-threshold": "4GB"}):
+            copies = [client.submit(_graph_from_edges, g.vcount(), edges, weights, workers=[w],
+                                    allow_other_workers=True, pure=False) for w in workers]
+        bests = client.gather([client.submit(_best_of_seed, copies[i % len(copies)], tuple(resolutions),
+                                             int(min_size), s, checkpoint, workers=[workers[i % len(workers)]],
+                                             allow_other_workers=True, pure=False)
+                               for i, s in enumerate(seeds_used)])
     winners, partitions = [], {}
     for best in bests:  # their final partition: of the seeds the winner won, the one with most patients kept
         winners.append(best[1])
@@ -242,11 +254,17 @@ def syntwin_designs_from(
     thr = threshold_from_pair_counts(*source.pair_counts()) if threshold is None else float(threshold)
     seconds = {"pair_counts": lap()}
     src, dst, dist = source.edges(thr)
-    graph = _threshold_graph(n, src, dst, dist)
-    del src, dst, dist
+    edges = np.column_stack([src, dst])
+    del src, dst
+    dmax = float(dist.max()) if len(dist) else 0.0  # their step4b: weight 1 − d / max d over the edges
+    weights = (1.0 - dist / dmax) if dmax > 0 else np.ones(len(dist))
+    del dist
+    graph = _graph_from_edges(n, edges, weights)
     seconds["edges"] = lap()
     gamma, membership, votes = resolution_scan(graph, resolutions=resolutions, seeds=seeds, min_size=min_size,
-                                               seed=seed, client=client, checkpoint=checkpoint)
+                                               seed=seed, client=client, checkpoint=checkpoint,
+                                               edge_arrays=(edges, weights))
+    del edges, weights
     seconds["resolution_scan"] = lap()
     sizes = np.bincount(membership)
     kept = np.flatnonzero(sizes >= min_size)
@@ -281,16 +299,6 @@ def syntwin_designs_from(
             "coverage": float((community[targets] >= 0).mean()) if targets.any() else 0.0,
             "edges": int(graph.ecount()), **votes, "seconds": {**seconds, "designs": lap()}}
     return frame, info
-
-
-def _threshold_graph(n: int, src: np.ndarray, dst: np.ndarray, dist: np.ndarray):
-    """Their graph: the edges at or below the threshold, weight ``1 − d / max d`` over the edges (step4b)."""
-    import igraph as ig
-
-    graph = ig.Graph(n=int(n), edges=np.column_stack([src, dst]))
-    dmax = float(dist.max()) if len(dist) else 0.0
-    graph.es["weight"] = (1.0 - dist / dmax if dmax > 0 else np.ones(len(dist))).tolist()
-    return graph
 
 
 def _closest_twins(source, asked: np.ndarray, twins: np.ndarray, counts: np.ndarray, ys: np.ndarray,
