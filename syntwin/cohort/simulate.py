@@ -19,8 +19,8 @@ Generative model, per patient (parameters in :mod:`syntwin.cohort._sites`):
    ``HR_j`` (sources in ``_treatment``); potential outcomes under each option come from
    :mod:`syntwin.cohort.truth`. λ_stage fitted by
    :func:`calibrate` so that the Kaplan–Meier 5-year cause-specific survival of each stage
-   equals ``CALIBRATION_TARGETS``. Competing other-cause death: Gompertz
-   ``h_o(a) = A exp(0.085 a)`` in attained age a (×1.45 for men, × site comorbidity frailty).
+   equals ``CALIBRATION_TARGETS``. Competing other-cause death: the US period life table 2011
+   by sex and attained age (:mod:`syntwin.cohort._lifetable`, NVSR 64(11)) × site comorbidity frailty.
 5. Follow-up ends at the first of both deaths, loss to follow-up (1%/year) and the study
    cutoff 31 Dec 2020; ``survival_months`` is the floor of that time in months (as SEER).
 6. SEER coding (:mod:`syntwin.cohort._seer_codes`, extra columns derived from the above without
@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit, ndtr, ndtri
 
+from syntwin.cohort import _lifetable as L
 from syntwin.cohort import _seer_codes as C
 from syntwin.cohort import _sites as S
 from syntwin.cohort import _treatment as T
@@ -302,9 +303,7 @@ def _draw(n: int, site: str, rng: np.random.Generator) -> tuple[dict, dict]:
     k = np.asarray(p.weibull_shape)[stage]
     exp_draw = rng.standard_exponential(n)
     base = (exp_draw * np.exp(-eta)) ** (1.0 / k)
-    a_other = S.GOMPERTZ_A_FEMALE * np.where(male, S.OTHER_MALE_RATIO, 1.0) * p.other_frailty
-    b = S.GOMPERTZ_B
-    t_other = 12.0 * np.log1p(rng.standard_exponential(n) * b / (a_other * np.exp(b * age))) / b
+    t_other = 12.0 * L.other_cause_years(age, male, rng.standard_exponential(n), p.other_frailty)
     censor = np.minimum(12.0 * (S.CUTOFF_YEAR - dx_time), rng.exponential(1.0 / S.LOSS_RATE, n))
     lat = {"stage": stage, "base": base, "t_other": t_other, "censor": censor}
     truth = {"eta_untreated": eta_untreated, "exp_draw": exp_draw, "shape": k, "treated": treated,

@@ -335,3 +335,25 @@ def test_breast_marginals_close_to_real_seer_subset(big):
     dup_real = real.duplicated(real_profile, keep=False).mean()
     dup_sim = sim.sample(len(real), random_state=0).duplicated(profile, keep=False).mean()
     assert dup_real > 0.5 and abs(dup_sim - dup_real) < 0.08, (dup_sim, dup_real)
+
+
+def test_other_cause_deaths_follow_the_life_table():
+    """Deaths from other causes come from the US life table 2011 (syntwin.cohort._lifetable): its
+    published life expectancy at birth, and the simulated 5-year other-cause mortality of women aged
+    68-72 with little cancer hazard (stage I breast, frailty 1.0) is the table's."""
+    from syntwin.cohort import _lifetable as L
+
+    assert len(L.Q_FEMALE) == len(L.Q_MALE) == 100
+    for male, e0 in ((False, 81.1), (True, 76.3)):  # NVSR 64(11): e_0 in 2011
+        ages = np.arange(0.0, 150.0, 0.01)
+        assert abs(np.exp(-np.interp(ages, *L._CUM[male])).sum() * 0.01 - e0) < 0.1
+    rng = np.random.default_rng(0)
+    e = rng.standard_exponential(400_000)
+    years = L.other_cause_years(np.full(e.size, 70.0), np.zeros(e.size, bool), e, 1.0)
+    assert abs((years > 5).mean() - L.survival(70.0, 5.0)) < 0.003
+    assert 0.90 < L.survival(70.0, 5.0) < 0.92 and L.survival(70.0, 5.0, male=True) < L.survival(70.0, 5.0)
+    # ~6,500 women aged 68-72 (SE 0.004); the Gompertz law used before gives 0.117 against the table's 0.092
+    df = simulate_partition(200_000, "breast", 5, 0, 0)
+    old = df[df["age"].between(68, 72) & (df["stage"] == "I") & (df["year_of_diagnosis"] <= 2010)]
+    other = (old["vital_status"] == "Dead") & (old["cancer_death"] == 0) & (old["survival_months"] < 60)
+    assert abs(other.mean() - (1 - L.survival(70.0, 5.0))) < 0.015, (other.mean(), len(old))
