@@ -3,7 +3,7 @@ PY ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup setup-test demo test test-fast wheel-check docs bench clean
+.PHONY: setup setup-test demo test test-heavy test-all wheel-check docs bench clean
 
 # `setup` installs what the default scenario needs (no BUSL SDV); `setup-test` adds the test extras.
 setup: $(VENV)/.installed
@@ -24,11 +24,16 @@ $(VENV)/.installed-test: $(VENV)/.installed
 demo: setup
 	$(BIN)/syntwin run seer_breast_twins --out runs/demo --overwrite
 
+# `test` is the README's test command (about 10 minutes on 2 cores); CI also runs `test-heavy` (the slow,
+# minutes-long end-to-end runs: byte identity of every method, the real SEER subset, faults, batch, clusters).
 test: setup-test
-	$(BIN)/python -m pytest
-
-test-fast: setup-test
 	$(BIN)/python -m pytest -m "not heavy"
+
+test-heavy: setup-test
+	$(BIN)/python -m pytest -m heavy
+
+test-all: setup-test
+	$(BIN)/python -m pytest
 
 # Build the wheel, install it in a clean venv and use it from outside the repository.
 wheel-check: setup

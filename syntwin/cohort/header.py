@@ -20,7 +20,7 @@ def file_header(path: Path) -> list[str]:
     """The column names of a CSV/TSV (first line, delimiter sniffed) or Parquet file, stripped."""
     import pyarrow.parquet as pq
 
-    from syntwin.cohort.readers import _sniff_delimiter
+    from syntwin.cohort.sources import sniff_delimiter
 
     if path.is_dir() or path.suffix.lower() == ".parquet":
         first = path if path.is_file() else next(iter(sorted(path.glob("*.parquet"))), None)
@@ -30,7 +30,7 @@ def file_header(path: Path) -> list[str]:
         line = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         line = raw.decode("latin-1")
-    return [h.strip() for h in next(csv.reader([line.rstrip("\r\n")], delimiter=_sniff_delimiter(line)), [])]
+    return [h.strip() for h in next(csv.reader([line.rstrip("\r\n")], delimiter=sniff_delimiter(line)), [])]
 
 
 def _did_you_mean(name: str, header: list[str]) -> str:

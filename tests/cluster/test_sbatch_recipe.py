@@ -34,6 +34,7 @@ for id in "$@"; do kill -TERM -- "-$id" 2>/dev/null || true; echo "$id" >> "$FAK
 """
 
 
+@pytest.mark.heavy
 @pytest.mark.skipif(shutil.which("setsid") is None, reason="needs setsid")
 def test_run_scenario_sbatch_with_fake_slurm(tmp_path):
     fake = tmp_path / "slurm"

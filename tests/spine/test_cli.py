@@ -14,6 +14,8 @@ from tests.small_runs import cli_sets
 
 REPO = Path(__file__).resolve().parents[2]
 SMALL = cli_sets(small_runs.SMALL)  # every method: the byte-identity test covers the GNN and SynTwin on workers
+#: The contract run: the cheap methods (the byte-identity test, heavy, runs every method twice).
+SMALL_CHEAP = cli_sets([*small_runs.SMALL, small_runs.CHEAP_METHODS])
 
 
 def syntwin(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -38,19 +40,16 @@ def test_version_and_schema():
 
 
 @pytest.fixture(scope="module")
-def demo_runs(tmp_path_factory):
-    """The default scenario, shrunk, run with 2 and with 1 worker."""
-    base = tmp_path_factory.mktemp("runs")
-    out2, out1 = base / "w2", base / "w1"
-    p2 = syntwin("run", "seer_breast_twins", "--out", str(out2), "--workers", "2", *SMALL)
-    assert p2.returncode == 0, p2.stderr
-    p1 = syntwin("run", "seer_breast_twins", "--out", str(out1), "--workers", "1", *SMALL)
-    assert p1.returncode == 0, p1.stderr
-    return out2, out1
+def demo_run(tmp_path_factory):
+    """The default scenario, shrunk to 3,000 patients and the cheap methods, on 2 workers."""
+    out = tmp_path_factory.mktemp("runs") / "w2"
+    proc = syntwin("run", "seer_breast_twins", "--out", str(out), "--workers", "2", *SMALL_CHEAP)
+    assert proc.returncode == 0, proc.stderr
+    return out
 
 
-def test_run_directory_contract(demo_runs):
-    out, _ = demo_runs
+def test_run_directory_contract(demo_run):
+    out = demo_run
     m = json.loads((out / "manifest.json").read_text())
     assert m["scenario"] == "seer_breast_twins" and m["kind"] == "cohort" and m["seed"] == 2024
     assert len(m["config_sha256"]) == 64
@@ -80,17 +79,23 @@ def test_run_directory_contract(demo_runs):
     assert not list(out.parent.glob(".*partial"))
 
 
-def test_same_seed_same_bytes_on_1_and_2_workers(demo_runs):
-    out2, out1 = demo_runs
-    o2 = json.loads((out2 / "manifest.json").read_text())["outputs"]
-    o1 = json.loads((out1 / "manifest.json").read_text())["outputs"]
+@pytest.mark.heavy
+def test_same_seed_same_bytes_on_1_and_2_workers(tmp_path):
+    """Every method (GraphSAGE and SynTwin's reference included) gives the same bytes on 1 and 2 workers."""
+    outs = {}
+    for workers in ("2", "1"):
+        outs[workers] = tmp_path / f"w{workers}"
+        proc = syntwin("run", "seer_breast_twins", "--out", str(outs[workers]), "--workers", workers, *SMALL)
+        assert proc.returncode == 0, proc.stderr
+    o2, o1 = (json.loads((outs[w] / "manifest.json").read_text())["outputs"] for w in ("2", "1"))
+    assert {"graph", "predictions", "twins_parquet", "syntwin_2024"} <= set(o2)
     assert o2 == o1
 
 
-def test_export_has_no_identifiers(demo_runs):
+def test_export_has_no_identifiers(demo_run):
     import pandas as pd
 
-    out, _ = demo_runs
+    out = demo_run
     twins = pd.read_parquet(out / "export" / "twins.parquet")
     assert "patient_id" not in twins.columns
     assert (twins["survival_months"] >= 0).all() and set(twins["cancer_death"].unique()) <= {0, 1}
@@ -98,8 +103,8 @@ def test_export_has_no_identifiers(demo_runs):
     assert list(csv.columns) == list(twins.columns) and len(csv) == len(twins)
 
 
-def test_privacy_and_export_commands(demo_runs, tmp_path):
-    out, _ = demo_runs
+def test_privacy_and_export_commands(demo_run, tmp_path):
+    out = demo_run
     table = syntwin("privacy", str(out))
     assert table.returncode == 0 and "mia_distance_auroc" in table.stdout and "<= 0.6" in table.stdout
     release = tmp_path / "release"
@@ -112,8 +117,8 @@ def test_privacy_and_export_commands(demo_runs, tmp_path):
     assert_clean_error(syntwin("privacy", str(tmp_path)), str(tmp_path))
 
 
-def test_existing_out_refused_without_overwrite(demo_runs):
-    out, _ = demo_runs
+def test_existing_out_refused_without_overwrite(demo_run):
+    out = demo_run
     proc = syntwin("run", "seer_breast_twins", "--out", str(out), *SMALL)
     assert_clean_error(proc, str(out), "--overwrite")
 

@@ -71,6 +71,7 @@ def test_bad_scenarios_give_one_clear_error(edit, field, message, tmp_path, crow
     assert err.row is not None and err.file.endswith("s.yaml")
 
 
+@pytest.mark.heavy
 def test_run_canteen_scenario(tmp_path, dask_client):
     scenario = CrowdScenario.model_validate(canteen())
     ctx = RunContext(work=tmp_path, seed=scenario.seed, client=dask_client,

@@ -45,6 +45,7 @@ def syntwin(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     return subprocess.run([str(EXE), *args], capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.mark.heavy
 def test_live_run_is_byte_identical_on_one_or_two_workers(tmp_path):
     (tmp_path / "data").mkdir()
     s = stream(2)

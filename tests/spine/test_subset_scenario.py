@@ -14,6 +14,7 @@ from syntwin.scenario.load import shipped_scenarios
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "seer_breast_cancer.csv"
 
 
+@pytest.mark.heavy
 @pytest.mark.skipif(not DATA.exists(), reason="the shared SEER subset is not beside the repository")
 def test_seer_subset_file_scenario_reads_all_rows_and_reports_cleaning(tmp_path):
     exe = Path(sys.executable).with_name("syntwin")
