@@ -10,7 +10,7 @@ import pytest
 from lifelines import KaplanMeierFitter
 
 from syntwin.cohort.simulate import simulate_cohort
-from syntwin.cohort.truth import potential_outcomes, true_log_hazard_ratios
+from syntwin.cohort.truth import control_arm_error, potential_outcomes, true_log_hazard_ratios
 from syntwin.graphs.encode import MixedEncoder
 from syntwin.synthesis import counterfactual as cf
 from syntwin.synthesis.causal_forest import forest_effects
@@ -177,17 +177,7 @@ def _arm_errors(seed: int, m: int = 10, correct: bool = True) -> dict:
         r = virtual_control_arm(x[arm], t[arm], e[arm], x[pool], t[pool], e[pool], H, m=m, exact_arm=st[arm],
                                 exact_pool=st[pool], outcome_arm=mu0[arm] if correct else None,
                                 outcome_pool=mu0[pool] if correct else None, n_boot=60, seed=seed)
-    css_yes, css_no = tr["css_Yes"].to_numpy(), tr["css_No"].to_numpy()
-    ctl = pool[r["controls"].ravel()]  # with replacement: a control counts once per use
-    shift = r["survival_bias_correction"]
-    true = float(np.mean(css_yes[arm] - css_no[arm]))
-    return {"error": r["survival_difference"] - true,
-            "covers": r["survival_difference_lo"] <= true <= r["survival_difference_hi"],
-            # Kaplan-Meier vs the realised net outcome of the same patients: censoring handled
-            "arm_censoring": r["survival_arm"] - (1 - tr["death_Yes"].to_numpy()[arm]).mean(),
-            "control_censoring": r["survival_controls"] - shift - (1 - tr["death_No"].to_numpy()[ctl]).mean(),
-            # expected untreated survival of the controls, corrected, vs the arm's own: matching
-            "matching": css_no[ctl].mean() + shift - css_no[arm].mean()}
+    return control_arm_error(r, tr, arm, pool)
 
 
 def test_control_arm_survival_difference_has_no_bias_over_cohorts():
@@ -201,3 +191,5 @@ def test_control_arm_survival_difference_has_no_bias_over_cohorts():
     assert abs(res["control_censoring"].mean()) < 0.005, res
     assert abs(res["matching"].mean()) < 0.005, res
     assert abs(res["error"].mean()) < 0.02 and res["covers"].sum() >= 4, res
+    parts = res["arm_censoring"] - res["control_censoring"] - res["matching"] + res["noise"]
+    assert np.allclose(parts, res["error"])
