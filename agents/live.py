@@ -303,7 +303,8 @@ class LiveTwin:
 
         Returns:
             One row per assimilated minute: ``time``, the observed total, the replicas' predicted mean
-            total before assimilation, and the effective sample size.
+            total before assimilation, the effective sample size, and the 5 % / 95 % quantiles of the
+            replicas' predicted totals (``predicted_lower``, ``predicted_upper``).
         """
         grid = observations if "timestamp" not in observations.columns else minute_grid(observations,
                                                                                          self.zones)
@@ -320,11 +321,13 @@ class LiveTwin:
             while self.now < when:
                 self.now += pd.Timedelta(minutes=1)
                 self.z = self._advance(self.models, self.z, self.now, self.rng)
-            predicted = float(self._occupancy(self.models).sum(axis=1).mean())
+            totals = self._occupancy(self.models).sum(axis=1)
             ess = self._assimilate(y, co2)
             self.minutes_assimilated += 1
-            rows.append((when, float(np.nansum(y)), predicted, ess))
-        return pd.DataFrame(rows, columns=["time", "observed", "predicted", "ess"])
+            rows.append((when, float(np.nansum(y)), float(totals.mean()), ess, float(np.quantile(totals, 0.05)),
+                         float(np.quantile(totals, 0.95))))
+        return pd.DataFrame(rows, columns=["time", "observed", "predicted", "ess", "predicted_lower",
+                                           "predicted_upper"])
 
     # ---- forecasts -------------------------------------------------------------------------------
     def forecast_ensemble(self, minutes: int) -> dict[str, np.ndarray]:

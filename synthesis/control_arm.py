@@ -13,6 +13,18 @@ with replacement. The arm is compared with its virtual controls:
   controls, interval from a Poisson bootstrap of arm and registry patients (matches fixed).
 * naive registry comparison: the same two figures against *all* untreated registry patients.
 
+What the survival difference estimates: the arm's own mean net survival at the horizon under the
+treatment minus the same patients' mean under no treatment (an ATT; "net" = other-cause deaths
+censored, valid when censoring is independent of the outcome given the features). Its error is
+mostly the controls' outcome noise, not bias: untreated patients resembling a treated arm are few,
+so each serves many arm patients (1,500 operated stage II–III chemotherapy patients at ``m = 3``:
+~1,700 distinct controls, effective sample size ~700). On 60 simulated cohorts the error had mean
+−0.005 (SE 0.0025) and SD 0.016–0.022 at ``m = 3``; its noise-free part (the controls' expected
+survival plus the bias correction against the arm's own expected untreated survival) was −0.001.
+A difference averaged over 3 cohorts (0.020 vs 0.035) was that noise. ``m = 10`` (default) uses
+more distinct controls: error SD 0.0145 vs 0.0161, ΔS interval width 0.066 vs 0.078, HR interval
+coverage 29/30 vs 28/30 on the same 30 cohorts (see ``bench/counterfactual/README.md``).
+
 Balance is reported as standardised mean differences of the encoded features before and after.
 """
 
@@ -55,7 +67,7 @@ def _smd(a: np.ndarray, b: np.ndarray, wb: np.ndarray | None = None) -> float:
 
 
 def virtual_control_arm(x_arm: np.ndarray, time_arm, event_arm, x_pool: np.ndarray, time_pool, event_pool,
-                        horizon: float, *, m: int = 3, exact_arm: np.ndarray | None = None,
+                        horizon: float, *, m: int = 10, exact_arm: np.ndarray | None = None,
                         exact_pool: np.ndarray | None = None, covariates_arm: np.ndarray | None = None,
                         covariates_pool: np.ndarray | None = None, outcome_arm: np.ndarray | None = None,
                         outcome_pool: np.ndarray | None = None, n_boot: int = 300, seed: int = 0,

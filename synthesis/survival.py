@@ -119,15 +119,31 @@ def cumulative_dynamic_auc(time, event, risk, horizons: Sequence[float], *, cens
     return np.asarray(out)
 
 
-def km_sup_distance(time_a, event_a, time_b, event_b, *, horizon: float | None = None) -> float:
+#: KM curves are compared where at least this share of each group is still at risk (see km_sup_distance).
+MIN_AT_RISK_SHARE = 0.05
+
+
+def _last_well_estimated(t: np.ndarray, share: float) -> float:
+    """The latest time at which at least ``share`` of the group (and at least one patient) is still at risk."""
+    t = np.sort(np.asarray(t, dtype=np.float64))
+    k = max(1, int(np.ceil(share * len(t))))  # at risk at t: patients with time >= t
+    return float(t[len(t) - k]) if len(t) else 0.0
+
+
+def km_sup_distance(time_a, event_a, time_b, event_b, *, horizon: float | None = None,
+                    min_at_risk_share: float = MIN_AT_RISK_SHARE) -> float:
     """Sup-distance ``max_t |S_a(t) − S_b(t)|`` between two Kaplan–Meier curves.
 
-    Taken over all observed times up to the shorter of the two follow-ups (a KM curve is undefined
-    past its last time), or up to ``horizon`` if smaller.
+    Taken over the observed times up to the earliest of: either curve's last time (a KM curve is undefined
+    past it), ``horizon``, and the last time at which ``min_at_risk_share`` of each group is still at risk.
+    Past that the curve moves by whole steps per event (with 3 at risk, one event drops it by a third), so
+    the tail would decide the distance by noise; survival curves are not read where few remain at risk
+    (Pocock, Clayton & Altman, Lancet 2002;359:1686–89). ``min_at_risk_share=0`` compares the whole curves.
     """
     ta, sa = kaplan_meier(time_a, event_a)
     tb, sb = kaplan_meier(time_b, event_b)
-    end = min(ta[-1], tb[-1], np.inf if horizon is None else float(horizon))
+    end = min(ta[-1], tb[-1], np.inf if horizon is None else float(horizon),
+              _last_well_estimated(time_a, min_at_risk_share), _last_well_estimated(time_b, min_at_risk_share))
     grid = np.union1d(ta, tb)
     grid = np.concatenate([[0.0], grid[grid <= end]])
     return float(np.max(np.abs(_step(ta, sa, grid) - _step(tb, sb, grid))))

@@ -4,8 +4,9 @@
 every person (coloured by what they are doing), the current counts (zone counts, inside, queue,
 close pairs, entered), time series of occupancy, queue, close pairs, airborne quanta and expected
 infections (and CO2 when the model computes it), and a switch between the scenario's intervention
-arms (Reset rebuilds the model for the chosen arm). With a ``live`` section, the sensor stream is
-drawn beside the twin's occupancy. It uses the crowd model through its public API only: its
+arms (Reset rebuilds the model for the chosen arm). With a ``live`` section, the live panel shows the
+scenario's LiveTwin (:mod:`syntwin.dashboard_live`) following a day of the sensor stream in step with the
+page's clock: the observed counts beside the twin's assimilated state and its forecast with a 90 % band. It uses the crowd model through its public API only: its
 constructor, ``step()``, its Mesa ``DataCollector``, positions and states.
 
 Needs the ``dashboard`` extra (solara, altair).
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 #: Environment variable naming the scenario file the served page shows.
 SCENARIO_ENV = "SYNTWIN_DASHBOARD_SCENARIO"
@@ -33,11 +35,14 @@ STATE_COLOURS = {"queue": "#d62728", "to_seat": "#ff7f0e", "waiting_seat": "#946
                  "leaving": "#2ca02c", "staff": "#000000"}
 
 
-def scenario_model(scenario: Any, warmup_min: int = WARMUP_MIN) -> type:
+def scenario_model(scenario: Any, warmup_min: int = WARMUP_MIN, live: Path | None = None,
+                   source: Path | None = None) -> type:
     """A :class:`CrowdModel` subclass bound to ``scenario``, built from keyword arguments only.
 
     SolaraViz rebuilds the model as ``cls(**parameters)`` on Reset, so the scenario's configuration
-    and arms are bound to the class and the user chooses ``arm`` (and ``seed``, ``warmup_min``).
+    and arms are bound to the class and the user chooses ``arm`` (and ``seed``, ``warmup_min``). With a
+    ``live`` stream file the model carries a :class:`~syntwin.dashboard_live.StreamFollower` (``model.live``,
+    the day ``live_day``) that each step feeds the stream up to the model's clock.
     """
     from syntwin.agents.model import CrowdModel
 
@@ -47,13 +52,24 @@ def scenario_model(scenario: Any, warmup_min: int = WARMUP_MIN) -> type:
     class ScenarioCrowdModel(CrowdModel):
         """The scenario's crowd twin for one intervention arm."""
 
-        def __init__(self, arm: str = first, seed: int = int(scenario.seed), warmup_min: int = warmup_min) -> None:
+        def __init__(self, arm: str = first, seed: int = int(scenario.seed), warmup_min: int = warmup_min,
+                     live_day: str | None = None) -> None:
             if arm not in arms:
                 raise ValueError(f"unknown arm {arm!r}; valid: {', '.join(arms)}")
             super().__init__(config, arms[arm], seed=seed)
             self.arm = arm
+            self.live = None
+            if live is not None:
+                from syntwin.dashboard_live import StreamFollower
+
+                self.live = StreamFollower(scenario, live, source, day=live_day, seed=seed)
             for _ in range(int(round(warmup_min * 60 / config.dt_s))):
                 self.step()
+
+        def step(self) -> None:
+            super().step()
+            if self.live is not None:  # the stream's readings up to the page's clock reach the twin
+                self.live.advance_to(self.live.start + pd.Timedelta(seconds=float(self.time_s)))
 
     ScenarioCrowdModel.arms = tuple(arms)
     ScenarioCrowdModel.start_clock = scenario.simulation.start
@@ -122,15 +138,6 @@ def draw_plan(model: Any, ax: Any) -> None:
     ax.set_title(f"{model.arm} · {clock(model)}", fontsize=10)
 
 
-@functools.lru_cache(maxsize=4)
-def _stream(path: str, zones: tuple[str, ...] | None) -> Any:
-    """The stream's counts per zone (and ``co2``) per minute, last day only."""
-    from syntwin.agents.live import minute_grid, read_occupancy_stream
-
-    grid = minute_grid(read_occupancy_stream(path), list(zones) if zones else None)
-    return grid[grid.index >= grid.index.normalize().max()]
-
-
 def stream_path(scenario: Any, source: Path) -> Path | None:
     """The ``live`` stream file of a scenario (as its run resolves it), or ``None`` if it has none or it is absent."""
     if getattr(scenario, "live", None) is None:
@@ -151,8 +158,8 @@ def build_page(scenario: Any, source: Path, warmup_min: int = WARMUP_MIN) -> tup
     from mesa.visualization import make_plot_component
     from mesa.visualization.utils import update_counter
 
-    model_cls = scenario_model(scenario, warmup_min)
     live = stream_path(scenario, source)
+    model_cls = scenario_model(scenario, warmup_min, live, source)
 
     @solara.component
     def FloorPlan(model):  # noqa: N802 - a Solara component
@@ -168,33 +175,27 @@ def build_page(scenario: Any, source: Path, warmup_min: int = WARMUP_MIN) -> tup
         solara.Markdown(f"**{clock(model)}** (step {model.steps}) · {text}")
 
     @solara.component
-    def Stream(model):  # noqa: N802
+    def LivePanel(model):  # noqa: N802
         update_counter.get()
-        live_section = scenario.live
-        zones = getattr(live_section, "zones", None) or [z for z in [getattr(live_section, "zone", None)] if z]
-        grid = _stream(str(live), tuple(zones) if zones else None)
-        fig = Figure(figsize=(8, 2.5))
-        ax = fig.subplots()
-        for zone in [c for c in grid.columns if c != "co2"]:
-            ax.plot(grid.index, grid[zone].to_numpy(), lw=1, label=f"sensor stream: {zone} (last day)")
-        ax.set_ylabel("people")
-        ax.legend(fontsize=7, loc="upper left")
-        if "co2" in grid.columns:
-            twin = ax.twinx()
-            twin.plot(grid.index, grid["co2"].to_numpy(), lw=0.8, color="#7f7f7f", label="CO2 (ppm)")
-            twin.set_ylabel("CO2 ppm")
-            twin.legend(fontsize=7, loc="upper right")
-        fig.autofmt_xdate()
+        solara.Markdown(model.live.summary())
+        fig = Figure(figsize=(8, 4.5))
+        model.live.draw(fig)
         solara.FigureMatplotlib(fig)
 
     components = [Counts, FloorPlan, make_plot_component(["occupancy", "queue_length"]),
                   make_plot_component(["close_pairs"]), make_plot_component(["quanta_per_m3"]),
                   make_plot_component(["expected_infections"])]
-    if live is not None:
-        components.append(Stream)
     params = {"arm": {"type": "Select", "value": model_cls.arms[0], "values": list(model_cls.arms),
                       "label": "intervention"},
               "seed": int(scenario.seed), "warmup_min": warmup_min}
+    if live is not None:
+        components.append(LivePanel)
+        from syntwin.dashboard_live import _setup, busiest_day, stream_days
+
+        grid, zones, _, _ = _setup(scenario, str(live), str(source))
+        sim = scenario.simulation
+        params["live_day"] = {"type": "Select", "value": busiest_day(grid, zones, sim.start, sim.duration_min),
+                              "values": stream_days(grid), "label": "stream day the live twin follows"}
     return model_cls, components, params, f"syntwin · {scenario.name}"
 
 

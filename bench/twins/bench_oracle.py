@@ -2,7 +2,7 @@
 
 The simulated breast cohort draws its outcome from a known model (syntwin/cohort/simulate.py): Weibull
 cancer-specific time per stage, log hazard eta = 0.45 ER- + 0.15 HER2+ + 0.25 triple-negative +
-beta_age (age - 65)/10 + beta_grade (grade - 1), and a Gompertz other-cause time by age and sex. The
+beta_age (age - 65)/10 + beta_grade (grade - 1), and an other-cause time from the US life table by age and sex. The
 Bayes-optimal score of "cancer death within the horizon" is P(T_cancer <= min(h, T_other) | x), estimated
 here by Monte Carlo per held-out patient; no method can beat its AUROC in expectation.
 
@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from syntwin.cohort import _lifetable as L
 from syntwin.cohort import _sites as S
 from syntwin.pipeline.cohort import load_cohort, split_holdout
 from syntwin.scenario.load import load_scenario, shipped_scenarios
@@ -43,10 +44,8 @@ def oracle_score(df: pd.DataFrame, horizon: float, seed: int = 0) -> np.ndarray:
     gen = np.random.default_rng(seed)
     e1, e2 = gen.standard_exponential((2, len(df), DRAWS))
     t_cancer = scale * (e1 * np.exp(-eta)[:, None]) ** (1.0 / k)
-    a_other = (S.GOMPERTZ_A_FEMALE * np.where(male, S.OTHER_MALE_RATIO, 1.0) * p.other_frailty)[:, None]
-    t_other = (
-        12.0 * np.log1p(e2 * S.GOMPERTZ_B / (a_other * np.exp(S.GOMPERTZ_B * age)[:, None])) / S.GOMPERTZ_B
-    )
+    rep = lambda v: np.repeat(v, DRAWS)  # noqa: E731
+    t_other = 12.0 * L.other_cause_years(rep(age), rep(male), e2.ravel(), p.other_frailty).reshape(e2.shape)
     return ((t_cancer <= horizon + 1.0) & (t_cancer <= t_other)).mean(axis=1)  # months are floored
 
 

@@ -8,32 +8,37 @@ crossing zero); Louvain resolution scan 0–9 × 10 seeds (most communities >= 1
 communities >= 10 kept; designs A–F leave-one-out among the evaluated patients (the paper's own design);
 AUROC with an ordinary bootstrap on the patients of kept communities (coverage stated).
 
-    timeout 3000 .venv/bin/python -W ignore bench/twins/bench_syntwin2024.py --evaluate 30000 --twins 57674
-    timeout 1500 .venv/bin/python -W ignore bench/twins/bench_syntwin2024.py --evaluate 6000 --twins 20000
+Distances are Gower over the label-encoded features, as in their step4a (numeric features coded by training
+deciles, ordered like grade and stage: ``|a − b| / range``; the rest categorical), so twins are the mixture's
+codes themselves. They are streamed in row blocks (``syntwin.synthesis.allpairs.GowerCodes``): pair counts and
+the edges at or below the threshold, never an n × n matrix.
 
-All-pairs matrices cost 8·n_eval·(n_eval + n_twins) bytes: 30,000 evaluated with 57,674 twins need ~21 GB,
-beyond this shared machine; the command line sizes it down and the README says at which size it ran.
+    flock /work/wt/heavy.lock timeout 1200 .venv/bin/python -W ignore bench/twins/bench_syntwin2024.py \
+        --evaluate 30000 --twins 57674 --resolutions 3 --scan-seeds 3 --checkpoint /tmp/ck30k --json r30k.json
+
+(11.7 min, 10 GiB at 30,000 with one resolution; their full scan, 0–9 × 10 seeds, is ~100 Louvain runs of ~3 min
+there: run it with ``--checkpoint`` over several lock holds, each resuming where the last stopped.)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import time
 
 import numpy as np
 import pandas as pd
-from scipy.spatial.distance import cdist
 
 from syntwin.cohort import _sites as S
 from syntwin.cohort.simulate import simulate_cohort
-from syntwin.graphs.encode import MixedEncoder
+from syntwin.synthesis.allpairs import GowerCodes
 from syntwin.synthesis.evaluate import auroc_ci
 from syntwin.synthesis.syntwin2024 import (
     DESIGNS,
     fit_product_multinomial_gibbs,
     sample_product_multinomial,
-    syntwin_designs,
+    syntwin_designs_from,
 )
 
 PAPER = {"A": 0.791, "B": 0.784, "C": 0.783, "D": 0.864, "E": 0.852, "F": 0.494}
@@ -41,7 +46,8 @@ NUMERIC = ["age", "tumor_size_mm", "nodes_examined", "nodes_positive"]
 ORDINAL = ["grade", "stage"]
 CATEGORICAL = ["race", "marital_status", "summary_stage", "er_status", "pr_status", "her2_status"]
 FEATURES = NUMERIC + ORDINAL + CATEGORICAL  # 12, as in the paper (our simulator's nearest equivalents)
-BINS = 10  # numeric features are coded by deciles of the generator-training rows for the multinomial mixture
+BINS = 10  # numeric features are coded by deciles of the generator-training rows (mixture and Gower)
+ORDER = {"grade": list(S.GRADES), "stage": list(S.STAGES)}
 
 
 def balanced_cohort(n: int, seed: int) -> pd.DataFrame:
@@ -73,24 +79,8 @@ def codes_of(df: pd.DataFrame, edges: dict, levels: dict) -> np.ndarray:
     return np.column_stack(cols).astype(np.int64)
 
 
-def decode(codes: np.ndarray, train: pd.DataFrame, edges: dict, levels: dict, seed: int) -> pd.DataFrame:
-    """Codes back to values: a numeric decile is drawn as a training value of that decile (uniform)."""
-    gen = np.random.default_rng(seed)
-    out = {}
-    for j, c in enumerate(NUMERIC):
-        code = np.searchsorted(levels[c], np.searchsorted(edges[c], train[c].to_numpy(float), side="right"))
-        values = train[c].to_numpy(float)
-        drawn = np.empty(len(codes))
-        for b in np.unique(codes[:, j]):
-            pool = values[code == b]
-            at = codes[:, j] == b
-            drawn[at] = gen.choice(pool, at.sum()) if len(pool) else np.nan
-        out[c] = drawn
-    for j, c in enumerate(ORDINAL + CATEGORICAL + ["dead"], start=len(NUMERIC)):
-        out[c] = np.asarray(levels[c], dtype=object)[codes[:, j]]
-    frame = pd.DataFrame(out)
-    frame["dead"] = frame["dead"].astype(int)
-    return frame
+def peak_rss_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
 def main() -> None:
@@ -101,7 +91,20 @@ def main() -> None:
     ap.add_argument("--iterations", type=int, default=200)
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--workers", type=int, default=0, help="Dask LocalCluster workers for the scan (0: none)")
+    ap.add_argument("--checkpoint", default=None, help="folder keeping each Louvain run: a stopped run resumes")
+    ap.add_argument("--resolutions", default=None, help="comma list instead of their 0..9 (a named deviation)")
+    ap.add_argument("--scan-seeds", type=int, default=10, help="Louvain seeds of the scan (theirs: 10)")
     args = ap.parse_args()
+    client = None
+    if args.workers:
+        from distributed import Client, LocalCluster
+
+        client = Client(LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                                     memory_limit=0, dashboard_address=None))
+    scan = {"seeds": args.scan_seeds}
+    if args.resolutions:
+        scan["resolutions"] = [float(r) for r in args.resolutions.split(",")]
     t0 = time.perf_counter()
     df = balanced_cohort(args.patients, args.seed)
     gen = np.random.default_rng(args.seed)
@@ -111,22 +114,21 @@ def main() -> None:
     if args.evaluate < len(evaluation):
         evaluation = evaluation.sample(args.evaluate, random_state=args.seed).reset_index(drop=True)
     edges = {c: np.unique(np.quantile(train[c], np.linspace(0, 1, BINS + 1)[1:-1])) for c in NUMERIC}
-    levels = {c: sorted(train[c].astype(str).unique()) for c in ORDINAL + CATEGORICAL + ["dead"]}
+    levels = {c: sorted(train[c].astype(str).unique()) for c in CATEGORICAL + ["dead"]}
+    levels.update({c: [v for v in ORDER[c] if v in set(train[c].astype(str))] for c in ORDINAL})
     levels.update({c: np.unique(np.searchsorted(edges[c], train[c].to_numpy(float), side="right")) for c in NUMERIC})
     model = fit_product_multinomial_gibbs(codes_of(train, edges, levels), k=30, iterations=args.iterations,
                                           burn_in=args.iterations // 2, seed=args.seed)
     t_fit = time.perf_counter() - t0
-    twins = decode(sample_product_multinomial(model, args.twins, seed=args.seed + 1), train, edges, levels,
-                   args.seed + 2)
-    enc = MixedEncoder(numeric=NUMERIC, ordinal={"grade": list(S.GRADES), "stage": list(S.STAGES)},
-                       categorical=CATEGORICAL).fit(train[FEATURES])
-    xe = enc.transform(evaluation).astype(np.float64)
-    xs = enc.transform(twins).astype(np.float64)
-    d = cdist(xe, xe, "cityblock") / enc.scale_
-    ds = cdist(xe, xs, "cityblock") / enc.scale_
+    twins = sample_product_multinomial(model, args.twins, seed=args.seed + 1)
+    x_eval = codes_of(evaluation, edges, levels)
+    n_levels = [len(levels[c]) for c in FEATURES]
+    source = GowerCodes(x_eval[:, :-1], twins[:, :-1], ordered=[c not in CATEGORICAL for c in FEATURES],
+                        levels=n_levels)
+    y_twins = np.asarray(levels["dead"], dtype=object)[twins[:, -1]].astype(int)
     t1 = time.perf_counter()
-    frame, info = syntwin_designs(d, ds, evaluation["dead"].to_numpy(), twins["dead"].to_numpy(),
-                                  seed=args.seed)
+    frame, info = syntwin_designs_from(source, evaluation["dead"].to_numpy(), y_twins, seed=args.seed,
+                                       client=client, checkpoint=args.checkpoint, **scan)
     t_designs = time.perf_counter() - t1
     y = evaluation["dead"].to_numpy()
     rows = []
@@ -137,10 +139,11 @@ def main() -> None:
         rows.append({"design": k, "paper": PAPER[k], "auroc": r.get("auroc"), "ci_low": r.get("ci_low"),
                      "ci_high": r.get("ci_high"), "n": int(ok.sum()), "coverage": float(ok.mean())})
     result = {"patients": len(df), "generator_rows": len(train), "evaluated": len(evaluation),
-              "twins": len(twins), "features": FEATURES,
+              "twins": len(twins), "features": FEATURES, "scan": {**scan, "workers": args.workers}, "distance": "Gower over codes (deciles, ordered, categorical)",
               "info": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in info.items()},
               "seconds": {"cohort_and_gibbs": round(t_fit, 1), "designs": round(t_designs, 1),
                           "total": round(time.perf_counter() - t0, 1)},
+              "peak_rss_gib": round(peak_rss_gib(), 2),
               "table": rows}
     print(json.dumps(result, indent=1))
     if args.json:

@@ -2,7 +2,8 @@
 
 For each stratified CV fold (features: all columns but Survival Months and Status; outcome: Status):
   * logistic regression and gradient boosting on the real training rows;
-  * kNN over the real training patients (Gower via MixedEncoder + L1, k neighbours, similarity weights);
+  * kNN over the real training patients (Gower via MixedEncoder + L1, k neighbours, similarity weights), at
+    the fixed k and at k tuned on the same inner split and grid as the twins' k;
   * per generator: fit on the training rows (features + survival pair), draw twins, then
       - kNN over the twins at the fixed k, and at k tuned on an inner 80/20 split of the training rows,
       - a blend w·kNN(real) + (1−w)·kNN(twins), (k_real, k_twins, w) tuned on the same inner split,
@@ -107,7 +108,7 @@ def run(args) -> dict:
     enc = MixedEncoder(**ROLES).fit(df[FEATURES])  # ranges/categories only, no labels
     X = enc.transform(df[FEATURES])
     gens = [g for g in args.generators.split(",") if g]
-    methods = ["logistic (real)", "gradient boosting (real)", f"kNN real (k={args.k})"]
+    methods = ["logistic (real)", "gradient boosting (real)", f"kNN real (k={args.k})", "kNN real (k tuned)"]
     for g in gens:
         methods += [f"kNN twins {g} (k={args.k})", f"kNN twins {g} (k tuned)",
                     f"blend kNN real+twins {g} (tuned)", f"logistic on twins {g}"]
@@ -138,6 +139,8 @@ def run(args) -> dict:
                 Xt, yt = enc.transform(twins[FEATURES]), twins[EVENT].to_numpy()
                 st = knn_scores(Xt, yt, X[te], sorted({args.k, k_t}))
                 sr = knn_scores(X[tr], y[tr], X[te], [k_r])[k_r]
+                if g == gens[0]:  # the real kNN tuned on the same inner split and grid as the twins' k
+                    oof["kNN real (k tuned)"][rep, te] = sr
                 oof[f"kNN twins {g} (k={args.k})"][rep, te] = st[args.k]
                 oof[f"kNN twins {g} (k tuned)"][rep, te] = st[k_t]
                 oof[f"blend kNN real+twins {g} (tuned)"][rep, te] = w * sr + (1 - w) * st[k_t]
@@ -201,7 +204,8 @@ def main() -> None:
         print(f"fidelity {g}: quality {f['quality']:.3f} (shapes {f['shapes']:.3f}, pairs {f['pair_trends']:.3f}),"
               f" KM sup all {f['km_sup_all']:.3f}, worst stage {f['km_sup_max_stage']:.3f}")
     for info in out["syntwin"]:
-        print("SynTwin fold: " + ", ".join(f"{k} {v:.3g}" for k, v in info.items()))
+        print("SynTwin fold: " + ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
+                                           for k, v in info.items()))
     for g, s in out["fit_sample_seconds_total"].items():
         print(f"fit+sample {g}: {s:.1f} s total")
     print(f"wall {time.perf_counter() - t0:.0f} s")

@@ -1,9 +1,10 @@
-"""Write the public survival cohorts that lifelines ships as the small CSVs beside this file.
+"""Write the public survival cohorts that lifelines and scikit-survival ship as the small CSVs beside this file.
 
     python scenarios/examples/export_lifelines.py
 
 The CSVs are what a user would bring: follow-up in weeks (rossi), days (lung, kidney_transplant, gbsg2) or
-months (larynx), missing values as empty cells (lung), 0/1 codes and text labels as the sources have them.
+months (larynx), missing values as empty cells (lung, flchain), 0/1 codes, ``True``/``False`` event labels
+(scikit-survival's flchain and whas500) and text labels as the sources have them.
 Integer-valued float columns (lung's ECOG score, Karnofsky scores) are written without a trailing ``.0``.
 """
 
@@ -12,6 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import lifelines.datasets as ds
+import pandas as pd
+from sksurv import datasets as sksurv_ds
 
 HERE = Path(__file__).resolve().parent
 COHORTS = {
@@ -20,6 +23,21 @@ COHORTS = {
     "larynx_cancer.csv": ds.load_larynx,
     "kidney_transplant.csv": ds.load_kidney_transplant,
     "gbsg2_breast.csv": ds.load_gbsg2,
+}
+
+
+def _sksurv(load) -> pd.DataFrame:
+    """A scikit-survival data set as one frame: features, then the event and time of its structured array."""
+    x, y = load()
+    frame = x.copy()
+    for name in y.dtype.names:
+        frame[name] = y[name]
+    return frame
+
+
+COHORTS |= {
+    "flchain_mgus.csv": lambda: _sksurv(sksurv_ds.load_flchain),  # Dispenzieri et al. 2012, Olmsted County
+    "whas500_heart_attack.csv": lambda: _sksurv(sksurv_ds.load_whas500),  # Worcester Heart Attack Study
 }
 
 

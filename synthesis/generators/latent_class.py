@@ -94,21 +94,35 @@ class _BinnedValues:
             self.bandwidth[i] = 0.9 * spread * len(v) ** -0.2
             self.low[i], self.high[i] = v[0], v[-1]
 
-    def draw(self, codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def cell_minimum(self) -> np.ndarray:
+        """Smallest training value of each cell (NaN for the missing-value cell)."""
+        return self.sorted_values[self.start]
+
+    def draw(self, codes: np.ndarray, rng: np.random.Generator, upper: np.ndarray | None = None) -> np.ndarray:
         """One value per code from a Gaussian kernel density of the bin, reflected into the bin's range.
 
         A training value of the bin plus ``N(0, h_b)`` noise (the smoothed bootstrap: a draw from the
-        kernel density estimate), folded back into ``[min_b, max_b]``; rounded for integer columns.
+        kernel density estimate), folded back into ``[min_b, max_b]``; rounded for integer columns. With
+        ``upper`` (per row, NaN = none) the range is ``[min_b, min(max_b, upper)]``: only training values
+        ``<= upper`` are picked (the cell's minimum when none is).
         """
         if not hasattr(self, "bandwidth"):
             self._bandwidths()
-        pick = self.start[codes] + np.floor(rng.random(len(codes)) * self.count[codes]).astype(np.int64)
+        count = self.count[codes]
+        if upper is not None:  # values of a cell are sorted: those <= upper are its first ones
+            below = np.array([np.searchsorted(self.sorted_values[a:a + c], u, side="right") if u == u else c
+                              for a, c, u in zip(self.start[codes], count, upper)], dtype=np.int64)
+            count = np.maximum(np.minimum(count, below), 1)
+        pick = self.start[codes] + np.floor(rng.random(len(codes)) * count).astype(np.int64)
         value = self.sorted_values[pick] + rng.standard_normal(len(codes)) * self.bandwidth[codes]
         lo, hi = self.low[codes], self.high[codes]
+        if upper is not None:
+            hi = np.where(np.isnan(upper), hi, np.maximum(np.minimum(hi, upper), lo))
         width = np.where(hi > lo, hi - lo, 1.0)
         folded = np.abs(np.mod(value - lo, 2 * width) - width)  # reflection at both ends
         value = np.where(hi > lo, hi - folded, value)
-        return np.round(value) if self.integer else value
+        value = np.round(value) if self.integer else value
+        return value if upper is None else np.where(value > upper, upper, value)
 
 
 class LatentClassGenerator(Generator):
@@ -267,9 +281,44 @@ class LatentClassGenerator(Generator):
         return None if rule is None else months_to_cutoff(codes[rule["diagnosis_year"]], rule["cutoff"])
 
     def use_constraints(self, constraints) -> LatentClassGenerator:
-        """Keep a follow-up rule on this model's time column by construction (see ``_hazards``)."""
+        """Keep, by construction, a follow-up rule on this model's time column (see ``_hazards``) and every
+        inequality ``low <= high`` between two numeric columns (see :meth:`_keep_inequalities`)."""
         self._constraints = list(constraints)
         return self
+
+    def _inequality_rules(self) -> list[tuple[str, str]]:
+        spec, out = self.codec_.spec, []
+        for rule in getattr(self, "_constraints", ()):
+            f = dict(rule.fields) if hasattr(rule, "fields") else dict(rule)
+            if (getattr(rule, "kind", f.get("kind")) == "inequality" and f.get("low") in self.features_
+                    and f.get("high") in self.features_
+                    and spec.kind(f["low"]) == NUMERIC == spec.kind(f["high"])):
+                out.append((str(f["low"]), str(f["high"])))
+        return out
+
+    def _keep_inequalities(self, out: dict, z: np.ndarray, rng: np.random.Generator) -> None:
+        """Where a twin drew ``low > high``, draw ``low`` again from its class given ``low <= high``.
+
+        The bin comes from the class's ``θ`` over the bins whose smallest training value is ``<= high`` (the
+        missing-value bin stays allowed), the value from that bin below ``high`` (:meth:`_BinnedValues.draw`).
+        A twin that drew ``low <= high`` keeps its draw, so each twin's ``low`` follows
+        ``p(low | class, low <= high)`` exactly at the bin level: no twin is rejected.
+        """
+        for low, high in getattr(self, "inequalities_", ()):  # (models saved before it: none)
+            with np.errstate(invalid="ignore"):
+                bad = np.flatnonzero(out[low] > out[high])
+            if not len(bad):
+                continue
+            b = self.binned_[low]
+            upper = out[high][bad]
+            minimum = b.cell_minimum()
+            P = self.probs_[self.features_.index(low)][z[bad]]
+            allowed = np.isnan(minimum)[None, :] | (minimum[None, :] <= upper[:, None])
+            P = np.where(allowed, P, 0.0)
+            cdf = np.cumsum(P, axis=1)
+            code = np.minimum((rng.random(len(bad))[:, None] * cdf[:, -1:] > cdf).sum(axis=1), P.shape[1] - 1)
+            code = np.where(cdf[:, -1] > 0, code, int(np.nanargmin(minimum)))
+            out[low][bad] = b.draw(code, rng, upper=np.where(np.isnan(minimum[code]), np.nan, upper))
 
     def _follow_up_rule(self) -> dict | None:
         spec = self.codec_.spec
@@ -301,6 +350,7 @@ class LatentClassGenerator(Generator):
             self.survival_.fit(np.exp(L - logsumexp(L, axis=1, keepdims=True)), float(self.alpha),
                                *(given if given is not None else ()))
             del self.survival_.design  # per-training-row: not kept
+        self.inequalities_ = self._inequality_rules()
         self.log_likelihood_, self.n_iter_ = ll, it
         self.weights_ = np.exp(log_w)
         theta = np.exp(log_theta)
@@ -319,6 +369,7 @@ class LatentClassGenerator(Generator):
             if kind == TIME and self.survival_ is not None:
                 continue  # the cell only shaped the classes
             out[c] = self.binned_[c].draw(code, rng) if kind in (NUMERIC, TIME) else code
+        self._keep_inequalities(out, z, rng)
         if self.survival_ is not None:  # after the features: the study end depends on the diagnosis year
             end = None
             if self.follow_up_ is not None:

@@ -118,7 +118,7 @@ class SiteParams:
         weibull_scale: Fitted scale λ (months) per stage; see ``simulate.calibrate``.
         beta_age: Log hazard ratio per 10 years of age (centred at 65).
         beta_grade: Log hazard ratio per grade level.
-        other_frailty: Multiplier of the Gompertz other-cause hazard (comorbidity).
+        other_frailty: Multiplier of the life-table other-cause hazard (comorbidity).
     """
 
     age_mean: float
@@ -149,7 +149,7 @@ SITE_PARAMS: dict[str, SiteParams] = {
         size_median=(12.0, 22.0, 32.0, 40.0), size_sigma=0.55,
         node_involved=(0.0, 0.45, 0.92, 0.70),
         weibull_shape=(1.3, 1.2, 1.1, 0.9),
-        weibull_scale=(666.11, 284.43, 171.29, 71.25),
+        weibull_scale=(664.04, 284.52, 171.26, 71.279),
         beta_age=0.10, beta_grade=0.35, other_frailty=1.0,
     ),
     "lung": SiteParams(
@@ -159,7 +159,7 @@ SITE_PARAMS: dict[str, SiteParams] = {
         size_median=(20.0, 40.0, 48.0, 45.0), size_sigma=0.5,
         node_involved=(0.0, 0.50, 0.85, 0.80),
         weibull_shape=(1.0, 0.95, 0.8, 0.65),
-        weibull_scale=(92.448, 70.308, 56.83, 19.08),
+        weibull_scale=(92.15, 70.367, 56.845, 19.083),
         beta_age=0.12, beta_grade=0.15, other_frailty=1.8,
     ),
     "colorectal": SiteParams(
@@ -169,7 +169,7 @@ SITE_PARAMS: dict[str, SiteParams] = {
         size_median=(20.0, 45.0, 45.0, 55.0), size_sigma=0.5,
         node_involved=(0.0, 0.0, 1.0, 0.75),
         weibull_shape=(1.1, 1.1, 1.0, 0.85),
-        weibull_scale=(337.03, 139.95, 71.616, 20.368),
+        weibull_scale=(336.31, 139.83, 71.581, 20.394),
         beta_age=0.15, beta_grade=0.25, other_frailty=1.2,
     ),
     "prostate": SiteParams(
@@ -179,17 +179,12 @@ SITE_PARAMS: dict[str, SiteParams] = {
         size_median=(0.0, 0.0, 0.0, 0.0), size_sigma=0.0,
         node_involved=(0.0, 0.0, 0.0, 0.50),
         weibull_shape=(1.5, 1.5, 1.3, 1.0),
-        weibull_scale=(2398.0, 1628.2, 1159.1, 226.3),
+        weibull_scale=(2398.0, 1633.3, 1159.1, 226.55),
         beta_age=0.20, beta_grade=0.0, other_frailty=0.9,
     ),
 }
 
-#: Other-cause mortality: Gompertz hazard ``A * exp(b * age)`` per year, ``b`` = 0.085/year
-#: and ``A`` giving 2%/year at age 70 for women (US life tables order of magnitude);
-#: men's hazard is ``OTHER_MALE_RATIO`` times higher.
-GOMPERTZ_B: float = 0.085
-GOMPERTZ_A_FEMALE: float = 0.02 / 383.75  # exp(0.085 * 70) = 383.75
-OTHER_MALE_RATIO: float = 1.45
+#: Other-cause mortality: :mod:`syntwin.cohort._lifetable` (US life table 2011) × ``other_frailty``.
 #: Loss to follow-up (exponential), per month: about 1% of patients per year.
 LOSS_RATE: float = 0.01 / 12
 #: End of follow-up: 31 December 2020 (diagnosis years 2004-2015).

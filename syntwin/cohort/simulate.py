@@ -19,10 +19,13 @@ Generative model, per patient (parameters in :mod:`syntwin.cohort._sites`):
    ``HR_j`` (sources in ``_treatment``); potential outcomes under each option come from
    :mod:`syntwin.cohort.truth`. λ_stage fitted by
    :func:`calibrate` so that the Kaplan–Meier 5-year cause-specific survival of each stage
-   equals ``CALIBRATION_TARGETS``. Competing other-cause death: Gompertz
-   ``h_o(a) = A exp(0.085 a)`` in attained age a (×1.45 for men, × site comorbidity frailty).
+   equals ``CALIBRATION_TARGETS``. Competing other-cause death: the US period life table 2011
+   by sex and attained age (:mod:`syntwin.cohort._lifetable`, NVSR 64(11)) × site comorbidity frailty.
 5. Follow-up ends at the first of both deaths, loss to follow-up (1%/year) and the study
    cutoff 31 Dec 2020; ``survival_months`` is the floor of that time in months (as SEER).
+6. SEER coding (:mod:`syntwin.cohort._seer_codes`, extra columns derived from the above without
+   random numbers): 5-year age group, CS tumour size code, and for breast AJCC 6th-ed T, N and
+   stage group (IIA ... IIIC).
 
 Column dtypes: every numeric column (age and year_of_diagnosis included) is float64 holding
 whole numbers except ``psa_ng_ml``; ordinal and categorical columns hold Python ``str``
@@ -44,6 +47,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit, ndtr, ndtri
 
+from syntwin.cohort import _lifetable as L
+from syntwin.cohort import _seer_codes as C
 from syntwin.cohort import _sites as S
 from syntwin.cohort import _treatment as T
 from syntwin.cohort.cohort import CleaningReport, Cohort
@@ -95,7 +100,7 @@ def site_schema(site: str) -> CohortSchema:
         numeric=tuple(numeric), ordinal=ordinal, categorical=tuple(categorical),
         time="survival_months", event="cancer_death", identifiers=("patient_id",),
         quasi_identifiers=("age", "sex", "race", "year_of_diagnosis", "marital_status"),
-        extra=("vital_status",), constraints=_site_constraints(site),
+        extra=("vital_status", *C.seer_columns(site)), constraints=_site_constraints(site),
     )
 
 
@@ -281,7 +286,12 @@ def _draw(n: int, site: str, rng: np.random.Generator) -> tuple[dict, dict]:
         "sex": np.where(male, "Male", "Female").astype(object), "race": _labels(S.RACES, race),
         "marital_status": marital, "summary_stage": _labels(S.SUMMARY_STAGES, summary),
         **{name: _yes(flag) for name, flag in treated.items()}, **extras,
+        "age_group": C.age_group(age),
     }
+    if size is not None:
+        cols["cs_tumor_size"] = C.cs_tumor_size(size)
+    if site == "breast":
+        cols.update(C.breast_tnm_6th(stage, size, count))
     # outcome latents: cancer time = λ_stage * base; other-cause time; censoring time
     prog = T.PROGNOSTIC[site]
     eta = eta + p.beta_age * (age - 65.0) / 10.0 + p.beta_grade * (grade - 1) + math.log(prog.node_hr_per_node) * count
@@ -293,9 +303,7 @@ def _draw(n: int, site: str, rng: np.random.Generator) -> tuple[dict, dict]:
     k = np.asarray(p.weibull_shape)[stage]
     exp_draw = rng.standard_exponential(n)
     base = (exp_draw * np.exp(-eta)) ** (1.0 / k)
-    a_other = S.GOMPERTZ_A_FEMALE * np.where(male, S.OTHER_MALE_RATIO, 1.0) * p.other_frailty
-    b = S.GOMPERTZ_B
-    t_other = 12.0 * np.log1p(rng.standard_exponential(n) * b / (a_other * np.exp(b * age))) / b
+    t_other = 12.0 * L.other_cause_years(age, male, rng.standard_exponential(n), p.other_frailty)
     censor = np.minimum(12.0 * (S.CUTOFF_YEAR - dx_time), rng.exponential(1.0 / S.LOSS_RATE, n))
     lat = {"stage": stage, "base": base, "t_other": t_other, "censor": censor}
     truth = {"eta_untreated": eta_untreated, "exp_draw": exp_draw, "shape": k, "treated": treated,

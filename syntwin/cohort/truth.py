@@ -109,4 +109,29 @@ def survival_curves(truth: pd.DataFrame, times: np.ndarray) -> dict[str, np.ndar
     return {o: np.exp(-((t / lam) ** k) * np.exp(truth[f"eta_{o}"].to_numpy()[:, None])) for o in OPTIONS}
 
 
-__all__ = ["potential_outcomes", "true_log_hazard_ratios", "survival_curves", "OPTIONS"]
+def control_arm_error(result: dict, truth: pd.DataFrame, arm: np.ndarray, pool: np.ndarray) -> dict[str, float]:
+    """A virtual control arm's survival difference against the arm's own potential outcomes, split.
+
+    ``result`` is :func:`synthesis.control_arm.virtual_control_arm`'s dict (with ``controls``), ``truth``
+    a :func:`potential_outcomes` frame (one horizon, positional rows), ``arm``/``pool`` the row numbers of
+    the arm and of the untreated pool. Returns ``true`` (mean ``css_Yes − css_No`` over the arm),
+    ``error``, ``covers``, and the parts of the error: ``arm_censoring`` / ``control_censoring``
+    (Kaplan–Meier minus the same patients' realised net survival, controls counted once per use),
+    ``matching`` (controls' expected untreated survival + the bias correction − the arm's own) and
+    ``noise`` (realised − expected outcomes: arm minus controls). ``error`` = arm_censoring −
+    control_censoring − matching + noise.
+    """
+    css_yes, css_no = truth["css_Yes"].to_numpy(), truth["css_No"].to_numpy()
+    real_yes, real_no = 1.0 - truth["death_Yes"].to_numpy(), 1.0 - truth["death_No"].to_numpy()
+    ctl = np.asarray(pool)[np.asarray(result["controls"]).ravel()]
+    shift = result["survival_bias_correction"]
+    true = float(np.mean(css_yes[arm] - css_no[arm]))
+    return {"true": true, "error": result["survival_difference"] - true,
+            "covers": bool(result["survival_difference_lo"] <= true <= result["survival_difference_hi"]),
+            "arm_censoring": result["survival_arm"] - real_yes[arm].mean(),
+            "control_censoring": result["survival_controls"] - shift - real_no[ctl].mean(),
+            "matching": css_no[ctl].mean() + shift - css_no[arm].mean(),
+            "noise": (real_yes[arm].mean() - css_yes[arm].mean()) - (real_no[ctl].mean() - css_no[ctl].mean())}
+
+
+__all__ = ["potential_outcomes", "true_log_hazard_ratios", "survival_curves", "control_arm_error", "OPTIONS"]

@@ -245,6 +245,7 @@ def _syntwin_reference(
         seed=int_seed(seed, "syntwin", "louvain"),
         client=ctx.client,
     )
+    info.pop("seconds")  # wall times: not part of the run's reproducible figures
     m["syntwin_2024"] = {
         "patients": int(len(sample)),
         "reference_patients": int(len(ref)),

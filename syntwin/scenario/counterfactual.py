@@ -17,7 +17,7 @@ class ControlArmSection(Section):
     arm: str = Field(min_length=1)
     """Which treated patients form the trial arm: a pandas query on the cohort's columns,
     e.g. ``"stage in ['II', 'III'] and surgery == 'Yes'"`` (only patients given the treated option count)."""
-    m: int = Field(3, ge=1, le=20)
+    m: int = Field(10, ge=1, le=20)
     """Virtual controls per arm patient (nearest untreated, with replacement)."""
 
 

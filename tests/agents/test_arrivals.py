@@ -84,3 +84,59 @@ def test_a_full_slot_sends_visitors_to_the_very_next_one():
     with pytest.raises(ValueError, match=r"^time slots overflow the run: 5 of 35 visitors find no slot before "
                                          r"its end \(3 slots x 10 = 30 bookings\)"):
         apply_time_slots(arr, TimeSlots(10, 10, overflow="error"), np.random.default_rng(0), duration_s=1800)
+
+
+def test_visitors_arriving_together_book_in_the_order_they_are_listed():
+    """Booking is first come, first served, and among equal arrival times the earlier-listed visitor books
+    first: with 10 bookings per slot, the i-th of the visitors arriving at each instant gets slot i // 10."""
+    rng = np.random.default_rng(4)
+    times = rng.integers(0, 3, 300).astype(float)  # three instants in slot 0, each with ~100 visitors
+    out, booked = apply_time_slots(times, TimeSlots(slot_min=10, max_per_slot=10), np.random.default_rng(1))
+    assert booked.all()
+    order = np.lexsort((np.arange(len(times)), times))  # arrival time, then list position
+    np.testing.assert_array_equal(out[order] // 600, np.arange(len(times)) // 10)
+
+
+def test_one_booking_per_slot_fills_every_slot_in_turn():
+    times = np.zeros(4)
+    out, booked = apply_time_slots(times, TimeSlots(slot_min=5, max_per_slot=1), np.random.default_rng(0),
+                                   duration_s=1200.0)
+    assert booked.all()
+    np.testing.assert_array_equal(out // 300, [0, 1, 2, 3])
+    assert out[0] == 0.0  # the first keeps its own time in its own slot
+
+
+def test_integer_arrival_times_are_moved_to_fractional_times_and_left_unchanged():
+    times = np.array([0, 0, 0, 10, 20], dtype=np.int64)
+    out, booked = apply_time_slots(times, TimeSlots(slot_min=1, max_per_slot=2), np.random.default_rng(2),
+                                   duration_s=90.0)
+    assert out.dtype.kind == "f" and booked.tolist() == [True, True, True, True, False]
+    for moved in out[2:4]:  # uniform within what is left of slot 1 before the end of the run
+        assert 60.0 < moved < 90.0 and moved != np.floor(moved)
+    assert np.isnan(out[4]) and times.tolist() == [0, 0, 0, 10, 20]
+
+
+def test_a_scale_above_one_multiplies_the_intensity_and_keeps_its_shape():
+    """scale 2.5 means 2.5 times the arrivals (the candidate rate must cover 2.5 λ_max), same time profile."""
+    rng = np.random.default_rng(5)
+    samples = [sample_arrivals(PROFILE, 3600, rng, scale=2.5) for _ in range(100)]
+    counts = np.array([len(s) for s in samples])
+    assert counts.mean() == pytest.approx(2.5 * 360, rel=0.02)
+    assert (np.concatenate(samples) < 900).mean() == pytest.approx(0.125, abs=0.01)
+
+
+def test_no_rate_or_no_time_means_no_arrivals_and_no_draws():
+    """A closed profile or a run of no time has no arrivals and leaves the generator where it was (so the
+    draws that follow, e.g. the visitors' traits, are the same as if it had not been asked)."""
+    closed = ArrivalProfile((0, 3600), (0, 0))
+    for profile, duration in ((closed, 3600.0), (PROFILE, 0.0), (PROFILE, -5.0)):
+        rng = np.random.default_rng(6)
+        out = sample_arrivals(profile, duration, rng)
+        assert out.shape == (0,)
+        assert rng.random() == np.random.default_rng(6).random()
+
+
+def test_a_one_second_window_at_a_high_rate_has_its_arrivals():
+    busy = ArrivalProfile((0, 1), (6000, 6000))  # 100 per second
+    counts = [len(sample_arrivals(busy, 1.0, np.random.default_rng(s))) for s in range(20)]
+    assert np.mean(counts) == pytest.approx(100, rel=0.1)

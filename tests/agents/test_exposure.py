@@ -79,6 +79,47 @@ def test_losses_are_on_by_default_with_humidity_dependent_inactivation():
         inactivation_per_h(50.0)
 
 
+@pytest.mark.parametrize(("humidity", "temp_c", "caimira_per_h"), [(0.3, 21.0, 0.3329), (0.5, 20.0, 1.1655),
+                                                                   (0.7, 24.0, 2.3897)])
+def test_inactivation_matches_caimiras_decay_constant(humidity, temp_c, caimira_per_h):
+    """Dabisch et al. 2021 as CAiMIRA applies it: CAiMIRA 4.17.8's ``SARSCoV2.decay_constant`` for the three
+    rooms of bench/crowd/bench_caimira.py (bench/crowd/caimira_results.json, rounded to 4 digits)."""
+    from syntwin.agents.exposure import inactivation_per_h
+
+    assert inactivation_per_h(humidity, temp_c) == pytest.approx(caimira_per_h, abs=6e-5)
+
+
+def test_inactivation_half_life_is_capped_at_6_43_hours_in_dry_air():
+    """Below ~27 % RH at 20 °C the regression's half-life exceeds 6.43 h (at 26 % it is ~8 h): the cap
+    holds; at 30 % (half-life ~2.6 h) it does not bind."""
+    from syntwin.agents.exposure import inactivation_per_h
+
+    cap = np.log(2) / 6.43
+    for rh in (0.0, 0.2, 0.26):
+        assert inactivation_per_h(rh, 20.0) == pytest.approx(cap, rel=1e-12)
+    assert inactivation_per_h(0.3, 20.0) > 2 * cap
+
+
+def test_humidity_must_be_a_fraction_between_0_and_1_inclusive():
+    from syntwin.agents.exposure import inactivation_per_h
+
+    assert inactivation_per_h(0.0) > 0 and inactivation_per_h(1.0) > inactivation_per_h(0.5)
+    for bad in (-0.01, 1.01, 1.5, 50.0):
+        with pytest.raises(ValueError, match="humidity"):
+            inactivation_per_h(bad)
+
+
+def test_loss_defaults_are_50_percent_humidity_at_20_degrees():
+    """Called without conditions, the losses are those of 50 % RH and 20 °C (ExposureParams' defaults), and
+    the deposition + inactivation sum passes both conditions on."""
+    from syntwin.agents.exposure import DEPOSITION_PER_H, default_losses_per_h, inactivation_per_h
+
+    assert inactivation_per_h() == inactivation_per_h(0.5, 20.0)
+    assert default_losses_per_h() == default_losses_per_h(0.5, 20.0)
+    assert default_losses_per_h(0.6, 28.0) == pytest.approx(DEPOSITION_PER_H + inactivation_per_h(0.6, 28.0))
+    assert default_losses_per_h(0.6, 28.0) != default_losses_per_h(0.6, 20.0)
+
+
 def test_default_losses_lower_the_crowd_models_dose(canteen_config):
     import dataclasses
 

@@ -262,3 +262,40 @@ def test_a_queue_longer_than_its_lane_waits_inside_the_walls(north):
         longest = max(longest, len(q))
         assert ((m.target[q] >= 0) & (m.target[q] <= [plan.width, plan.depth])).all()
     assert longest * plan.lanes[0].spacing_m > plan.depth  # the line was longer than the room
+
+
+@pytest.mark.parametrize("patience_s", [60.0, 600.0])
+def test_waiters_are_seated_first_come_and_give_up_exactly_when_their_patience_runs_out(patience_s):
+    """A room with 10 seats and ~60 visitors who stay ~3 min (no food counters). After every step:
+    - nobody is still waiting for a seat who has waited ``max_seat_wait_s`` or more (at that step they sit
+      or give up, not a step later), and whoever gave up did so at the first step their wait reached it;
+    - in a step in which nobody came in, the seats free at its start go to the waiters: min(waiters, free)
+      of them stop waiting, the longest-waiting first."""
+    from syntwin.agents import lecture_hall_plan
+
+    plan = lecture_hall_plan(rows=2, seats_per_row=5)
+    cfg = CrowdConfig(plan, ArrivalProfile((0, 600, 900), (6, 6, 0)), duration_s=1800, dt_s=5.0,
+                      visitors=VisitorParams(dwell_mean_min=3, dwell_sd_min=1, p_food=0,
+                                             max_seat_wait_s=patience_s))
+    m = CrowdModel(cfg, seed=11)
+    offered = gave_up_seen = 0
+    while m.steps < cfg.duration_s / m.dt:
+        waiting = np.flatnonzero(m.state == WAIT_SEAT)
+        free, entered, flags = int(m.seat_free.sum()), m.entered, m.gave_up_flag.copy()
+        m.step()
+        t = m.time_s
+        still = np.flatnonzero(m.state == WAIT_SEAT)
+        assert (t - m.t_wait_seat[still] < patience_s).all()
+        quit_now = np.flatnonzero(m.gave_up_flag & ~flags)
+        assert (t - m.t_wait_seat[quit_now] >= patience_s).all()
+        assert (t - m.dt - m.t_wait_seat[quit_now] < patience_s).all()
+        gave_up_seen += len(quit_now)
+        if m.entered == entered and len(waiting) and free:
+            seated = waiting[m.seat_of[waiting] >= 0]  # walking to it or already sitting
+            assert len(seated) == min(len(waiting), free)
+            longest = waiting[np.argsort(m.t_wait_seat[waiting], kind="stable")][:len(seated)]
+            assert set(seated.tolist()) == set(longest.tolist())
+            offered += 1
+    assert offered > 0  # the rule above was exercised
+    if patience_s == 60.0:
+        assert gave_up_seen > 0

@@ -11,6 +11,7 @@ import pytest
 from lifelines import KaplanMeierFitter
 
 from syntwin.cohort import _sites
+from syntwin.cohort._seer_codes import AGE_GROUPS, age_group, seer_columns
 from syntwin.cohort.simulate import (
     CALIBRATION_TARGETS,
     SITES,
@@ -46,7 +47,7 @@ def test_schema_and_dtypes(site):
     df = simulate_partition(2_000, site, seed=3, partition=0, id_offset=0)
     assert list(df.columns) == schema.columns
     assert schema.time == "survival_months" and schema.event == "cancer_death"
-    assert schema.identifiers == ("patient_id",) and schema.extra == ("vital_status",)
+    assert schema.identifiers == ("patient_id",) and schema.extra == ("vital_status", *seer_columns(site))
     assert {"age", "sex", "race", "year_of_diagnosis"} <= set(schema.quasi_identifiers)
     assert schema.ordinal["stage"] == ("I", "II", "III", "IV")
     assert schema.ordinal["grade"] == ("I", "II", "III", "IV")
@@ -54,7 +55,7 @@ def test_schema_and_dtypes(site):
         assert df[c].dtype == np.float64, c
     for c, levels in schema.ordinal.items():
         assert df[c].dtype == object and set(df[c]) <= set(levels), c
-    for c in [*schema.categorical, "vital_status"]:
+    for c in [*schema.categorical, *schema.extra]:
         assert df[c].dtype == object and all(type(v) is str for v in df[c]), c
     assert df["cancer_death"].dtype == np.int64 and set(df["cancer_death"]) <= {0, 1}
     assert df["patient_id"].dtype == np.int64 and df["patient_id"].tolist() == list(range(1, 2_001))
@@ -232,6 +233,30 @@ def test_site_specific_coherence(big):
     assert (lung.loc[sc, "stage"] == "IV").mean() > (lung.loc[~sc, "stage"] == "IV").mean()
 
 
+@pytest.mark.parametrize("site", SITES)
+def test_seer_coding_is_coherent(big, site):
+    """SEER-coded extra columns restate the drawn values: age group holds the age, CS size code is the
+    size, and (breast) the AJCC 6th-ed T/N/stage group follow the size, nodes and stage."""
+    df = big[site]
+    lo = df["age_group"].map({g: int(g[:2]) for g in AGE_GROUPS})
+    assert set(df["age_group"]) <= set(AGE_GROUPS)
+    assert ((lo <= df["age"]) & ((df["age"] <= lo + 4) | (df["age_group"] == "85+ years"))).all()
+    if site != "prostate":
+        assert (df["cs_tumor_size"].astype(int) == df["tumor_size_mm"]).all()
+        assert (df["cs_tumor_size"].str.len() == 3).all()
+    if site != "breast":
+        return
+    assert (df["stage_6th"].str.rstrip("ABC") == df["stage"]).all()
+    t4 = (df["stage"] == "III") & (df["n_stage"] == "N0")
+    assert ((df["t_stage"] == "T4") == t4).all()
+    by_size = pd.cut(df["tumor_size_mm"], [0, 20, 50, 1e9], labels=["T1", "T2", "T3"]).astype(str)
+    assert (df.loc[~t4, "t_stage"] == by_size[~t4]).all()
+    operated = df["surgery"] == "Yes"
+    by_nodes = pd.cut(df["nodes_positive"], [-1, 0, 3, 9, 1e9], labels=["N0", "N1", "N2", "N3"]).astype(str)
+    assert (df.loc[operated, "n_stage"] == by_nodes[operated]).all()
+    assert (df.loc[(df["stage_6th"] == "IIIC"), "n_stage"] == "N3").all()
+
+
 # ----------------------------------------------------------------------------- Parquet I/O
 def test_write_read_roundtrip_and_overwrite(tmp_path):
     cohort = simulate_cohort(2_500, "lung", seed=4, rows_per_partition=1_000)
@@ -296,3 +321,39 @@ def test_breast_marginals_close_to_real_seer_subset(big):
     assert abs(white(sim["race"]) - white(real["Race"])) < 0.08
     grade1 = (real["Grade"].astype(str).str.strip() == "1").mean()
     assert abs((sim["grade"] == "I").mean() - grade1) < 0.05
+    # SEER coding: AJCC 6th-ed stage group, T and N shares, and how often a coded profile is shared
+    for col, real_col, tol in (("stage_6th", "6th Stage", 0.07), ("n_stage", "N Stage", 0.05),
+                               ("t_stage", "T Stage", 0.10)):
+        s_share = sim[col].value_counts(normalize=True)
+        for level, share in real[real_col].str.strip().value_counts(normalize=True).items():
+            assert abs(s_share.get(level, 0.0) - share) < tol, (col, level, s_share.get(level, 0.0), share)
+    real["age_group"] = age_group(real["Age"])
+    profile = ["age_group", "race", "marital_status", "stage_6th", "t_stage", "n_stage", "er_status", "pr_status",
+               "grade"]
+    real_profile = ["age_group", "Race", "Marital Status", "6th Stage", "T Stage", "N Stage", "Estrogen Status",
+                    "Progesterone Status", "Grade"]
+    dup_real = real.duplicated(real_profile, keep=False).mean()
+    dup_sim = sim.sample(len(real), random_state=0).duplicated(profile, keep=False).mean()
+    assert dup_real > 0.5 and abs(dup_sim - dup_real) < 0.08, (dup_sim, dup_real)
+
+
+def test_other_cause_deaths_follow_the_life_table():
+    """Deaths from other causes come from the US life table 2011 (syntwin.cohort._lifetable): its
+    published life expectancy at birth, and the simulated 5-year other-cause mortality of women aged
+    68-72 with little cancer hazard (stage I breast, frailty 1.0) is the table's."""
+    from syntwin.cohort import _lifetable as L
+
+    assert len(L.Q_FEMALE) == len(L.Q_MALE) == 100
+    for male, e0 in ((False, 81.1), (True, 76.3)):  # NVSR 64(11): e_0 in 2011
+        ages = np.arange(0.0, 150.0, 0.01)
+        assert abs(np.exp(-np.interp(ages, *L._CUM[male])).sum() * 0.01 - e0) < 0.1
+    rng = np.random.default_rng(0)
+    e = rng.standard_exponential(400_000)
+    years = L.other_cause_years(np.full(e.size, 70.0), np.zeros(e.size, bool), e, 1.0)
+    assert abs((years > 5).mean() - L.survival(70.0, 5.0)) < 0.003
+    assert 0.90 < L.survival(70.0, 5.0) < 0.92 and L.survival(70.0, 5.0, male=True) < L.survival(70.0, 5.0)
+    # ~6,500 women aged 68-72 (SE 0.004); the Gompertz law used before gives 0.117 against the table's 0.092
+    df = simulate_partition(200_000, "breast", 5, 0, 0)
+    old = df[df["age"].between(68, 72) & (df["stage"] == "I") & (df["year_of_diagnosis"] <= 2010)]
+    other = (old["vital_status"] == "Dead") & (old["cancer_death"] == 0) & (old["survival_months"] < 60)
+    assert abs(other.mean() - (1 - L.survival(70.0, 5.0))) < 0.015, (other.mean(), len(old))

@@ -3,6 +3,7 @@ the page loads, the floor plan draws, a step advances the clock and the counts. 
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -35,7 +36,8 @@ def serve(*args: str):
     pytest.importorskip("playwright")
     port = free_port()
     exe = Path(sys.executable).with_name("syntwin")
-    proc = subprocess.Popen([str(exe), "dashboard", *args, "--port", str(port)],
+    # own process group: the CLI runs Solara as a child, which must stop with it (see stop())
+    proc = subprocess.Popen([str(exe), "dashboard", *args, "--port", str(port)], start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ})
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 120
@@ -48,17 +50,25 @@ def serve(*args: str):
                 pytest.fail(f"the dashboard exited: {proc.stdout.read()[-2000:]}")
             time.sleep(0.5)
     else:
-        proc.terminate()
+        stop(proc)
         pytest.fail("the dashboard did not start within 120 s")
     return proc, url
+
+
+def stop(proc) -> None:
+    """Terminate the dashboard and its Solara server (the whole process group)."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
 def server():
     proc, url = serve(str(SCENARIO), "--warmup-min", "10")
     yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+    stop(proc)
 
 
 def browse(url: str):
@@ -110,21 +120,51 @@ def test_page_loads_draws_the_plan_and_steps(server):
             browser.close()
 
 
-def test_live_scenario_shows_the_stream_beside_the_twin():
-    stream = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "room_occupancy_uci.csv"
+LIVE = re.compile(r"Live twin .* on (\d{4}-\d\d-\d\d) · now (\d\d:\d\d) · assimilated (\d+) min · "
+                  r"observed (\d+) · twin before the reading ([\d.]+) \[([\d.]+), ([\d.]+)\]")
+FORECAST = re.compile(r"forecast \+(\d+) min \((\d\d:\d\d)\): occupancy ([\d.]+) \[([\d.]+), ([\d.]+)\]")
+
+
+def test_live_panel_shows_the_assimilated_twin_and_its_forecast_beside_the_stream():
+    """The live panel is the LiveTwin, not the raw stream: it states the twin's clock (the page's), the reading
+    it just assimilated (equal to the stream's count at that minute), its prediction of that reading and its
+    15/60-minute forecasts with 90 % bands; one simulated minute later the twin has assimilated one more."""
+    from syntwin.agents.live import minute_grid, read_occupancy_stream
+    from syntwin.sample_data import shared_data
+
+    stream = shared_data("room_occupancy_uci.csv")
     if not stream.exists():
         pytest.skip("the UCI room stream is absent")
     live = SCENARIO.with_name("room_live.yaml")
-    proc, url = serve(str(live), "--warmup-min", "1", "--set", f"live.stream={stream}")
+    proc, url = serve(str(live), "--warmup-min", "5", "--set", f"live.stream={stream}")
     try:
         pw, browser, page = browse(url)
         try:
-            # floor plan, four time series and the stream panel: six figures
+            # floor plan, four time series and the live twin's figure: six figures
             page.wait_for_function("() => document.querySelectorAll('img').length >= 6", timeout=120_000)
             assert "zone room" in counts_text(page)
+            panel = page.get_by_text(LIVE)
+            panel.wait_for(timeout=120_000)
+            text = panel.inner_text()
+            day, now, done, observed, mean, lo, hi = LIVE.search(text).groups()
+            assert now == "16:05"  # the scenario starts at 16:00; 5 warm-up minutes
+            grid = minute_grid(read_occupancy_stream(stream), ["room"])
+            assert int(observed) == grid.loc[f"{day} {now}", "room"]
+            assert int(done) > 0 and float(lo) <= float(mean) <= float(hi)
+            forecasts = {int(h): (at, float(m), float(a), float(b)) for h, at, m, a, b in FORECAST.findall(text)}
+            assert sorted(forecasts) == [15, 60]
+            assert forecasts[15][0] == "16:20" and forecasts[60][0] == "17:05"
+            assert all(a <= m <= b for _, m, a, b in forecasts.values())
+            step = page.get_by_role("button", name=re.compile("step", re.I))
+            for n in range(61, 73):  # 12 steps of 5 s: one minute of the stream
+                step.click()
+                page.get_by_text(re.compile(rf"\(step {n}\)")).wait_for(timeout=60_000)
+            page.get_by_text(re.compile(r"Live twin .* now 16:06 ")).wait_for(timeout=60_000)
+            later = LIVE.search(page.get_by_text(LIVE).inner_text()).groups()
+            assert int(later[2]) == int(done) + 1
+            assert int(later[3]) == grid.loc[f"{day} 16:06", "room"]
         finally:
             browser.close()
             pw.stop()
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop(proc)

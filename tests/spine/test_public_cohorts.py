@@ -15,7 +15,8 @@ from syntwin.scenario.load import load_scenario, shipped_scenarios
 
 from .test_failing_well import FAST, assert_json_finite, one_line, syntwin
 
-EXAMPLES = ["rossi_recidivism", "lung_ncctg", "larynx_cancer", "kidney_transplant", "gbsg2_breast"]
+EXAMPLES = ["rossi_recidivism", "lung_ncctg", "larynx_cancer", "kidney_transplant", "gbsg2_breast", "flchain_mgus",
+            "whas500_heart_attack"]
 
 
 def test_examples_ship_with_their_data_and_units():
@@ -26,6 +27,21 @@ def test_examples_ship_with_their_data_and_units():
         assert (shipped[name].parent / s.cohort.file).is_file(), name
         units[name] = s.cohort.mapping.time_unit
     assert set(units.values()) >= {"weeks", "days", "years"}
+
+
+def test_flchain_true_false_events_days_and_missing_creatinine_read_as_the_source_has_them():
+    from syntwin.cohort.readers import read_cohort
+
+    path = shipped_scenarios()["flchain_mgus"]
+    s = load_scenario(path)
+    source = pd.read_csv(path.parent / s.cohort.file)
+    cohort = read_cohort(path.parent / s.cohort.file, s.cohort.mapping)
+    df = cohort.data.compute()
+    assert len(df) == len(source) == 7874
+    assert int(df["death"].sum()) == int(source["death"].sum())  # "True" labels are the events
+    assert int(df["creatinine"].isna().sum()) == int(source["creatinine"].isna().sum()) == 1350
+    assert "chapter" not in df.columns  # cause of death: known only after the outcome, not mapped
+    assert abs(df["futime"].max() - source["futime"].max() / (365.25 / 12)) < 1e-6  # days -> months
 
 
 @pytest.mark.heavy

@@ -76,6 +76,26 @@ def test_km_sup_distance():
     assert km_sup_distance([1, 1, 10, 10], [0, 0, 1, 1], [1, 2], [0, 0]) == 0.0
 
 
+def test_km_sup_ignores_the_tail_where_few_remain_at_risk():
+    """Same curve for 400 patients; one group's last 3 at risk die at once. The whole-curve sup is that jump
+    (a third of the 3-patient tail); where 5 % of each group is still at risk the curves agree."""
+    rng = np.random.default_rng(0)
+    t = rng.exponential(30.0, 400)
+    e = rng.random(400) < 0.7
+    a_t, a_e = t.copy(), e.copy()
+    b_t, b_e = t.copy(), e.copy()
+    order = np.argsort(t)
+    tail = order[-3:]
+    a_e[tail] = False
+    b_e[tail] = True
+    b_t[tail] = t[order[-3]]  # the three die together
+    whole = km_sup_distance(a_t, a_e, b_t, b_e, min_at_risk_share=0.0)
+    assert whole > 0.001
+    assert km_sup_distance(a_t, a_e, b_t, b_e) == 0.0
+    # a real difference in the bulk is still found
+    assert km_sup_distance(t, e, t * 1.5, e) > 0.1
+
+
 def test_km_sup_by_stratum():
     real = make_table(1500, seed=1)
     same = make_table(1500, seed=2)
