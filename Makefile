@@ -21,8 +21,10 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e ".[test]"
 	@touch $@
 
+# Exit 3 is the privacy gate refusing the release (the run and its report are still published, the reasons
+# printed): an outcome of the demo, not a failure of it.
 demo: setup
-	$(BIN)/syntwin run seer_breast_twins --out runs/demo --overwrite
+	$(BIN)/syntwin run seer_breast_twins --out runs/demo --overwrite || test $$? -eq 3
 
 # `test` is the README's test command (about 10 minutes on 2 cores); CI also runs `test-heavy` (the slow,
 # minutes-long end-to-end runs: byte identity of every method, the real SEER subset, faults, batch, clusters).
