@@ -26,7 +26,7 @@ $(VENV)/.installed-test: $(VENV)/.installed
 demo: setup
 	$(BIN)/syntwin run seer_breast_twins --out runs/demo --overwrite || test $$? -eq 3
 
-# `test` is the README's test command (about 10 minutes on 2 cores); CI also runs `test-heavy` (the slow,
+# `test` is the README's test command (13 minutes on 2 cores); CI also runs `test-heavy` (the slow,
 # minutes-long end-to-end runs: byte identity of every method, the real SEER subset, faults, batch, clusters).
 test: setup-test
 	$(BIN)/python -m pytest -m "not heavy"
