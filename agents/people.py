@@ -136,9 +136,14 @@ class Visitor(Person):
             self.choose_seat()
 
     def choose_seat(self) -> None:
-        """Take a free seat (uniformly among the free ones), or wait standing if none is free."""
+        """Take a free seat (uniformly among the free ones), or wait standing if none is free.
+
+        First come first seated: somebody not yet waiting (in from the door, or served at a counter) waits too
+        while others are already waiting for a seat; :meth:`due` seats the waiters, longest-waiting first.
+        """
         m = self.model
-        free = np.flatnonzero(m.seat_free)
+        queue_first = m.state[self.idx] != WAIT_SEAT and bool((m.state == WAIT_SEAT).any())
+        free = np.empty(0, np.int64) if queue_first else np.flatnonzero(m.seat_free)
         if len(free) == 0:
             if m.state[self.idx] != WAIT_SEAT:  # step 2 m aside (random direction) and wait standing
                 m.state[self.idx] = WAIT_SEAT

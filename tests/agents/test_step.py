@@ -299,3 +299,29 @@ def test_waiters_are_seated_first_come_and_give_up_exactly_when_their_patience_r
     assert offered > 0  # the rule above was exercised
     if patience_s == 60.0:
         assert gave_up_seen > 0
+
+
+@pytest.mark.parametrize("p_food", [0.0, 0.6])
+def test_a_newcomer_never_takes_a_seat_from_someone_already_waiting_for_one(p_food):
+    """First come first seated across the whole room: in a step in which somebody who was not waiting (just
+    in from the door, or just served at a counter) took a seat, nobody who was already waiting for a seat
+    before that step is still waiting after it. A room of 10 seats, ~90 visitors, seats always short."""
+    from syntwin.agents import lecture_hall_plan
+
+    plan = lecture_hall_plan(rows=2, seats_per_row=5)
+    if p_food:
+        plan = canteen_plan(rows=2, cols=2, counters=2, service_mean_s=10.0)
+    cfg = CrowdConfig(plan, ArrivalProfile((0, 900, 1200), (6, 6, 0)), duration_s=1800, dt_s=5.0,
+                      visitors=VisitorParams(dwell_mean_min=3, dwell_sd_min=1, p_food=p_food,
+                                             max_seat_wait_s=900.0))
+    m = CrowdModel(cfg, seed=5)
+    checked = 0
+    while m.steps < cfg.duration_s / m.dt:
+        state, seat_of = m.state.copy(), m.seat_of.copy()
+        m.step()
+        took = np.flatnonzero((seat_of < 0) & (m.seat_of >= 0) & (state != WAIT_SEAT))
+        if len(took):
+            still = np.flatnonzero((state == WAIT_SEAT) & (m.state == WAIT_SEAT))
+            assert len(still) == 0, f"t={m.time_s}: {took} seated while {still} kept waiting"
+            checked += 1
+    assert checked > 0 and m.gave_up == 0  # newcomers were seated; nobody's patience ran out
