@@ -30,7 +30,7 @@ from syntwin.pipeline.dataset import (DATASET, concat_summaries, dataset_files, 
 from syntwin.pipeline.graph_stage import (RECALL_SAMPLE, fit_encoder_on_parts, graph_metrics,
                                           partitioned_graph_stage)
 from syntwin.pipeline.fidelity import fidelity_stage, scenario_constraints
-from syntwin.pipeline.predict import run_prediction, validation_mask
+from syntwin.pipeline.predict import run_prediction, training_sample, twin_sample, validation_mask
 from syntwin.pipeline.public_domains import with_public_domains
 from syntwin.privacy import ReleaseGate, evaluate_privacy
 from syntwin.privacy.gate import THRESHOLD_FIELDS, failures
@@ -229,12 +229,18 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
     x_hold, x_twins = encoder.transform(holdout), encoder.transform(twins)
 
     def prediction_stage(m: dict) -> None:
+        # the methods fit on at most prediction.max_train_rows training patients (and the same share of twins)
+        rows = training_sample(train, schema, scenario.prediction, seed)
+        tw = twin_sample(len(twins), len(train), len(rows), seed)
+        fit_on, fit_twins = train.iloc[rows].reset_index(drop=True), twins.iloc[tw].reset_index(drop=True)
+        m["training_sample"] = {"train": len(rows), "of_train": len(train), "twins": len(tw),
+                                "of_twins": len(twins), "sampled": bool(len(rows) < len(train))}
         # tuning twins: the same generator fitted on the inner training rows only (validation rows unseen)
-        inner = ~validation_mask(train, schema, scenario.prediction, seed)
-        tuning = _synthesis_stage(scenario, ctx, train[inner].reset_index(drop=True), schema, membership[inner],
-                                  {}, key="tuning-synthesis")
-        run_prediction(scenario.prediction, ctx, schema=schema, train=train, holdout=holdout, twins=twins,
-                       tuning_twins=tuning, x_train=x_train, x_hold=x_hold, x_twins=x_twins,
+        inner = ~validation_mask(fit_on, schema, scenario.prediction, seed)
+        tuning = _synthesis_stage(scenario, ctx, fit_on[inner].reset_index(drop=True), schema,
+                                  membership[rows][inner], {}, key="tuning-synthesis")
+        run_prediction(scenario.prediction, ctx, schema=schema, train=fit_on, holdout=holdout, twins=fit_twins,
+                       tuning_twins=tuning, x_train=x_train[rows], x_hold=x_hold, x_twins=x_twins[tw],
                        x_tuning_twins=encoder.transform(tuning), graph_k=scenario.graph.k,
                        scale=encoder.scale_, m=m)
 

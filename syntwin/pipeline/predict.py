@@ -104,6 +104,25 @@ def validation_mask(train: pd.DataFrame, schema: CohortSchema, p: PredictionSect
     return stratified_mask(np.where(ev, y, -1), p.validation, seed, "validation") & ev
 
 
+def training_sample(train: pd.DataFrame, schema: CohortSchema, p: PredictionSection, seed: int) -> np.ndarray:
+    """Rows of ``train`` the methods fit on: all of them up to ``p.max_train_rows``, beyond it a seeded sample of
+    that many, stratified by the horizon label (non-evaluable patients a stratum of their own)."""
+    n = len(train)
+    if p.max_train_rows is None or n <= p.max_train_rows:
+        return np.arange(n)
+    y, ev = _labels(train, schema, p.horizon_months)
+    return np.flatnonzero(stratified_mask(np.where(ev, y, -1), p.max_train_rows / n, seed, "prediction", "sample"))
+
+
+def twin_sample(n_twins: int, n_train: int, n_sampled: int, seed: int) -> np.ndarray:
+    """Rows of the twins the methods use beside ``n_sampled`` of ``n_train`` training patients: the same share,
+    a seeded uniform sample (all of them when nothing was sampled)."""
+    if n_sampled >= n_train:
+        return np.arange(n_twins)
+    size = max(1, int(round(n_twins * n_sampled / n_train)))
+    return np.sort(rng(seed, "prediction", "twins").choice(n_twins, size, replace=False))
+
+
 def _neighbours(ref_x: np.ndarray, ref_y: np.ndarray, query: np.ndarray, k: int, client: Any, seed: int):
     idx, dist = nearest(ref_x, query, min(k, len(ref_x)), client=client, seed=seed)
     return ref_y[idx], dist
@@ -464,4 +483,4 @@ def run_prediction(
     ctx.record_output("predictions", "prediction/scores.parquet")
 
 
-__all__ = ["PROTOCOL", "run_prediction", "validation_mask"]
+__all__ = ["PROTOCOL", "run_prediction", "validation_mask", "training_sample", "twin_sample"]

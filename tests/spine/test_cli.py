@@ -41,9 +41,11 @@ def test_version_and_schema():
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
-    """The default scenario, shrunk to 3,000 patients and the cheap methods, on 2 workers."""
+    """The default scenario, shrunk to 3,000 patients and the cheap methods, on 2 workers; the methods fit on a
+    sample of 1,000 of the 2,250 training patients (prediction.max_train_rows)."""
     out = tmp_path_factory.mktemp("runs") / "w2"
-    proc = syntwin("run", "seer_breast_twins", "--out", str(out), "--workers", "2", *SMALL_CHEAP)
+    proc = syntwin("run", "seer_breast_twins", "--out", str(out), "--workers", "2", *SMALL_CHEAP,
+                   "--set", "prediction.max_train_rows=1000")
     assert proc.returncode == 0, proc.stderr
     return out
 
@@ -63,6 +65,11 @@ def test_run_directory_contract(demo_run):
         assert 0.5 < entry["auroc"] <= 1.0 and entry["coverage"] == 1.0
         assert entry["ci_low"] <= entry["auroc"] <= entry["ci_high"]
     assert metrics["prediction"]["twin_knn"]["trained_on"] == "synthetic"
+    sample = metrics["prediction"]["training_sample"]
+    assert sample["sampled"] and sample["of_train"] == metrics["cohort"]["train"] > 2000
+    assert abs(sample["train"] - 1000) <= 3 and sample["twins"] < sample["of_twins"]
+    assert metrics["prediction"]["inner"] + metrics["prediction"]["validation"] <= sample["train"]
+    assert metrics["prediction"]["evaluated"] == metrics["prediction"]["logistic"]["n"]  # all held-out scored
     figures = metrics["privacy"]["figures"]
     assert figures["exact_copies_released"] == 0 and 0.0 <= figures["dcr_train_share"] <= 0.6
     from syntwin.privacy.files import loose_modes

@@ -123,3 +123,23 @@ def test_tuning_never_sees_the_final_twins(tmp_path, parts):
         tuned = {k: a[name][k] for k in ("k", "alpha", "C", "val_auroc") if k in a[name]}
         assert tuned == {k: b[name][k] for k in tuned}, name
     assert b["twin_knn"]["auroc"] < a["twin_knn"]["auroc"]  # the final twins are what is evaluated
+
+
+def test_training_sample_caps_the_rows_the_methods_fit_on_stratified_by_label(parts):
+    from syntwin.pipeline.predict import _labels, training_sample, twin_sample
+
+    schema, train, *_ = parts
+    every = training_sample(train, schema, PredictionSection(), 11)
+    assert (every == np.arange(len(train))).all()  # under the cap: all of them, nothing drawn
+    capped = PredictionSection(max_train_rows=1000)
+    rows = training_sample(train, schema, capped, 11)
+    assert abs(len(rows) - 1000) <= 3 and (np.diff(rows) > 0).all()
+    assert (rows == training_sample(train, schema, capped, 11)).all()  # seeded
+    assert not (rows == training_sample(train, schema, capped, 12)[: len(rows)]).all()
+    y, ev = _labels(train, schema, capped.horizon_months)
+    label = np.where(ev, y, -1)
+    for value in np.unique(label):  # every stratum keeps its share
+        assert abs((label[rows] == value).mean() - (label == value).mean()) < 0.005
+    tw = twin_sample(3600, len(train), len(rows), 11)
+    assert len(tw) == round(3600 * len(rows) / len(train)) and len(np.unique(tw)) == len(tw)
+    assert (twin_sample(3600, len(train), len(train), 11) == np.arange(3600)).all()
