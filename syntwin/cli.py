@@ -541,7 +541,6 @@ def dashboard(
 ) -> None:
     """Serve a live view of a crowd twin (Mesa SolaraViz): floor plan, counts, exposure, interventions."""
     import os
-    import subprocess
 
     from syntwin.dashboard import OVERRIDES_ENV, SCENARIO_ENV, WARMUP_ENV
     from syntwin.errors import ScenarioError
@@ -561,10 +560,36 @@ def dashboard(
     env = {**os.environ, SCENARIO_ENV: str(Path(path).absolute()), WARMUP_ENV: str(warmup_min),
            OVERRIDES_ENV: json.dumps(list(set_ or []))}
     err_console.print(f"serving {model.name} on http://{host}:{port}/ (Ctrl-C stops)")
-    code = subprocess.call([sys.executable, "-m", "solara", "run", "syntwin._dashboard_app", "--production",
-                            "--no-open", "--host", host, "--port", str(port)], env=env)
-    if code not in (0, -2, 130):
+    code = _serve_until_stopped([sys.executable, "-m", "solara", "run", "syntwin._dashboard_app", "--production",
+                                 "--no-open", "--host", host, "--port", str(port)], env)
+    if code not in (0, -2, -15, 130, 143):
         raise typer.Exit(code)
+
+
+def _serve_until_stopped(command: list[str], env: dict[str, str]) -> int:
+    """Run the server ``command`` as a child and return its exit code; SIGTERM, SIGHUP or Ctrl-C sent to this
+    process stop the child too (a service manager or ``kill`` signals this process only)."""
+    import signal
+    import subprocess
+
+    child = subprocess.Popen(command, env=env)
+
+    def stop(signum, frame) -> None:
+        child.terminate()
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        while True:
+            try:
+                return child.wait()
+            except KeyboardInterrupt:  # Ctrl-C reaches the child too; wait for it to finish
+                child.terminate()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        if child.poll() is None:
+            child.kill()
+            child.wait()
 
 
 def main() -> None:

@@ -168,3 +168,4 @@ def test_live_panel_shows_the_assimilated_twin_and_its_forecast_beside_the_strea
             pw.stop()
     finally:
         stop(proc)
+
