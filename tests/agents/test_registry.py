@@ -24,9 +24,20 @@ class SeatedCount(Sensor):
 
     def step(self, ids, pos):
         self.steps_seen += 1
+        self.checked_step = _sees_the_present(self.model, ids, pos)
 
     def minute(self, ids, pos):
+        self.checked_minute = _sees_the_present(self.model, ids, pos)
         return {"seated": float((self.model.state[ids] == 5).sum())}
+
+
+def _sees_the_present(model, ids, pos) -> bool:
+    """A sensor is handed exactly the people present (inside, staff included) and their positions."""
+    from syntwin.agents.people import PRESENT_MASK
+
+    assert np.array_equal(ids, np.flatnonzero(PRESENT_MASK[model.state]))
+    assert np.array_equal(pos, model.pos[ids])
+    return True
 
 
 @AGENT_TYPES.register
@@ -63,6 +74,7 @@ def test_a_registered_sensor_reports_through_the_datacollector(config):
     minutes = m.datacollector.get_model_vars_dataframe()
     assert "seated" in minutes and minutes["seated"].max() > 0
     assert m.sensors["test_seated"].steps_seen == m.steps
+    assert m.sensors["test_seated"].checked_step and m.sensors["test_seated"].checked_minute
     assert minutes["seated"].iloc[-1] == (m.state == 5).sum()
     # the default sensors are unchanged by the extra one
     base = collect(CrowdModel(config, seed=1).run()).summary

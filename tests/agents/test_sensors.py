@@ -195,3 +195,14 @@ def test_two_seats_already_set_the_cell():
     plan = FloorPlan(10, 6, 3, zones=(Zone("all", Rect(0, 0, 10, 6)),),
                      tables=(Table("t", Rect(6, 2, 7, 3), ((6.5, 1.6), (6.5, 3.4))),), doors=(Door("d", 5, 6),))
     assert plan_cell(plan, 2.0) == pytest.approx(0.7 * 1.8)  # the two seats are 1.8 m apart
+
+
+def test_heat_map_adds_snapshots_up_in_person_minutes():
+    from syntwin.agents.sensors import HeatMap
+
+    h = HeatMap(4.0, 2.0, 1.0)
+    h.add(np.array([[0.5, 0.5], [0.5, 0.7], [3.9, 1.9]]), 1.0)
+    h.add(np.array([[0.5, 0.5]]), 2.0)
+    h.add(np.empty((0, 2)), 5.0)
+    assert h.person_minutes.shape == (4, 2) and h.person_minutes.sum() == 5.0
+    assert h.person_minutes[0, 0] == 4.0 and h.person_minutes[3, 1] == 1.0

@@ -325,3 +325,15 @@ def test_a_newcomer_never_takes_a_seat_from_someone_already_waiting_for_one(p_fo
             assert len(still) == 0, f"t={m.time_s}: {took} seated while {still} kept waiting"
             checked += 1
     assert checked > 0 and m.gave_up == 0  # newcomers were seated; nobody's patience ran out
+
+
+def test_an_arrival_on_a_step_time_passes_the_door_in_that_step():
+    """Arrival times rounded up to whole steps: each visitor reaches the door in the step at their arrival
+    time, not one step later (the door takes everyone with ``t_arrive <= t``)."""
+    m = CrowdModel(config(), seed=4)
+    visitors = np.flatnonzero(~np.isnan(m.t_arrive))
+    m.t_arrive[visitors] = np.ceil(m.t_arrive[visitors] / m.dt) * m.dt  # order unchanged (monotone)
+    m.run()
+    came = visitors[~np.isnan(m.t_door[visitors])]
+    assert len(came) > 50
+    np.testing.assert_array_equal(m.t_door[came], m.t_arrive[came])
