@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["Constraint", "parse_constraints", "sample_within", "violation_rates"]
+__all__ = ["Constraint", "parse_constraints", "rates_from_counts", "sample_within", "violation_counts",
+           "violation_rates"]
 
 DAYS_PER_MONTH = 365.25 / 12
 _FIELDS = {
@@ -122,9 +123,19 @@ def parse_constraints(specs: Iterable[Mapping | Constraint] | None) -> list[Cons
     return out
 
 
+def violation_counts(df: pd.DataFrame, constraints: Iterable[Mapping | Constraint]) -> dict[str, int]:
+    """Rows of ``df`` breaking each constraint (by its readable name): counts of parts of a table add up."""
+    return {c.name: int(c.violated(df).sum()) for c in parse_constraints(constraints)}
+
+
 def violation_rates(df: pd.DataFrame, constraints: Iterable[Mapping | Constraint]) -> dict[str, float]:
     """Share of rows of ``df`` breaking each constraint (by its readable name)."""
-    return {c.name: float(c.violated(df).mean()) if len(df) else 0.0 for c in parse_constraints(constraints)}
+    return rates_from_counts(violation_counts(df, constraints), len(df))
+
+
+def rates_from_counts(counts: Mapping[str, int], n: int) -> dict[str, float]:
+    """:func:`violation_rates` from summed :func:`violation_counts` over ``n`` rows (0 for an empty table)."""
+    return {name: float(k) / n if n else 0.0 for name, k in counts.items()}
 
 
 def sample_within(draw: Callable[[int, int], pd.DataFrame], n: int, constraints, seed: int, *,

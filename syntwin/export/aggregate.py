@@ -97,10 +97,23 @@ def aggregate_counts(df: pd.DataFrame, by: Sequence[str], *, min_cell: int = MIN
         raise ValueError(f"aggregate columns {missing or by} are not in the table")
     if min_cell < 1:
         raise ValueError(f"min_cell must be >= 1, got {min_cell}")
-    observed = df.groupby(by, dropna=False, observed=True).size()
-    levels = [sorted(pd.unique(df[c]), key=lambda v: (pd.isna(v), str(v))) for c in by]
+    return aggregate_observed(df.groupby(by, dropna=False, observed=True).size(), by, min_cell=min_cell)
+
+
+def aggregate_observed(observed: pd.Series, by: Sequence[str], *, min_cell: int = MIN_CELL) -> pd.DataFrame:
+    """:func:`aggregate_counts` from patient counts per observed combination (a Series indexed by the levels of
+    ``by``, one level per column, counts > 0): the same table, for counts summed over partitions."""
+    by = list(by)
+    if min_cell < 1:
+        raise ValueError(f"min_cell must be >= 1, got {min_cell}")
+    observed = observed[observed > 0]
+    frame = observed.index.to_frame(index=False, name=by) if len(by) > 1 else pd.DataFrame(
+        {by[0]: observed.index.to_numpy()})
+    levels = [sorted(pd.unique(frame[c]), key=lambda v: (pd.isna(v), str(v))) for c in by]
     keys = list(itertools.product(*levels))
     index = pd.MultiIndex.from_tuples(keys, names=by) if len(by) > 1 else pd.Index([k[0] for k in keys], name=by[0])
+    observed = observed.copy()
+    observed.index = observed.index.set_names(by) if len(by) > 1 else observed.index.rename(by[0])
     counts = observed.reindex(index, fill_value=0).to_numpy().astype(np.int64)
     small = counts < min_cell
     withheld = small.copy()
@@ -136,5 +149,6 @@ def curve_points_safe(times: np.ndarray, durations: np.ndarray, *, min_cell: int
     return at_risk >= min_cell
 
 
-__all__ = ["aggregate_counts", "default_aggregates", "recoverable_cells", "small_cell_safe", "curve_points_safe",
+__all__ = ["aggregate_counts", "aggregate_observed",
+           "default_aggregates", "recoverable_cells", "small_cell_safe", "curve_points_safe",
            "MIN_CELL"]
