@@ -15,7 +15,7 @@ import pytest
 from syntwin.agents import (ArrivalProfile, CrowdConfig, CrowdModel, ExposureParams, Interventions,
                             VisitorParams, canteen_plan)
 from syntwin.agents.exposure import infection_probability
-from syntwin.agents.people import (BALKED, GONE, LEAVING, PENDING, QUEUE, SEATED, STAFF, TO_SEAT, WAIT_OUT,
+from syntwin.agents.people import (BALKED, GONE, LEAVING, PENDING, QUEUE, SEATED, STAFF, TO_SEAT, WAIT_OUT, Visitor,
                                    WAIT_SEAT)
 
 BURST = ArrivalProfile((0, 300, 900, 1200), (4, 12, 6, 0))
@@ -337,3 +337,17 @@ def test_an_arrival_on_a_step_time_passes_the_door_in_that_step():
     came = visitors[~np.isnan(m.t_door[visitors])]
     assert len(came) > 50
     np.testing.assert_array_equal(m.t_door[came], m.t_arrive[came])
+
+
+def test_a_newcomer_joins_the_lane_with_fewest_people_queueing_or_being_served():
+    """Two empty queues, one counter busy serving: the next visitor who wants food joins the idle counter."""
+    m = CrowdModel(config(visitors=VisitorParams(p_food=1.0)), seed=2)
+    m.step()
+    visitors = [i for i in np.flatnonzero(~np.isnan(m.t_arrive)) if m.state[i] == PENDING][:2]
+    m.serving[:] = -1
+    m.serving[0] = visitors[1]  # lane 0 busy (who it serves does not matter here)
+    for q in m.lane_queue:
+        q.clear()
+    v = m.people.get(int(visitors[0])) or Visitor(m, int(visitors[0]))
+    v.enter()
+    assert m.lane_of[visitors[0]] == 1 and list(m.lane_queue[1]) == [visitors[0]]
