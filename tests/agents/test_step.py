@@ -351,3 +351,22 @@ def test_a_newcomer_joins_the_lane_with_fewest_people_queueing_or_being_served()
     v = m.people.get(int(visitors[0])) or Visitor(m, int(visitors[0]))
     v.enter()
     assert m.lane_of[visitors[0]] == 1 and list(m.lane_queue[1]) == [visitors[0]]
+
+
+def test_staff_stand_behind_their_counter_on_the_side_away_from_its_queue():
+    """Each counter's ``staff`` members stand beside it (0.5 m off its far edge, spread along it), on the side
+    opposite the head of its queue lane; a counter without staff (first here) does not stop the others'."""
+    plan = canteen_plan(rows=3, cols=4, counters=2, service_mean_s=15.0)
+    counters = (dataclasses.replace(plan.counters[0], staff=0), dataclasses.replace(plan.counters[1], staff=3))
+    plan = dataclasses.replace(plan, counters=counters)
+    m = CrowdModel(dataclasses.replace(config(), plan=plan), seed=1)
+    staff = m.pos[m.state == STAFF]
+    c = counters[1]
+    head = np.asarray(next(ln for ln in plan.lanes if ln.counter == c.name).points[-1])
+    assert len(staff) == 3
+    cx, cy = c.rect.center
+    wide = (c.rect.x1 - c.rect.x0) >= (c.rect.y1 - c.rect.y0)
+    along, across, mid, h = (0, 1, cy, head[1]) if wide else (1, 0, cx, head[0])
+    lo, hi = (c.rect.x0, c.rect.x1) if wide else (c.rect.y0, c.rect.y1)
+    assert (np.sign(staff[:, across] - mid) == -np.sign(h - mid)).all()  # the far side from the queue
+    assert ((staff[:, along] > lo) & (staff[:, along] < hi)).all() and len(np.unique(staff[:, along])) == 3
