@@ -97,8 +97,22 @@ def aggregate_counts(df: pd.DataFrame, by: Sequence[str], *, min_cell: int = MIN
         raise ValueError(f"aggregate columns {missing or by} are not in the table")
     if min_cell < 1:
         raise ValueError(f"min_cell must be >= 1, got {min_cell}")
-    observed = df.groupby(by, dropna=False, observed=True).size()
-    levels = [sorted(pd.unique(df[c]), key=lambda v: (pd.isna(v), str(v))) for c in by]
+    return suppressed_counts(df.groupby(by, dropna=False, observed=True).size(), by, min_cell=min_cell)
+
+
+def suppressed_counts(observed: pd.Series, by: Sequence[str], *, min_cell: int = MIN_CELL) -> pd.DataFrame:
+    """:func:`aggregate_counts` from the counts of the combinations present (a groupby ``size`` over ``by``).
+
+    The levels of each column are those present in ``observed``'s index, so counts summed over the parts of a
+    table (``groupby(by).sum()`` of per-part sizes) give the same table as the whole frame.
+    """
+    by = list(by)
+    if min_cell < 1:
+        raise ValueError(f"min_cell must be >= 1, got {min_cell}")
+    observed = observed[observed > 0]
+    idx = observed.index
+    levels = [sorted(pd.unique(idx.get_level_values(c) if isinstance(idx, pd.MultiIndex) else idx),
+                     key=lambda v: (pd.isna(v), str(v))) for c in by]
     keys = list(itertools.product(*levels))
     index = pd.MultiIndex.from_tuples(keys, names=by) if len(by) > 1 else pd.Index([k[0] for k in keys], name=by[0])
     counts = observed.reindex(index, fill_value=0).to_numpy().astype(np.int64)
@@ -136,5 +150,5 @@ def curve_points_safe(times: np.ndarray, durations: np.ndarray, *, min_cell: int
     return at_risk >= min_cell
 
 
-__all__ = ["aggregate_counts", "default_aggregates", "recoverable_cells", "small_cell_safe", "curve_points_safe",
+__all__ = ["aggregate_counts", "suppressed_counts", "default_aggregates", "recoverable_cells", "small_cell_safe", "curve_points_safe",
            "MIN_CELL"]
