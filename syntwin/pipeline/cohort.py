@@ -18,7 +18,7 @@ import pandas as pd
 from syntwin.cohort import Cohort, CohortSchema
 from syntwin.cohort.checks import check_outcome
 from syntwin.errors import CohortError, StageError
-from syntwin.export import export_twins, releasable
+from syntwin.export.stream import export_parts
 from syntwin.export.run import write_release_manifest
 from syntwin.graphs.coarsen import coarsened_leiden, modularity_from_edges
 from syntwin.graphs.communities import leiden, modularity
@@ -330,15 +330,16 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
 
     def export_stage(m: dict) -> None:
         site = scenario.cohort.simulate.site if scenario.cohort.simulate else None
-        written = export_twins(twins, schema, ctx.path("export"), list(scenario.export.formats),
-                               release=release, site=site)
+        # per part of the twins dataset, on the workers (syntwin.export.stream): no twin table on the client
+        got = export_parts(dataset_files(ctx.scratch("synthesis/twins")), schema, ctx.path("export"),
+                           list(scenario.export.formats), release=release, site=site, client=client)
+        written = got["written"]
         for fmt, path in written.items():
             ctx.record_output(f"twins_{fmt}" if fmt in ("parquet", "csv") else fmt,
                               str(path.relative_to(ctx.work)))
-        released = releasable(twins, schema, release)
-        m.update(rows=len(released), rows_generated=len(twins), formats=list(written))
-        write_release_manifest(ctx.path("export"), privacy=ctx.metrics.get("privacy", {}), rows=len(released),
-                               rows_generated=len(twins), columns=list(released.columns),
+        m.update(rows=got["rows"], rows_generated=got["rows_generated"], formats=list(written))
+        write_release_manifest(ctx.path("export"), privacy=ctx.metrics.get("privacy", {}), rows=got["rows"],
+                               rows_generated=got["rows_generated"], columns=got["columns"],
                                dp=ctx.metrics.get("synthesis", {}).get("dp"))
         ctx.record_output("release_manifest", "export/manifest.json")
 
