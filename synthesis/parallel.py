@@ -4,22 +4,32 @@ Each group's rows go to one Dask task that fits a fresh generator and samples fr
 models never travel between processes. Sample sizes are proportional to group sizes (largest
 remainder, exact total). Seeds are split by the group's stable key, so the output is the same
 bytes with no client, one worker or many.
+
+Two entry points share the plan (:func:`plan_groups`, :func:`allocate`, the seeds) and the task
+(:func:`_fit_sample`): :func:`synthesize` takes a pandas frame on the client; :func:`synthesize_parts`
+reads the training rows from Parquet part files on the workers and writes the twins as part files,
+so no row passes through the client (see its docstring for the two task layers).
 """
 
 from __future__ import annotations
 
 import copy
+import os
+import shutil
 import uuid
 import zlib
 from collections.abc import Callable, Hashable, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from .constraints import parse_constraints, sample_within
 from .generators import TableGenerator, make_generator
 
-__all__ = ["allocate", "plan_groups", "synthesize"]
+__all__ = ["allocate", "plan_groups", "synthesize", "synthesize_parts"]
 
 
 def _stable_key(key: Hashable) -> int:
@@ -75,6 +85,18 @@ def plan_groups(groups: np.ndarray, min_group_size: int, rest_label: Hashable = 
     elif len(pool):
         kept.append((rest_label, pool))
     return kept
+
+
+def _jobs(plan: list[tuple], n: int, seed: int) -> list[tuple]:
+    """``(key, rows, n_g, fit_seed, sample_seed)`` of every group with a positive allocation, in plan order."""
+    sizes = allocate([len(r) for _, r in plan], int(n))
+    jobs = []
+    for (key, rows), n_g in zip(plan, sizes):
+        if n_g == 0:
+            continue
+        k = _stable_key("global" if key is None else key)
+        jobs.append((key, rows, int(n_g), _child_seed(seed, k, 0), _child_seed(seed, k, 1)))
+    return jobs
 
 
 def _fit_sample(part: pd.DataFrame, generator, n: int, fit_kwargs: dict, fit_seed: int,
@@ -143,14 +165,8 @@ def synthesize(
         if group_column is not None and group_column in df.columns:
             raise ValueError(f"group_column {group_column!r} is already a column of df")
         plan = plan_groups(groups, int(min_group_size), rest_label)
-    sizes = allocate([len(r) for _, r in plan], int(n))
-    jobs = []
-    for (key, rows), n_g in zip(plan, sizes):
-        if n_g == 0:
-            continue
-        k = _stable_key("global" if key is None else key)
-        jobs.append((key, df.iloc[rows].reset_index(drop=True), int(n_g),
-                     _child_seed(seed, k, 0), _child_seed(seed, k, 1)))
+    jobs = [(key, df.iloc[rows].reset_index(drop=True), n_g, fs, ss)
+            for key, rows, n_g, fs, ss in _jobs(plan, n, seed)]
     if client is None:
         parts = []
         for _, p, n_g, fs, ss in jobs:
@@ -180,3 +196,210 @@ def synthesize(
     out = pd.concat(parts, ignore_index=True)
     out.attrs["rejected"] = rejected
     return out
+
+
+# --- from part files to part files: the rows stay on the workers -------------------------------------------
+
+PART = "part.{:05d}.parquet"
+_FILE_MODE = 0o600  # rows derived from patients (unreleased twins, buckets): owner-only
+
+
+def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    df.to_parquet(tmp, index=False)
+    os.chmod(tmp, _FILE_MODE)
+    os.replace(tmp, path)
+
+
+def _bucket_task(file: str, mask: np.ndarray, gidx: np.ndarray, columns: list[str] | None,
+                 dtypes: dict | None, out: str) -> int:
+    """Task: the selected rows of one part file, sorted by group index, as an Arrow IPC file of one batch per group.
+
+    Batch ``b`` holds the rows (in file order) of the ``b``-th smallest group index present; the client knows
+    that order from ``gidx`` alone. Returns the number of rows written.
+    """
+    df = pd.read_parquet(file, columns=columns)
+    if len(mask) != len(df):
+        raise ValueError(f"{file}: {len(df)} rows but the row mask has {len(mask)}")
+    if dtypes:
+        df = df.astype(dtypes)
+    df = df.loc[np.asarray(mask, bool)].reset_index(drop=True)
+    if len(df) != len(gidx):
+        raise ValueError(f"{file}: {len(df)} selected rows but {len(gidx)} group labels")
+    if not len(df):
+        return 0
+    order = np.argsort(gidx, kind="stable")
+    df = df.iloc[order].reset_index(drop=True)
+    _, counts = np.unique(gidx, return_counts=True)
+    schema = pa.Schema.from_pandas(df, preserve_index=False)
+    tmp = f"{out}.tmp"
+    with pa.OSFile(tmp, "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
+        start = 0
+        for c in counts:
+            writer.write_batch(pa.RecordBatch.from_pandas(df.iloc[start:start + c], schema=schema,
+                                                          preserve_index=False))
+            start += int(c)
+    os.chmod(tmp, _FILE_MODE)
+    os.replace(tmp, out)
+    return len(df)
+
+
+def _group_task(sources: list[tuple[str, int]], template, n: int, fit_kwargs: dict, fit_seed: int,
+                sample_seed: int, rules, columns: list[str] | None, out: str, *_after) -> dict:
+    """Task: one group's rows from the bucket files, a fresh generator fitted and sampled, twins written to ``out``.
+
+    ``_after``: the bucket tasks' results (only there so Dask runs this task after them).
+    """
+    frames = []
+    for path, b in sources:
+        with pa.OSFile(path, "rb") as src:
+            frames.append(pa.Table.from_batches([pa.ipc.open_file(src).get_batch(b)]).to_pandas())
+    part = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    rows = _fit_sample(part, template, n, fit_kwargs, fit_seed, sample_seed, rules)
+    rejected = int(rows.attrs.get("rejected", 0))
+    rows = rows[list(columns)] if columns is not None else rows
+    _atomic_parquet(rows.reset_index(drop=True), Path(out))
+    return {"rows": len(rows), "rejected": rejected, "dtypes": {c: str(t) for c, t in rows.dtypes.items()}}
+
+
+def _cast_task(path: str, dtypes: dict) -> int:
+    df = pd.read_parquet(path).astype(dtypes)
+    _atomic_parquet(df, Path(path))
+    return len(df)
+
+
+def _common_dtypes(files: Sequence[Path | str], columns: list[str] | None) -> dict | None:
+    """The dtypes ``pd.concat`` of the files would give, or ``None`` when every file already has them."""
+    metas = [pq.read_schema(f).empty_table().to_pandas() for f in files]
+    if columns is not None:
+        metas = [m[list(columns)] for m in metas]
+    if all(m.dtypes.equals(metas[0].dtypes) for m in metas):
+        return None
+    return {c: t for c, t in pd.concat(metas, ignore_index=True).dtypes.items()}
+
+
+def synthesize_parts(
+    files: Sequence[str | os.PathLike],
+    masks: Sequence[np.ndarray],
+    generator: str | TableGenerator,
+    n: int,
+    out: str | os.PathLike,
+    *,
+    groups: np.ndarray | None = None,
+    columns: Sequence[str] | None = None,
+    client=None,
+    seed: int = 0,
+    min_group_size: int = 50,
+    rest_label: Hashable = -1,
+    on_done: Callable[[int, int], None] | None = None,
+    constraints=(),
+    scratch: str | os.PathLike | None = None,
+    **fit_kwargs,
+) -> dict:
+    """:func:`synthesize` over the rows of Parquet part files, writing the twins as ``out/part.<i>.parquet``.
+
+    The training table is the concatenation, in file order, of ``files[j]``'s rows where ``masks[j]`` is true
+    (``columns`` only); ``groups`` labels those rows in that order. The group plan, the allocation and the seeds
+    are those of :func:`synthesize`, and each group's frame is the same rows in the same order, so the twins
+    are the same rows (``synthesize(...)`` without its group column, concatenated) — only the place differs:
+
+    1. one task per part file writes its selected rows to ``scratch/part.<j>.arrow``, an Arrow IPC file with
+       one record batch per group present (rows sorted by group, stably);
+    2. one task per group with a positive allocation reads its batches from those files (random access),
+       fits a fresh generator, samples its share with the constraints (:func:`~.constraints.sample_within`) and
+       writes ``out/part.<i>.parquet`` (``i``: the group's rank among those tasks, in plan order).
+
+    With ``groups=None`` (one global model, e.g. a DP generator) step 2 is a single task reading the selected
+    rows of every part. Only the plan (row masks and group indices, from ``groups``) goes to the workers and
+    only counts come back. File names depend on the plan alone, never on the number of workers. When the group
+    parts' dtypes differ (e.g. a column with missing values in some groups only), the parts are cast to the
+    dtypes ``pd.concat`` would give, so every part has the same schema.
+
+    Returns:
+        ``{"rows", "rejected", "groups", "parts", "files"}`` — twins written, rows rejected by the constraints,
+        groups planned, part files, their paths.
+    """
+    files = [str(f) for f in files]
+    masks = [np.asarray(m, dtype=bool) for m in masks]
+    if len(masks) != len(files):
+        raise ValueError(f"one row mask per file is needed: {len(files)} files, {len(masks)} masks")
+    if "seed" in fit_kwargs:
+        raise TypeError("pass seed= to synthesize_parts itself, not as a fit keyword")
+    columns = list(columns) if columns is not None else None
+    template = make_generator(generator) if isinstance(generator, str) else copy.deepcopy(generator)
+    rules = parse_constraints(constraints)
+    counts = [int(m.sum()) for m in masks]
+    total = sum(counts)
+    if total == 0:
+        raise ValueError("the row masks select no row to train on")
+    if groups is None:
+        plan = [(None, np.arange(total))]
+    else:
+        groups = np.asarray(groups)
+        if groups.shape != (total,):
+            raise ValueError(f"groups must have one label per selected row ({total}), got shape {groups.shape}")
+        plan = plan_groups(groups, int(min_group_size), rest_label)
+    jobs = _jobs(plan, n, seed)
+    if not jobs:
+        raise ValueError(f"n must be >= 1 to write a twins dataset, got {n}")
+    gidx = np.full(total, -1, dtype=np.int64)  # each selected row's job index (-1: a group allotted no twin)
+    for i, (_, rows, *_rest) in enumerate(jobs):
+        gidx[rows] = i
+    out = Path(out)
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    scratch = Path(scratch) if scratch is not None else out.with_name(f".{out.name}.buckets")
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    dtypes = _common_dtypes(files, columns)
+    ends = np.cumsum(counts)[:-1]
+    bucket_args, sources = [], [[] for _ in jobs]
+    for j, (f, m, g) in enumerate(zip(files, masks, np.split(gidx, ends))):
+        keep = g >= 0  # rows of groups allotted no twin need not travel
+        mask = m.copy()
+        mask[np.flatnonzero(m)[~keep]] = False
+        path = str(scratch / f"part.{j:05d}.arrow")
+        bucket_args.append((f, mask, g[keep], columns, dtypes, path))
+        for b, i in enumerate(np.unique(g[keep])):
+            sources[i].append((j, path, b))
+    outs = [str(out / PART.format(i)) for i in range(len(jobs))]
+    try:
+        if client is None:
+            for args in bucket_args:
+                _bucket_task(*args)
+            results = []
+            for i, (_, _, n_g, fs, ss) in enumerate(jobs):
+                results.append(_group_task([(p, b) for _, p, b in sources[i]], template, n_g, fit_kwargs, fs, ss,
+                                           rules, columns, outs[i]))
+                if on_done:
+                    on_done(len(results), len(jobs))
+        else:
+            # rows never travel: each task gets file names, masks and indices, and Dask can rerun any task
+            # after a worker loss from those alone (the same seeds, hence the same bytes)
+            token = uuid.uuid4().hex[:12]
+            buckets = [client.submit(_bucket_task, *args, key=f"syntwin-buckets-{token}-{j}", pure=False)
+                       for j, args in enumerate(bucket_args)]
+            futures = [
+                client.submit(_group_task, [(p, b) for _, p, b in sources[i]], template, n_g, fit_kwargs, fs, ss,
+                              rules, columns, outs[i], *[buckets[j] for j, _, _ in sources[i]],
+                              key=f"syntwin-synthesize-{token}-{i}", priority=len(jobs[i][1]), pure=False)
+                for i, (_, _, n_g, fs, ss) in enumerate(jobs)
+            ]
+            if on_done:
+                from distributed import as_completed
+
+                for done, _ in enumerate(as_completed(futures), 1):
+                    on_done(done, len(futures))
+            results = client.gather(futures)
+        common = _common_dtypes(outs, None)
+        if common is not None:
+            fix = [o for o, r in zip(outs, results) if r["dtypes"] != {c: str(t) for c, t in common.items()}]
+            if client is None:
+                for o in fix:
+                    _cast_task(o, common)
+            else:
+                client.gather([client.submit(_cast_task, o, common, pure=False) for o in fix])
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return {"rows": int(sum(r["rows"] for r in results)), "rejected": int(sum(r["rejected"] for r in results)),
+            "groups": len(plan), "parts": len(outs), "files": outs}

@@ -216,15 +216,16 @@ def fhir_resources(
     event: str | None = None,
     event_is_death: bool = True,
     site: str | None = None,
+    start: int = 0,
 ) -> Iterator[dict]:
-    """Every resource of every row of ``df`` (rows in order, ids ``twin-1``, ``twin-2``...)."""
+    """Every resource of every row of ``df`` (rows in order, ids ``twin-<start + 1>``, ``twin-<start + 2>``...)."""
     cols = {**COLUMNS, **(columns or {})}
     cols = {role: c for role, c in cols.items() if c in df.columns}
     keep = list(dict.fromkeys([*cols.values(), *([event] if event in df.columns else [])]))
     for i, row in enumerate(df[keep].itertuples(index=False, name=None)):
         yield from patient_resources(
             dict(zip(keep, row, strict=True)),
-            f"twin-{i + 1}",
+            f"twin-{start + i + 1}",
             cols=cols,
             event=event if event in df.columns else None,
             event_is_death=event_is_death,
@@ -285,22 +286,10 @@ def write_fhir_ndjson(
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    models = _models() if validate != 0 else {}
     tmp = {t: folder / f".{t}.ndjson.{os.getpid()}.tmp" for t in RESOURCE_TYPES}
-    counts = dict.fromkeys(RESOURCE_TYPES, 0)
     try:
-        with contextlib.ExitStack() as stack:
-            fh = {
-                t: stack.enter_context(open(p, "w", encoding="utf-8", newline="\n")) for t, p in tmp.items()
-            }
-            for res in fhir_resources(
-                df, columns=columns, event=event, event_is_death=event_is_death, site=site
-            ):
-                if models and (validate is None or int(res["id"].split("-")[1]) <= validate):
-                    validate_resource(res, models)
-                kind = res["resourceType"]
-                fh[kind].write(json.dumps(res, separators=(",", ":"), ensure_ascii=False) + "\n")
-                counts[kind] += 1
+        counts = _write_resources(df, tmp, validate=validate, columns=columns, event=event,
+                                  event_is_death=event_is_death, site=site)
         written = {}
         for kind, path in tmp.items():
             if counts[kind] == 0:
@@ -318,10 +307,43 @@ def write_fhir_ndjson(
     return written
 
 
+def _write_resources(df: pd.DataFrame, paths: Mapping[str, Path], *, validate: int | None, start: int = 0,
+                     **kw: Any) -> dict[str, int]:
+    """Write the resources of ``df`` (ids from ``twin-<start + 1>``) to one file per type; count them.
+
+    Twins whose number is at most ``validate`` are validated (``None``: all; 0: none).
+    """
+    models = _models() if validate != 0 else {}
+    counts = dict.fromkeys(RESOURCE_TYPES, 0)
+    with contextlib.ExitStack() as stack:
+        fh = {t: stack.enter_context(open(p, "w", encoding="utf-8", newline="\n")) for t, p in paths.items()}
+        for res in fhir_resources(df, start=start, **kw):
+            if models and (validate is None or int(res["id"].split("-")[1]) <= validate):
+                validate_resource(res, models)
+            kind = res["resourceType"]
+            fh[kind].write(json.dumps(res, separators=(",", ":"), ensure_ascii=False) + "\n")
+            counts[kind] += 1
+    return counts
+
+
+def write_fhir_part(df: pd.DataFrame, folder: Path, part: int, *, start: int, validate: int | None = 1_000,
+                    **kw: Any) -> dict[str, int]:
+    """One part of a streamed export: ``folder/<Type>.<part>.ndjson`` for the twins ``start + 1 ...``.
+
+    Concatenated in part order, the parts are the bytes :func:`write_fhir_ndjson` writes for the whole table
+    (the ids and the validated twins are numbered across parts). Returns the resources per type.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    return _write_resources(df, {t: folder / f"{t}.{part:05d}.ndjson" for t in RESOURCE_TYPES},
+                            validate=validate, start=start, **kw)
+
+
 __all__ = [
     "fhir_resources",
     "patient_resources",
     "write_fhir_ndjson",
+    "write_fhir_part",
     "validate_resource",
     "COLUMNS",
     "SITES",

@@ -6,30 +6,30 @@ derived by stable key, the Dask client) and records its figures under ``metrics.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 from pathlib import Path
 from typing import Any
 
-import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
 from syntwin.cohort import Cohort, CohortSchema
 from syntwin.cohort.checks import check_outcome
 from syntwin.errors import CohortError, StageError
-from syntwin.export import export_twins, releasable
+from syntwin.export.stream import export_parts
 from syntwin.export.run import write_release_manifest
 from syntwin.graphs.coarsen import coarsened_leiden, modularity_from_edges
 from syntwin.graphs.communities import leiden, modularity
 from syntwin.graphs.encode import MixedEncoder
 from syntwin.graphs.knn import build_graph
 from syntwin.graphs.store import SimilarityGraph
-from syntwin.pipeline.context import ARRAY, FRAME, JSON, Artifact, RunContext
+from syntwin.pipeline.context import ARRAY, JSON, Artifact, RunContext
 from syntwin.pipeline.counterfactual import check_counterfactual, run_counterfactual
 from syntwin.pipeline.dataset import (DATASET, concat_summaries, dataset_files, outcome_columns, read_dataset,
                                       write_dataset)
-from syntwin.pipeline.graph_stage import (RECALL_SAMPLE, fit_encoder_on_parts, graph_metrics,
+from syntwin.pipeline.graph_stage import (RECALL_SAMPLE, _hold_slices, fit_encoder_on_parts, graph_metrics,
                                           partitioned_graph_stage)
 from syntwin.pipeline.fidelity import fidelity_stage, scenario_constraints
 from syntwin.pipeline.predict import run_prediction, training_sample, twin_sample, validation_mask
@@ -39,11 +39,11 @@ from syntwin.privacy.gate import THRESHOLD_FIELDS, failures
 from syntwin.scenario.cohort import CohortScenario, CohortSection
 from syntwin.seeding import int_seed, stratified_mask
 from syntwin.synthesis import make_generator, synthesize
+from syntwin.synthesis.parallel import synthesize_parts
 from syntwin.synthesis.generators.missingness import with_missingness
 from syntwin.synthesis.generators.mst import PublicDomainError
 from syntwin.synthesis.predict import outcome_labels
 
-TWIN_PART_ROWS = 100_000  # rows per twins partition of the fidelity shim (fixed: bytes never depend on workers)
 SCHEMA = Artifact(".json", lambda schema, path: schema.save(path), CohortSchema.load)  # as a stage artifact
 
 
@@ -111,9 +111,8 @@ def dp_guarantee(generator: Any, n_rows: int) -> dict[str, Any] | None:
     return inner.guarantee(n_rows) if getattr(inner, "differentially_private", False) else None
 
 
-def _synthesis_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFrame, schema: CohortSchema,
-                     membership: np.ndarray, m: dict, key: str = "synthesis") -> pd.DataFrame:
-    """Twins of the training patients, one generator per community (or one global one)."""
+def _scenario_generator(scenario: CohortScenario, schema: CohortSchema, n_train: int) -> tuple[Any, dict | None]:
+    """The scenario's generator template (strata, public domains, missingness) and its DP guarantee, if any."""
     s = scenario.synthesis
     try:
         generator = make_generator(s.generator, **s.params)
@@ -125,33 +124,87 @@ def _synthesis_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFr
         generator = with_missingness(generator)  # twins keep missing values
     except (ValueError, TypeError) as exc:
         raise StageError(str(exc), field="synthesis.generator", hint="see `syntwin schema`") from None
-    n_twins = max(1, int(round(s.ratio * len(train))))
-    groups = membership if s.per_community else None
-    dp = dp_guarantee(generator, len(train))
+    dp = dp_guarantee(generator, n_train)
     if dp and s.per_community:
         raise StageError(f"{s.generator} is differentially private only as one model of the whole cohort: the "
                          "communities come from a graph of the real patients built without privacy budget",
                          field="synthesis.per_community", hint="set synthesis.per_community: false")
-    ctx.step("communities" if s.per_community else "generator")
+    return generator, dp
+
+
+def _synthesis_kwargs(scenario: CohortScenario, ctx: RunContext, schema: CohortSchema, key: str) -> dict:
+    """What both synthesis paths pass to the library besides the rows (seed by stable key, column roles)."""
+    return dict(seed=int_seed(ctx.seed, key), min_group_size=scenario.synthesis.min_group_size,
+                numeric=list(schema.numeric), ordinal={k: list(v) for k, v in schema.ordinal.items()},
+                categorical=list(schema.categorical), time=schema.time, event=schema.event,
+                on_done=ctx.on_done, constraints=scenario_constraints(scenario, schema))
+
+
+@contextlib.contextmanager
+def _synthesis_errors():
+    """Library errors of a synthesis run as one clear StageError naming the scenario field to fix."""
     try:
-        twins = synthesize(
-            train[schema.modelled], generator, n_twins, groups=groups, client=ctx.client,
-            seed=int_seed(ctx.seed, key), min_group_size=s.min_group_size,
-            numeric=list(schema.numeric), ordinal={k: list(v) for k, v in schema.ordinal.items()},
-            categorical=list(schema.categorical), time=schema.time, event=schema.event, on_done=ctx.on_done,
-            constraints=scenario_constraints(scenario, schema),
-        )
+        yield
     except ImportError as exc:
         raise StageError(str(exc), field="synthesis.generator",
                          hint="pip install 'syntwin[sdv]' or use generator: latent_class") from None
     except PublicDomainError as exc:  # data outside the declared public domain
         raise StageError(str(exc), field="cohort.mapping.domains",
                          hint="declare every level the coding allows in the mapping's domains") from None
+
+
+def _synthesis_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFrame, schema: CohortSchema,
+                     membership: np.ndarray, m: dict, key: str = "synthesis") -> pd.DataFrame:
+    """Twins of the training patients (a pandas frame), one generator per community (or one global one)."""
+    s = scenario.synthesis
+    generator, dp = _scenario_generator(scenario, schema, len(train))
+    n_twins = max(1, int(round(s.ratio * len(train))))
+    groups = membership if s.per_community else None
+    if ctx is not None:
+        ctx.step("communities" if s.per_community else "generator")
+    with _synthesis_errors():
+        twins = synthesize(train[schema.modelled], generator, n_twins, groups=groups,
+                           client=ctx.client if ctx is not None else None,
+                           **_synthesis_kwargs(scenario, ctx, schema, key))
     m.update(generator=s.generator, rows=len(twins), rejected_by_constraints=int(twins.attrs.get("rejected", 0)),
              groups=int(len(np.unique(groups))) if groups is not None else 1)
     if dp:
         m.update(dp=dp)
     return twins[schema.modelled].reset_index(drop=True)
+
+
+def dataset_synthesis(scenario: CohortScenario, ctx: RunContext, files: list[Path], hold: np.ndarray,
+                      schema: CohortSchema, membership: np.ndarray, m: dict, out: Path, *,
+                      key: str = "synthesis", subset: np.ndarray | None = None) -> Path:
+    """Twins of the training patients of the cohort dataset, written as ``out/part.<i>.parquet`` on the workers.
+
+    The same twins as :func:`_synthesis_stage` on the training frame (same plan, seeds and rows per group):
+    :func:`~syntwin.synthesis.parallel.synthesize_parts` reads each part file's training rows (``~hold``,
+    further restricted to the training rows where ``subset`` is true) on the workers and writes one part per
+    group; only counts come back. ``membership`` labels the training rows (``subset`` applies to it too).
+    """
+    s = scenario.synthesis
+    train_masks = _hold_slices(files, ~hold)
+    if subset is not None:  # a boolean mask over the training rows, in training-row order
+        subset = np.asarray(subset, dtype=bool)
+        flat = ~hold
+        flat[np.flatnonzero(flat)[~subset]] = False
+        train_masks = _hold_slices(files, flat)
+        membership = membership[subset]
+    n_train = int(sum(int(x.sum()) for x in train_masks))
+    generator, dp = _scenario_generator(scenario, schema, n_train)
+    n_twins = max(1, int(round(s.ratio * n_train)))
+    groups = membership if s.per_community else None  # per_community false: one task reads every part's rows
+    ctx.step("communities" if s.per_community else "generator")
+    with _synthesis_errors():
+        got = synthesize_parts([str(f) for f in files], train_masks, generator, n_twins, out, groups=groups,
+                               columns=list(schema.modelled), client=ctx.client,
+                               **_synthesis_kwargs(scenario, ctx, schema, key))
+    m.update(generator=s.generator, rows=got["rows"], rejected_by_constraints=got["rejected"],
+             groups=int(len(np.unique(groups))) if groups is not None else 1, parts=got["parts"])
+    if dp:
+        m.update(dp=dp)
+    return out
 
 
 def _check_outcome(scenario: CohortScenario, ctx: RunContext, df: pd.DataFrame, schema: CohortSchema,
@@ -223,19 +276,14 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
     train, holdout = df[~hold].reset_index(drop=True), df[hold].reset_index(drop=True)
     x_train = encoder.transform(train)
 
-    twins = ctx.checkpointed(
-        "synthesis", lambda m: {"twins": _synthesis_stage(scenario, ctx, train, schema, membership, m)},
-        twins=FRAME)["twins"]
+    twins_data = ctx.checkpointed(  # on the workers, from the dataset's files to ctx.scratch("synthesis/twins")
+        "synthesis", lambda m: {"twins": dataset_synthesis(scenario, ctx, files, hold, schema, membership, m,
+                                                           ctx.scratch("synthesis/twins"))},
+        twins=DATASET)["twins"]
+    twins = twins_data.compute().reset_index(drop=True)  # fidelity, prediction and privacy still take pandas
 
-    def fidelity(m: dict) -> None:
-        # SHIM until synthesis writes its twins as a dataset (goes at the merge with that branch): the frame
-        # is written as one, in fixed-size partitions, so fidelity reads twins and cohort the same way
-        twin_data = ctx.scratch("synthesis/twins")
-        shutil.rmtree(twin_data, ignore_errors=True)
-        write_dataset(dd.from_pandas(twins, chunksize=TWIN_PART_ROWS, sort=False), twin_data, client=client)
-        fidelity_stage(scenario, ctx, ctx.scratch("cohort/data"), hold, membership, twin_data, schema, m)
-
-    ctx.checkpointed("fidelity", fidelity)  # from per-partition statistics (syntwin.pipeline.fidelity)
+    ctx.checkpointed("fidelity", lambda m: fidelity_stage(  # from per-partition statistics, on the workers
+        scenario, ctx, ctx.scratch("cohort/data"), hold, membership, ctx.scratch("synthesis/twins"), schema, m))
 
     x_hold, x_twins = encoder.transform(holdout), encoder.transform(twins)
 
@@ -248,8 +296,12 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
                                 "of_twins": len(twins), "sampled": bool(len(rows) < len(train))}
         # tuning twins: the same generator fitted on the inner training rows only (validation rows unseen)
         inner = ~validation_mask(fit_on, schema, scenario.prediction, seed)
-        tuning = _synthesis_stage(scenario, ctx, fit_on[inner].reset_index(drop=True), schema,
-                                  membership[rows][inner], {}, key="tuning-synthesis")
+        subset = np.zeros(len(train), dtype=bool)  # the sample's inner rows, as a mask over the training rows
+        subset[rows[inner]] = True
+        folder = dataset_synthesis(scenario, ctx, files, hold, schema, membership, {},
+                                   ctx.scratch("prediction/tuning-twins"), key="tuning-synthesis", subset=subset)
+        tuning = read_dataset(folder).compute().reset_index(drop=True)
+        shutil.rmtree(folder, ignore_errors=True)  # unreleased rows kept only as long as needed
         run_prediction(scenario.prediction, ctx, schema=schema, train=fit_on, holdout=holdout, twins=fit_twins,
                        tuning_twins=tuning, x_train=x_train[rows], x_hold=x_hold, x_twins=x_twins[tw],
                        x_tuning_twins=encoder.transform(tuning), graph_k=scenario.graph.k,
@@ -287,15 +339,16 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
 
     def export_stage(m: dict) -> None:
         site = scenario.cohort.simulate.site if scenario.cohort.simulate else None
-        written = export_twins(twins, schema, ctx.path("export"), list(scenario.export.formats),
-                               release=release, site=site)
+        # per part of the twins dataset, on the workers (syntwin.export.stream): no twin table on the client
+        got = export_parts(dataset_files(ctx.scratch("synthesis/twins")), schema, ctx.path("export"),
+                           list(scenario.export.formats), release=release, site=site, client=client)
+        written = got["written"]
         for fmt, path in written.items():
             ctx.record_output(f"twins_{fmt}" if fmt in ("parquet", "csv") else fmt,
                               str(path.relative_to(ctx.work)))
-        released = releasable(twins, schema, release)
-        m.update(rows=len(released), rows_generated=len(twins), formats=list(written))
-        write_release_manifest(ctx.path("export"), privacy=ctx.metrics.get("privacy", {}), rows=len(released),
-                               rows_generated=len(twins), columns=list(released.columns),
+        m.update(rows=got["rows"], rows_generated=got["rows_generated"], formats=list(written))
+        write_release_manifest(ctx.path("export"), privacy=ctx.metrics.get("privacy", {}), rows=got["rows"],
+                               rows_generated=got["rows_generated"], columns=got["columns"],
                                dp=ctx.metrics.get("synthesis", {}).get("dp"))
         ctx.record_output("release_manifest", "export/manifest.json")
 
