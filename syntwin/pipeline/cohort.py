@@ -38,7 +38,7 @@ from syntwin.privacy import ReleaseGate, evaluate_privacy
 from syntwin.privacy.gate import THRESHOLD_FIELDS, failures
 from syntwin.scenario.cohort import CohortScenario, CohortSection
 from syntwin.seeding import int_seed, stratified_mask
-from syntwin.synthesis import make_generator, synthesize
+from syntwin.synthesis import make_generator
 from syntwin.synthesis.parallel import synthesize_parts
 from syntwin.synthesis.generators.missingness import with_missingness
 from syntwin.synthesis.generators.mst import PublicDomainError
@@ -153,32 +153,13 @@ def _synthesis_errors():
                          hint="declare every level the coding allows in the mapping's domains") from None
 
 
-def _synthesis_stage(scenario: CohortScenario, ctx: RunContext, train: pd.DataFrame, schema: CohortSchema,
-                     membership: np.ndarray, m: dict, key: str = "synthesis") -> pd.DataFrame:
-    """Twins of the training patients (a pandas frame), one generator per community (or one global one)."""
-    s = scenario.synthesis
-    generator, dp = _scenario_generator(scenario, schema, len(train))
-    n_twins = max(1, int(round(s.ratio * len(train))))
-    groups = membership if s.per_community else None
-    if ctx is not None:
-        ctx.step("communities" if s.per_community else "generator")
-    with _synthesis_errors():
-        twins = synthesize(train[schema.modelled], generator, n_twins, groups=groups,
-                           client=ctx.client if ctx is not None else None,
-                           **_synthesis_kwargs(scenario, ctx, schema, key))
-    m.update(generator=s.generator, rows=len(twins), rejected_by_constraints=int(twins.attrs.get("rejected", 0)),
-             groups=int(len(np.unique(groups))) if groups is not None else 1)
-    if dp:
-        m.update(dp=dp)
-    return twins[schema.modelled].reset_index(drop=True)
-
-
 def dataset_synthesis(scenario: CohortScenario, ctx: RunContext, files: list[Path], hold: np.ndarray,
                       schema: CohortSchema, membership: np.ndarray, m: dict, out: Path, *,
                       key: str = "synthesis", subset: np.ndarray | None = None) -> Path:
     """Twins of the training patients of the cohort dataset, written as ``out/part.<i>.parquet`` on the workers.
 
-    The same twins as :func:`_synthesis_stage` on the training frame (same plan, seeds and rows per group):
+    The same twins as :func:`~syntwin.synthesis.parallel.synthesize` on the training frame (same plan, seeds and
+    rows per group):
     :func:`~syntwin.synthesis.parallel.synthesize_parts` reads each part file's training rows (``~hold``,
     further restricted to the training rows where ``subset`` is true) on the workers and writes one part per
     group; only counts come back. ``membership`` labels the training rows (``subset`` applies to it too).

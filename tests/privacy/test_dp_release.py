@@ -7,7 +7,7 @@ pytest.importorskip("opendp")
 
 from syntwin.cohort import CohortSchema  # noqa: E402
 from syntwin.errors import StageError  # noqa: E402
-from syntwin.pipeline.cohort import _synthesis_stage  # noqa: E402
+from syntwin.pipeline.cohort import _scenario_generator  # noqa: E402
 from syntwin.pipeline.public_domains import with_public_domains  # noqa: E402
 from syntwin.scenario.cohort import CohortScenario  # noqa: E402
 from syntwin.synthesis import make_generator  # noqa: E402
@@ -50,7 +50,7 @@ def test_a_column_without_public_bounds_stops_the_run_with_the_fix():
 def test_per_community_dp_is_refused_with_the_reason():
     train = make_table(200)[["age", "stage", "race", "months", "dead"]]
     with pytest.raises(StageError, match="graph of the real patients") as info:
-        _synthesis_stage(_scenario(per_community=True), None, train, SCHEMA, np.zeros(len(train), int), {})
+        _scenario_generator(_scenario(per_community=True), SCHEMA, len(train))
     assert info.value.field == "synthesis.per_community"
 
 
