@@ -78,6 +78,38 @@ def read_dataset(folder: str | os.PathLike) -> dd.DataFrame:
                            label="read-cohort")
 
 
+def part_slices(files: list[Path], mask: np.ndarray) -> list[np.ndarray]:
+    """A row mask (or any per-row array) over the whole dataset, cut per part file (row counts from the footers)."""
+    ends = np.cumsum([pq.read_metadata(f).num_rows for f in files])
+    if ends[-1] != len(mask):
+        raise ValueError(f"the dataset has {ends[-1]} rows but the row mask {len(mask)}")
+    return np.split(np.asarray(mask), ends[:-1])
+
+
+def _read_rows_task(path: str, keep: np.ndarray, columns: list[str] | None) -> pd.DataFrame:
+    """Task: the rows of one part file where ``keep`` is true (index dropped)."""
+    part = pd.read_parquet(path, columns=columns)
+    return part.loc[keep].reset_index(drop=True)
+
+
+def read_rows(files: list[Path], mask: np.ndarray, *, client: Any = None,
+              columns: list[str] | None = None) -> pd.DataFrame:
+    """The dataset's rows where ``mask`` is true, in dataset order, as one pandas frame on the client.
+
+    Each part file is read and filtered on a worker; only the selected rows travel. This is how a stage takes
+    a bounded subset (a training sample, the attack targets) without the whole cohort on the client.
+    """
+    masks = [np.asarray(m, dtype=bool) for m in part_slices(files, mask)]
+    picked = [(str(f), m) for f, m in zip(files, masks) if m.any()]
+    if client is not None:
+        parts = client.gather([client.submit(_read_rows_task, f, m, columns, pure=False) for f, m in picked])
+    else:
+        parts = [_read_rows_task(f, m, columns) for f, m in picked]
+    if not parts:
+        return pd.read_parquet(files[0], columns=columns).iloc[:0]
+    return pd.concat(parts, ignore_index=True)
+
+
 def concat_summaries(parts: list[dict], key: str) -> np.ndarray:
     """Per-partition arrays ``key`` of :func:`write_dataset` summaries, concatenated in partition order."""
     return np.concatenate([np.asarray(p[key]) for p in parts]) if parts else np.zeros(0)
@@ -106,4 +138,4 @@ def _keep_dataset(value: Any, path: Path) -> None:
 DATASET = Artifact("", _keep_dataset, read_dataset)
 
 
-__all__ = ["write_dataset", "read_dataset", "dataset_files", "concat_summaries", "outcome_columns", "DATASET"]
+__all__ = ["write_dataset", "read_dataset", "dataset_files", "part_slices", "read_rows", "concat_summaries", "outcome_columns", "DATASET"]

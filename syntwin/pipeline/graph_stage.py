@@ -20,13 +20,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from syntwin.graphs.coarsen import coarsened_leiden_parts
 from syntwin.graphs.communities import community_stats
 from syntwin.graphs.encode import MixedEncoder
 from syntwin.graphs.partitioned import build_graph_parts, leiden_from_parts
 from syntwin.graphs.store import SimilarityGraph
+from syntwin.pipeline.dataset import part_slices
 from syntwin.privacy.files import FILE_MODE
 from syntwin.seeding import int_seed
 
@@ -56,10 +56,7 @@ def _encode_task(file: str, hold: np.ndarray, encoder: MixedEncoder, out: str) -
 
 def _hold_slices(files: list[Path], hold: np.ndarray) -> list[np.ndarray]:
     """The held-out mask cut per partition file (row counts from the Parquet footers)."""
-    ends = np.cumsum([pq.read_metadata(f).num_rows for f in files])
-    if ends[-1] != len(hold):
-        raise ValueError(f"the cohort dataset has {ends[-1]} rows but the holdout mask {len(hold)}")
-    return np.split(hold, ends[:-1])
+    return part_slices(files, hold)
 
 
 def fit_encoder_on_parts(encoder: MixedEncoder, files: list[Path], hold: np.ndarray, client: Any) -> MixedEncoder:

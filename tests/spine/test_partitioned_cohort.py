@@ -11,7 +11,7 @@ import pytest
 from distributed import Client, LocalCluster, get_worker
 
 from syntwin.cohort.simulate import simulate_cohort
-from syntwin.pipeline.dataset import dataset_files, outcome_columns, read_dataset, write_dataset
+from syntwin.pipeline.dataset import dataset_files, outcome_columns, read_dataset, read_rows, write_dataset
 from syntwin.pipeline.run import partial_dir, run_scenario
 from syntwin.scenario.load import load_scenario, shipped_scenarios
 
@@ -92,3 +92,17 @@ def test_graph_coarsen_above_is_validated_and_switches_the_community_method(dask
     assert m_full["communities_method"] == "full" and m_coarse["communities_method"] == "coarsened"
     assert m_coarse["coarsened"]["blocks"] == 3 and coarse.membership.shape == (6000,)
     assert m_coarse["modularity"] >= m_full["modularity"] - 0.01
+
+
+def test_read_rows_brings_only_the_selected_rows_in_dataset_order(tmp_path, dask_client):
+    cohort = simulate_cohort(5000, seed=4, rows_per_partition=1000)
+    write_dataset(cohort.data, tmp_path / "ds", client=dask_client)
+    files = dataset_files(tmp_path / "ds")
+    whole = cohort.data.compute().reset_index(drop=True)
+    mask = np.random.default_rng(0).random(len(whole)) < 0.1
+    mask[1000:2000] = False  # a part with nothing selected is not read
+    got = read_rows(files, mask, client=dask_client, columns=["age", cohort.schema.time])
+    pd.testing.assert_frame_equal(got, whole.loc[mask, ["age", cohort.schema.time]].reset_index(drop=True))
+    pd.testing.assert_frame_equal(read_rows(files, mask), whole.loc[mask].reset_index(drop=True))
+    with pytest.raises(ValueError, match="rows but the row mask"):
+        read_rows(files, mask[:-1])
