@@ -47,7 +47,9 @@ class Issues:
     file: str
     found: dict[tuple[str, str], Problem] = field(default_factory=dict)
 
-    def add(self, kind: str, column: str, rows: np.ndarray, values: pd.Series | list, **kw) -> None:
+    def add(self, kind: str, column: str, rows: np.ndarray, values: pd.Series | list, *,
+            count: int | None = None, **kw) -> None:
+        """Record ``rows`` (file order) with ``values``; ``count`` overrides ``len(rows)`` (a merged first row)."""
         if len(rows) == 0:
             return
         key = (kind, column)
@@ -55,7 +57,15 @@ class Issues:
             first = values.iloc[0] if isinstance(values, pd.Series) else values[0]
             first = first.item() if isinstance(first, np.generic) else first
             self.found[key] = Problem(row=int(rows[0]), value=first, **kw)
-        self.found[key].count += len(rows)
+        self.found[key].count += len(rows) if count is None else count
+
+    def merge(self, found: dict[tuple[str, str], Problem]) -> None:
+        """Add the problems of a later part of the file (its first rows come after all of ours)."""
+        for key, p in found.items():
+            if key in self.found:
+                self.found[key].count += p.count
+            else:
+                self.found[key] = p
 
     def raise_first(self) -> None:
         if not self.found:
@@ -100,6 +110,40 @@ def _scan(path: Path) -> tuple[str, int]:
     return enc, blank
 
 
+def scan_encoding(path: Path, report: CleaningReport) -> str:
+    """:func:`_scan` with its findings counted in ``report``; returns the encoding."""
+    enc, blank = _scan(path)
+    if enc != "utf-8-sig":
+        report.count("file decoded as latin-1 (not valid UTF-8)", 1)
+    report.count("blank lines skipped", blank)
+    return enc
+
+
+def _header_reader(fh, path: Path):
+    """A strict ``csv.reader`` on ``fh`` (delimiter sniffed from line 1), the delimiter and the header record."""
+    first = fh.readline()
+    if not first.strip():
+        raise CohortError("the file is empty (no header, no data rows)", file=str(path),
+                          hint="export the cohort again with a header line")
+    delim = sniff_delimiter(first)
+    fh.seek(0)
+    reader = csv.reader(fh, delimiter=delim, strict=True)
+    try:
+        header = next(reader)
+    except csv.Error as exc:
+        raise CohortError(f"malformed CSV header line: {exc}", file=str(path),
+                          hint="a quote character (\") in the header is not closed") from None
+    return reader, delim, header
+
+
+def csv_header(path: Path, enc: str, report: CleaningReport) -> tuple[list[str], str, int]:
+    """The stripped header names, the delimiter and the number of physical lines the header takes."""
+    with path.open(newline="", encoding=enc) as fh:
+        reader, delim, header = _header_reader(fh, path)
+        names = _stripped_header(header, str(path), report)
+        return names, delim, reader.line_num
+
+
 class Restart(Exception):
     """The fast CSV path met a structural problem; re-read exactly to locate it."""
 
@@ -112,23 +156,9 @@ def csv_chunks(path: Path, n: int, report: CleaningReport, issues: Issues,
     :class:`Restart` and the caller re-reads with ``exact=True``, which tracks the physical
     line of every record to report where the problem is.
     """
-    enc, blank = _scan(path)
-    if enc != "utf-8-sig":
-        report.count("file decoded as latin-1 (not valid UTF-8)", 1)
-    report.count("blank lines skipped", blank)
+    enc = scan_encoding(path, report)
     with path.open(newline="", encoding=enc) as fh:
-        first = fh.readline()
-        if not first.strip():
-            raise CohortError("the file is empty (no header, no data rows)", file=str(path),
-                              hint="export the cohort again with a header line")
-        delim = sniff_delimiter(first)
-        fh.seek(0)
-        reader = csv.reader(fh, delimiter=delim, strict=True)
-        try:
-            header = next(reader)
-        except csv.Error as exc:
-            raise CohortError(f"malformed CSV header line: {exc}", file=str(path),
-                              hint="a quote character (\") in the header is not closed") from None
+        reader, delim, header = _header_reader(fh, path)
         names = _stripped_header(header, str(path), report)
         width, buf, row, end = len(names), [], 0, reader.line_num
         if not exact:

@@ -419,4 +419,5 @@ def test_cohort_computes_on_a_process_cluster():
             remote = client.compute(c.data).result()
             deaths = client.compute(c.data["cancer_death"].sum()).result()
     pd.testing.assert_frame_equal(remote, local)
-    assert int(deaths) == 4 and c.data.npartitions == 3  # 18 rows kept of 20
+    # one partition per block of 6 source rows (20 rows: 6, 6, 6, 2); 18 rows kept of 20
+    assert int(deaths) == 4 and c.data.npartitions == 4 and len(local) == 18
