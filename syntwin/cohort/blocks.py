@@ -6,7 +6,7 @@ one streaming pass (16 MiB at a time) after the encoding scan of :mod:`syntwin.c
 block is ``n`` rows of one file, read from the row groups that overlap it. The blocks are the file's, never
 the cluster's, so the partitions and their bytes do not depend on the number of workers.
 
-Task per block (worker): parse, check, clean (:func:`syntwin.cohort.readers._clean_chunk` with the global
+Task per block (worker): parse, check, clean (:func:`syntwin.cohort.cleaning._clean_chunk` with the global
 row numbers), then either write the cleaned rows to a part file or return only side results: the problems
 found (first row and count per kind and column), the cleaning counts, rows kept, missing counts, and the
 identifiers split into ``B`` buckets by hash. Merging the side results in block order gives exactly the
@@ -40,7 +40,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from syntwin.cohort.cohort import CleaningReport
-from syntwin.cohort.sources import Issues, Problem
+from syntwin.cohort.sources import Issues
 from syntwin.errors import CohortError
 
 PART = "part.{:05d}.parquet"
