@@ -226,9 +226,9 @@ def block_frame(block: Block, source: Source, plan: Any, clean: Callable, offset
     return frame
 
 
-def read_part(path: str, offset: int) -> pd.DataFrame:
-    """Task: a written part file, indexed from ``offset``."""
-    frame = pd.read_parquet(path)
+def read_part(path: str, offset: int, dtypes: dict[str, Any]) -> pd.DataFrame:
+    """Task: a written part file with the cleaned ``dtypes`` (Arrow strings stay Arrow), indexed from ``offset``."""
+    frame = pd.read_parquet(path).astype(dtypes)
     frame.index = pd.RangeIndex(offset, offset + len(frame))
     return frame
 
@@ -322,7 +322,7 @@ def cohort_frame(blocks: list[Block], sides: list[dict], source: Source, plan: A
     with dask.config.set({"dataframe.convert-string": False}):  # dtypes exactly as cleaned
         if folder is not None:
             return dd.from_map(read_part, [str(folder / PART.format(blocks[i].index)) for i in live],
-                               [offsets[i] for i in live], meta=meta, divisions=divisions,
+                               [offsets[i] for i in live], [meta.dtypes.to_dict()] * len(live), meta=meta, divisions=divisions,
                                enforce_metadata=False, label="read-cohort")
         return dd.from_map(block_frame, [blocks[i] for i in live], [source] * len(live), [plan] * len(live),
                            [clean] * len(live), [offsets[i] for i in live], meta=meta, divisions=divisions,

@@ -256,7 +256,8 @@ class _Spill:
         kept = [k for _, k, _ in self.parts]
         offsets = np.concatenate(([0], np.cumsum(kept)[:-1])).astype(int).tolist()
         with dask.config.set({"dataframe.convert-string": False}):
-            return dd.from_map(read_part, [f for f, _, _ in self.parts], offsets, meta=self.meta,
+            return dd.from_map(read_part, [f for f, _, _ in self.parts], offsets,
+                               [self.meta.dtypes.to_dict()] * len(offsets), meta=self.meta,
                                divisions=(*offsets, offsets[-1] + kept[-1] - 1), enforce_metadata=False,
                                label="read-cohort")
 

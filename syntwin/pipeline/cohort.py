@@ -47,8 +47,13 @@ from syntwin.synthesis.predict import outcome_labels
 SCHEMA = Artifact(".json", lambda schema, path: schema.save(path), CohortSchema.load)  # as a stage artifact
 
 
-def load_cohort(section: CohortSection, *, source: str, seed: int) -> Cohort:
-    """Build the scenario's cohort: simulated, or read from a file relative to the scenario."""
+def load_cohort(section: CohortSection, *, source: str, seed: int, client: Any = None,
+                folder: Path | None = None) -> Cohort:
+    """Build the scenario's cohort: simulated, or read from a file relative to the scenario.
+
+    A file is parsed and cleaned in blocks by ``client``'s workers, its part files written to ``folder``
+    (emptied first; removed on a read error), so that the client never holds the cohort.
+    """
     if section.simulate is not None:
         from syntwin.cohort.simulate import simulate_cohort
 
@@ -60,7 +65,9 @@ def load_cohort(section: CohortSection, *, source: str, seed: int) -> Cohort:
     path = Path(section.file)
     if not path.is_absolute():
         path = Path(source).parent / path
-    return read_cohort(path, section.mapping)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)  # parts of an interrupted earlier read
+    return read_cohort(path, section.mapping, client=client, folder=folder)
 
 
 def split_holdout(labels: np.ndarray, share: float, seed: int) -> np.ndarray:
@@ -217,14 +224,18 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
     seed, client = ctx.seed, ctx.client
 
     def cohort_stage(m: dict) -> dict:
-        cohort = load_cohort(scenario.cohort, source=ctx.source, seed=seed)
-        schema = cohort.schema
-        if not schema.time or not schema.event:
-            raise CohortError("the cohort has no outcome (time and event columns)", field="cohort.mapping",
-                              hint="map the survival time and the event indicator")
-        # the partitions are written on the workers; only the outcome columns come back (syntwin.pipeline.dataset)
+        read = ctx.scratch("cohort/read")  # a file cohort's cleaned blocks, until rewritten as the dataset
         folder = ctx.scratch("cohort/data")
-        outcome = write_dataset(cohort.data, folder, client=client, summarise=outcome_columns(schema))
+        try:
+            cohort = load_cohort(scenario.cohort, source=ctx.source, seed=seed, client=client, folder=read)
+            schema = cohort.schema
+            if not schema.time or not schema.event:
+                raise CohortError("the cohort has no outcome (time and event columns)", field="cohort.mapping",
+                                  hint="map the survival time and the event indicator")
+            # the partitions are written on the workers; only the outcome columns come back (pipeline.dataset)
+            outcome = write_dataset(cohort.data, folder, client=client, summarise=outcome_columns(schema))
+        finally:
+            shutil.rmtree(read, ignore_errors=True)
         time_, event = concat_summaries(outcome, "time"), concat_summaries(outcome, "event")
         horizon = scenario.prediction.horizon_months
         label, evaluable = outcome_labels(time_, event, horizon)
