@@ -264,10 +264,11 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
 
     def prediction_stage(m: dict) -> None:
         # the methods fit on at most prediction.max_train_rows training patients (and the same share of twins);
-        # only those rows and the held-out patients are read (syntwin.pipeline.prediction_rows)
+        # only those rows are read, and the held-out patients are encoded and scored per part on the workers
+        # (syntwin.pipeline.prediction_rows)
         read = prediction_rows(files, dataset_files(ctx.scratch("synthesis/twins")), hold, schema,
-                               scenario.prediction, seed, client)
-        rows, fit_on, fit_twins, holdout = read["rows"], read["train"], read["twins"], read["holdout"]
+                               scenario.prediction, seed, client, encoder)
+        rows, fit_on, fit_twins = read["rows"], read["train"], read["twins"]
         m["training_sample"] = read["figures"]
         # tuning twins: the same generator fitted on the inner training rows only (validation rows unseen)
         inner = ~validation_mask(fit_on, schema, scenario.prediction, seed)
@@ -277,10 +278,11 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
                                    ctx.scratch("prediction/tuning-twins"), key="tuning-synthesis", subset=subset)
         tuning = read_dataset(folder).compute().reset_index(drop=True)
         shutil.rmtree(folder, ignore_errors=True)  # unreleased rows kept only as long as needed
-        run_prediction(scenario.prediction, ctx, schema=schema, train=fit_on, holdout=holdout, twins=fit_twins,
-                       tuning_twins=tuning, x_train=encoder.transform(fit_on), x_hold=encoder.transform(holdout),
-                       x_twins=encoder.transform(fit_twins), x_tuning_twins=encoder.transform(tuning),
-                       graph_k=scenario.graph.k, scale=encoder.scale_, m=m)
+        run_prediction(scenario.prediction, ctx, schema=schema, train=fit_on, holdout=read["holdout"],
+                       twins=fit_twins, tuning_twins=tuning, x_train=encoder.transform(fit_on),
+                       x_hold=read["x_hold"], x_twins=encoder.transform(fit_twins),
+                       x_tuning_twins=encoder.transform(tuning), graph_k=scenario.graph.k, scale=encoder.scale_,
+                       m=m, score_holdout=read["score_holdout"])
 
     ctx.checkpointed("prediction", prediction_stage)
 
