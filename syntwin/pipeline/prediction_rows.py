@@ -10,7 +10,7 @@ Parquet footers); every held-out patient is scored. :func:`prediction_rows` read
 The held-out patients stay on the workers: per part file, a task encodes them (the kNN searches, the GNN and
 SynTwin's designs need ``x_hold`` on the client) and, for each fitted logistic / boosting model, another scores
 them (:func:`holdout_scorer`; the model is fitted on the client and shipped to the tasks). Both are row-wise,
-so the bytes are those of the whole held-out frame at once. On the client: ``n`` outcome pairs (16 bytes a
+so the bytes are those of the whole held-out frame at once (for the BLAS product see :func:`_score_task`). On the client: ``n`` outcome pairs (16 bytes a
 patient), at most ``max_train_rows`` training rows and ``ratio x max_train_rows`` twins, and for the held-out
 patients (a ``cohort.holdout`` share ``h`` of the cohort) ``x_hold``, ``4 x dim`` bytes each, and a float64
 score per method: about ``h x n x (4 dim + 8 methods)`` bytes.
@@ -73,9 +73,9 @@ def _score_task(path: str, keep: np.ndarray, features: list[str], model: Any, of
                 total: int) -> np.ndarray:
     """Task: ``model.predict`` of one part file's held-out rows, bit for bit as in one call on all of them.
 
-    A BLAS matrix-vector product (the logistic's ``X w``) runs its rows in blocks from the matrix's first row
-    (OpenBLAS: 4 at a time, the last ``n mod 4`` rows another way), so a row's last bit depends on its position
-    in the call. The part's rows sit at ``offset`` of ``total`` held-out rows: they are predicted behind
+    A BLAS matrix-vector product (the logistic's ``X w``) takes its rows in blocks counted from the matrix's
+    first row (OpenBLAS's kernels: a few at a time, the last ``n mod block`` rows by another path), so a row's
+    last bit depends on its position in the call (seen here: 2 of 750 held-out rows differ without this). The part's rows sit at ``offset`` of ``total`` held-out rows: they are predicted behind
     ``offset mod ALIGN`` copies of their first row, and followed by copies up to a multiple of ``ALIGN``
     unless they end the held-out rows, so that every row keeps its position modulo ``ALIGN`` and, at the end,
     its place in the final partial block (any block size dividing ``ALIGN``).
