@@ -101,8 +101,7 @@ def holdout_scorer(files: list[Path], hold: np.ndarray, features: list[str], cli
         args = [(f, m, list(features), model, o, total) for f, m, o in picked]
         if client is None:
             return np.concatenate([_score_task(*a) for a in args])
-        future = client.scatter(model, broadcast=False, hash=False)  # shipped once, not once per task
-        args = [(f, m, feats, future, o, t) for f, m, feats, _, o, t in args]
+        # the model goes inside each task, not scattered: a lost worker's tasks rerun elsewhere from the files
         return np.concatenate(client.gather([client.submit(_score_task, *a, pure=False) for a in args]))
     return score
 
