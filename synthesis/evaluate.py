@@ -7,12 +7,14 @@ the covered patients only.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
 __all__ = ["auroc", "auroc_ci", "baseline_gradient_boosting", "baseline_logistic", "binary_metrics",
-           "paired_auroc_difference"]
+           "paired_auroc_difference", "FittedBaseline", "fit_logistic", "fit_gradient_boosting"]
 
 
 def _check(y_true, y_score) -> tuple[np.ndarray, np.ndarray]:
@@ -140,21 +142,44 @@ def binary_metrics(y_true, y_score, *, threshold: float | None = None) -> dict:
             "coverage": coverage, "threshold": thr, "n": int(len(y))}
 
 
-def baseline_logistic(train_X: pd.DataFrame, train_y, test_X: pd.DataFrame, seed: int = 0,
-                      *, C: float = 1.0) -> np.ndarray:
-    """P(y = 1) on ``test_X`` from an L2 logistic regression fitted on ``train_X``.
+class FittedBaseline:
+    """A fitted baseline: ``predict(test_X)`` is P(y = 1), row by row (any batch of rows, same values).
 
-    Numeric columns (number dtypes) are median-imputed and standardised; the others one-hot encoded
-    (unknown test levels ignored). Preprocessing is fitted on the training rows only. One BLAS/OpenMP
-    thread, as for :func:`baseline_gradient_boosting`.
+    Pickles, so that held-out rows can be scored per part on the Dask workers. ``levels`` maps each
+    non-numeric column to its training levels (boosting: native categories) or ``None`` (logistic: as str).
     """
+
+    def __init__(self, model: Any, levels: dict[str, Any]):
+        self.model, self.levels = model, levels
+
+    def prepare(self, X: pd.DataFrame) -> pd.DataFrame:
+        X = pd.DataFrame(X).copy()
+        for c, levels in self.levels.items():
+            if levels is None:  # one dtype per categorical column (mixed str/None trips OneHotEncoder)
+                X[c] = X[c].astype(str)
+            else:  # unseen levels are treated as missing
+                X[c] = pd.Categorical(X[c].astype(str).where(X[c].notna()), categories=levels)
+        return X
+
+    def fit(self, train_X: pd.DataFrame, train_y) -> FittedBaseline:
+        with threadpool_limits(limits=1):
+            self.model.fit(self.prepare(train_X), np.asarray(train_y).astype(np.int64))
+        return self
+
+    def predict(self, test_X: pd.DataFrame) -> np.ndarray:
+        with threadpool_limits(limits=1):
+            return self.model.predict_proba(self.prepare(test_X))[:, 1]
+
+
+def fit_logistic(train_X: pd.DataFrame, train_y, seed: int = 0, *, C: float = 1.0) -> FittedBaseline:
+    """The L2 logistic regression of :func:`baseline_logistic`, fitted on ``train_X``."""
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    train_X, test_X = pd.DataFrame(train_X), pd.DataFrame(test_X)
+    train_X = pd.DataFrame(train_X)
     num = [c for c in train_X.columns
            if pd.api.types.is_numeric_dtype(train_X[c]) and not pd.api.types.is_bool_dtype(train_X[c])]
     cat = [c for c in train_X.columns if c not in num]
@@ -163,14 +188,34 @@ def baseline_logistic(train_X: pd.DataFrame, train_y, test_X: pd.DataFrame, seed
         ("cat", OneHotEncoder(handle_unknown="ignore"), cat),
     ])
     model = make_pipeline(prep, LogisticRegression(C=C, max_iter=2000, random_state=int(seed)))
-    Xtr = train_X.copy()
-    Xte = test_X.copy()
-    for c in cat:  # one dtype per categorical column (mixed str/None trips OneHotEncoder)
-        Xtr[c] = Xtr[c].astype(str)
-        Xte[c] = Xte[c].astype(str)
-    with threadpool_limits(limits=1):
-        model.fit(Xtr, np.asarray(train_y).astype(np.int64))
-        return model.predict_proba(Xte)[:, 1]
+    return FittedBaseline(model, dict.fromkeys(cat)).fit(train_X, train_y)
+
+
+def baseline_logistic(train_X: pd.DataFrame, train_y, test_X: pd.DataFrame, seed: int = 0,
+                      *, C: float = 1.0) -> np.ndarray:
+    """P(y = 1) on ``test_X`` from an L2 logistic regression fitted on ``train_X``.
+
+    Numeric columns (number dtypes) are median-imputed and standardised; the others one-hot encoded
+    (unknown test levels ignored). Preprocessing is fitted on the training rows only. One BLAS/OpenMP
+    thread, as for :func:`baseline_gradient_boosting`.
+    """
+    return fit_logistic(train_X, train_y, seed, C=C).predict(test_X)
+
+
+def fit_gradient_boosting(train_X: pd.DataFrame, train_y, seed: int = 0, *, max_iter: int = 200,
+                          learning_rate: float = 0.05, max_leaf_nodes: int = 31) -> FittedBaseline:
+    """The histogram gradient boosting of :func:`baseline_gradient_boosting`, fitted on ``train_X``."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    train_X = pd.DataFrame(train_X)
+    cat = [c for c in train_X.columns
+           if not pd.api.types.is_numeric_dtype(train_X[c]) or pd.api.types.is_bool_dtype(train_X[c])]
+    levels = {c: pd.unique(train_X[c].dropna().astype(str)) for c in cat}
+    model = HistGradientBoostingClassifier(max_iter=max_iter, learning_rate=learning_rate,
+                                           max_leaf_nodes=max_leaf_nodes,
+                                           categorical_features="from_dtype", early_stopping=False,
+                                           random_state=int(seed))
+    return FittedBaseline(model, levels).fit(train_X, train_y)
 
 
 def baseline_gradient_boosting(train_X: pd.DataFrame, train_y, test_X: pd.DataFrame, seed: int = 0, *,
@@ -184,20 +229,5 @@ def baseline_gradient_boosting(train_X: pd.DataFrame, train_y, test_X: pd.DataFr
     workers on the same cores, OpenMP's spinning threads slow the fit many times over, and one thread
     gives the same predictions.
     """
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    train_X, test_X = pd.DataFrame(train_X), pd.DataFrame(test_X)
-    cat = [c for c in train_X.columns
-           if not pd.api.types.is_numeric_dtype(train_X[c]) or pd.api.types.is_bool_dtype(train_X[c])]
-    Xtr, Xte = train_X.copy(), test_X.copy()
-    for c in cat:
-        levels = pd.unique(Xtr[c].dropna().astype(str))
-        Xtr[c] = pd.Categorical(Xtr[c].astype(str).where(Xtr[c].notna()), categories=levels)
-        Xte[c] = pd.Categorical(Xte[c].astype(str).where(Xte[c].notna()), categories=levels)
-    model = HistGradientBoostingClassifier(max_iter=max_iter, learning_rate=learning_rate,
-                                           max_leaf_nodes=max_leaf_nodes,
-                                           categorical_features="from_dtype", early_stopping=False,
-                                           random_state=int(seed))
-    with threadpool_limits(limits=1):
-        model.fit(Xtr, np.asarray(train_y).astype(np.int64))
-        return model.predict_proba(Xte)[:, 1]
+    return fit_gradient_boosting(train_X, train_y, seed, max_iter=max_iter, learning_rate=learning_rate,
+                                 max_leaf_nodes=max_leaf_nodes).predict(test_X)

@@ -28,11 +28,12 @@ from syntwin.graphs.store import SimilarityGraph
 from syntwin.pipeline.context import ARRAY, JSON, Artifact, RunContext
 from syntwin.pipeline.counterfactual import check_counterfactual, run_counterfactual
 from syntwin.pipeline.dataset import (DATASET, concat_summaries, dataset_files, outcome_columns, read_dataset,
-                                      write_dataset)
+                                      read_rows, write_dataset)
 from syntwin.pipeline.graph_stage import (RECALL_SAMPLE, _hold_slices, fit_encoder_on_parts, graph_metrics,
                                           partitioned_graph_stage)
 from syntwin.pipeline.fidelity import fidelity_stage, scenario_constraints
-from syntwin.pipeline.predict import run_prediction, training_sample, twin_sample, validation_mask
+from syntwin.pipeline.predict import run_prediction, validation_mask
+from syntwin.pipeline.prediction_rows import prediction_rows
 from syntwin.pipeline.public_domains import with_public_domains
 from syntwin.privacy import ReleaseGate, evaluate_privacy
 from syntwin.privacy.gate import THRESHOLD_FIELDS, failures
@@ -264,49 +265,49 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
         "graph", lambda m: {"membership": partitioned_graph_stage(scenario, ctx, encoder, files, hold, m)},
         membership=ARRAY)["membership"]
 
-    df = got["data"].compute().reset_index(drop=True)  # not yet per partition: the stages below take pandas
-    train, holdout = df[~hold].reset_index(drop=True), df[hold].reset_index(drop=True)
-    x_train = encoder.transform(train)
-
     twins_data = ctx.checkpointed(  # on the workers, from the dataset's files to ctx.scratch("synthesis/twins")
         "synthesis", lambda m: {"twins": dataset_synthesis(scenario, ctx, files, hold, schema, membership, m,
                                                            ctx.scratch("synthesis/twins"))},
         twins=DATASET)["twins"]
-    twins = twins_data.compute().reset_index(drop=True)  # fidelity, prediction and privacy still take pandas
 
     ctx.checkpointed("fidelity", lambda m: fidelity_stage(  # from per-partition statistics, on the workers
         scenario, ctx, ctx.scratch("cohort/data"), hold, membership, ctx.scratch("synthesis/twins"), schema, m))
 
-    x_hold, x_twins = encoder.transform(holdout), encoder.transform(twins)
-
     def prediction_stage(m: dict) -> None:
-        # the methods fit on at most prediction.max_train_rows training patients (and the same share of twins)
-        rows = training_sample(train, schema, scenario.prediction, seed)
-        tw = twin_sample(len(twins), len(train), len(rows), seed)
-        fit_on, fit_twins = train.iloc[rows].reset_index(drop=True), twins.iloc[tw].reset_index(drop=True)
-        m["training_sample"] = {"train": len(rows), "of_train": len(train), "twins": len(tw),
-                                "of_twins": len(twins), "sampled": bool(len(rows) < len(train))}
+        # the methods fit on at most prediction.max_train_rows training patients (and the same share of twins);
+        # only those rows are read, and the held-out patients are encoded and scored per part on the workers
+        # (syntwin.pipeline.prediction_rows)
+        read = prediction_rows(files, dataset_files(ctx.scratch("synthesis/twins")), hold, schema,
+                               scenario.prediction, seed, client, encoder)
+        rows, fit_on, fit_twins = read["rows"], read["train"], read["twins"]
+        m["training_sample"] = read["figures"]
         # tuning twins: the same generator fitted on the inner training rows only (validation rows unseen)
         inner = ~validation_mask(fit_on, schema, scenario.prediction, seed)
-        subset = np.zeros(len(train), dtype=bool)  # the sample's inner rows, as a mask over the training rows
+        subset = np.zeros(read["figures"]["of_train"], dtype=bool)  # the sample's inner rows, of the training rows
         subset[rows[inner]] = True
         folder = dataset_synthesis(scenario, ctx, files, hold, schema, membership, {},
                                    ctx.scratch("prediction/tuning-twins"), key="tuning-synthesis", subset=subset)
         tuning = read_dataset(folder).compute().reset_index(drop=True)
         shutil.rmtree(folder, ignore_errors=True)  # unreleased rows kept only as long as needed
-        run_prediction(scenario.prediction, ctx, schema=schema, train=fit_on, holdout=holdout, twins=fit_twins,
-                       tuning_twins=tuning, x_train=x_train[rows], x_hold=x_hold, x_twins=x_twins[tw],
-                       x_tuning_twins=encoder.transform(tuning), graph_k=scenario.graph.k,
-                       scale=encoder.scale_, m=m)
+        run_prediction(scenario.prediction, ctx, schema=schema, train=fit_on, holdout=read["holdout"],
+                       twins=fit_twins, tuning_twins=tuning, x_train=encoder.transform(fit_on),
+                       x_hold=read["x_hold"], x_twins=encoder.transform(fit_twins),
+                       x_tuning_twins=encoder.transform(tuning), graph_k=scenario.graph.k, scale=encoder.scale_,
+                       m=m, score_holdout=read["score_holdout"])
 
     ctx.checkpointed("prediction", prediction_stage)
 
-    if scenario.counterfactual is not None:
+    if scenario.counterfactual is not None:  # every training and held-out patient (Cox and forest fits)
         ctx.checkpointed("counterfactual", lambda m: run_counterfactual(
-            scenario.counterfactual, ctx, schema=schema, train=train, holdout=holdout,
-            weights=scenario.graph.weights, m=m))
+            scenario.counterfactual, ctx, schema=schema, train=read_rows(files, ~hold, client=client),
+            holdout=read_rows(files, hold, client=client), weights=scenario.graph.weights, m=m))
 
     def privacy_stage(m: dict) -> dict:
+        df = got["data"].compute().reset_index(drop=True)  # not yet per partition: the privacy stage takes pandas
+        train, holdout = df[~hold].reset_index(drop=True), df[hold].reset_index(drop=True)
+        x_train = encoder.transform(train)
+        twins = twins_data.compute().reset_index(drop=True)
+        x_hold, x_twins = encoder.transform(holdout), encoder.transform(twins)
         pv = scenario.privacy
         gate = ReleaseGate.default(**{f: getattr(pv, f) for f in THRESHOLD_FIELDS})
         ctx.step("attacks and checks")

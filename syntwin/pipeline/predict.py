@@ -17,7 +17,7 @@ only where it excludes 0), and, as a survival score, Harrell's C-index (lifeline
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -31,10 +31,13 @@ from syntwin.pipeline.context import RunContext
 from syntwin.scenario.cohort import PredictionSection
 from syntwin.seeding import int_seed, rng, stratified_mask
 from syntwin.synthesis.evaluate import (
+    FittedBaseline,
     auroc,
     auroc_ci,
     baseline_gradient_boosting,
     baseline_logistic,
+    fit_gradient_boosting,
+    fit_logistic,
     paired_auroc_difference,
 )
 from syntwin.synthesis.predict import mix_knn_proba, outcome_labels, rank_blend, tune_knn_mix
@@ -308,11 +311,15 @@ def run_prediction(
     graph_k: int,
     scale: float,
     m: dict,
+    score_holdout: Callable[[FittedBaseline], np.ndarray] | None = None,
 ) -> None:
     """Score every method on the held-out patients; figures into ``m``, scores into ``prediction/``.
 
     ``twins`` come from a generator fitted on all training rows, ``tuning_twins`` from one fitted on the inner
     rows only (``~validation_mask(...)``): the latter alone are used to tune settings on the validation rows.
+    ``score_holdout(model)`` gives a fitted logistic / boosting model's P(y = 1) of every held-out patient
+    (e.g. per part on the workers, :func:`~syntwin.pipeline.prediction_rows.holdout_scorer`); by default
+    ``model.predict(holdout[features])``, and ``holdout`` then needs only its outcome columns besides.
     """
     seed, client, methods = ctx.seed, ctx.client, list(p.methods)
     y_tr, ev_tr = _labels(train, schema, p.horizon_months)
@@ -322,6 +329,9 @@ def run_prediction(
     val = validation_mask(train, schema, p, seed)
     inner = ev_tr & ~val
     feats = schema.features
+    if score_holdout is None:
+        def score_holdout(model: FittedBaseline) -> np.ndarray:
+            return model.predict(holdout[feats])
     scores: dict[str, np.ndarray] = {}  # method -> score of every held-out patient
     tuned: dict[str, dict] = {}
     seconds: dict[str, float] = {}  # wall time per part of the stage
@@ -377,26 +387,26 @@ def run_prediction(
         with _timed(seconds, "logistic"):
             tuned["logistic"] = _grid_search(logistic, log_grid, (train.loc[inner, feats], y_tr[inner]), val_X,
                                              y_tr[val])
-            scores["logistic"] = logistic(train.loc[ev_tr, feats], y_tr[ev_tr], holdout[feats],
-                                          C=tuned["logistic"]["C"])
+            scores["logistic"] = score_holdout(fit_logistic(train.loc[ev_tr, feats], y_tr[ev_tr], lseed,
+                                                            C=tuned["logistic"]["C"]))
             progressed()
     if "gradient_boosting" in methods:
         with _timed(seconds, "gradient_boosting"):
             choice = _grid_search(boosting, list(GBM_GRID), (train.loc[inner, feats], y_tr[inner]), val_X,
                                   y_tr[val])
             tuned["gradient_boosting"] = choice
-            scores["gradient_boosting"] = boosting(
-                train.loc[ev_tr, feats], y_tr[ev_tr], holdout[feats],
+            scores["gradient_boosting"] = score_holdout(fit_gradient_boosting(
+                train.loc[ev_tr, feats], y_tr[ev_tr], int_seed(seed, "gbm"),
                 **{k: v for k, v in choice.items() if k != "val_auroc"},
-            )
+            ))
             progressed()
     if "logistic_twins" in methods:
         with _timed(seconds, "logistic_twins"):
             tuned["logistic_twins"] = _grid_search(
                 logistic, log_grid, (tuning_twins.loc[ev_tt, feats], y_tt[ev_tt]), val_X, y_tr[val]
             )
-            scores["logistic_twins"] = logistic(twins.loc[ev_tw, feats], y_tw[ev_tw], holdout[feats],
-                                                C=tuned["logistic_twins"]["C"])
+            scores["logistic_twins"] = score_holdout(fit_logistic(twins.loc[ev_tw, feats], y_tw[ev_tw], lseed,
+                                                                  C=tuned["logistic_twins"]["C"]))
             progressed()
     if "twin_ensemble" in methods:
         with _timed(seconds, "twin_ensemble"):

@@ -75,8 +75,10 @@ def _killed(marker: Path) -> dict:
 
 @pytest.mark.heavy
 @pytest.mark.parametrize("workers, prefix, stage", [(2, "syntwin-synthesize", "synthesis"),
-                                                    (1, "_remote_search", "prediction")],
-                         ids=["synthesis-2-workers", "prediction-knn-only-worker"])
+                                                    (1, "_remote_search", "prediction"),
+                                                    (1, "_score_task", "prediction")],
+                         ids=["synthesis-2-workers", "prediction-knn-only-worker",
+                              "prediction-held-out-scoring-only-worker"])
 def test_worker_killed_while_its_task_runs_same_outputs(scenario, reference, tmp_path, workers, prefix, stage):
     """A worker dies while one of its tasks executes; Dask reruns the task (nothing was scattered)."""
     marker, armed = tmp_path / "killed.json", tmp_path / "armed"
