@@ -34,8 +34,7 @@ from syntwin.pipeline.graph_stage import (RECALL_SAMPLE, _hold_slices, fit_encod
 from syntwin.pipeline.fidelity import fidelity_stage, scenario_constraints
 from syntwin.pipeline.predict import run_prediction, training_sample, twin_sample, validation_mask
 from syntwin.pipeline.public_domains import with_public_domains
-from syntwin.privacy import ReleaseGate, evaluate_privacy
-from syntwin.privacy.gate import THRESHOLD_FIELDS, failures
+from syntwin.pipeline.privacy_stage import privacy_stage as run_privacy
 from syntwin.scenario.cohort import CohortScenario, CohortSection
 from syntwin.seeding import int_seed, stratified_mask
 from syntwin.synthesis import make_generator
@@ -295,23 +294,9 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
             scenario.counterfactual, ctx, schema=schema, train=train, holdout=holdout,
             weights=scenario.graph.weights, m=m))
 
-    def privacy_stage(m: dict) -> dict:
-        pv = scenario.privacy
-        gate = ReleaseGate.default(**{f: getattr(pv, f) for f in THRESHOLD_FIELDS})
-        ctx.step("attacks and checks")
-        result = evaluate_privacy(
-            twins, train, holdout, numeric=list(schema.numeric),
-            ordinal={k: list(v) for k, v in schema.ordinal.items()}, categorical=list(schema.categorical),
-            time=schema.time, event=schema.event, quasi_identifiers=list(schema.quasi_identifiers),
-            secrets=pv.secrets, encoded=(x_twins, x_train, x_hold), gate=gate, n_attacks=pv.n_attacks,
-            client=client, seed=int_seed(seed, "privacy"), on_part=lambda part: ctx.advance(),
-            dp=ctx.metrics.get("synthesis", {}).get("dp"), accept_dp=pv.accept_dp,
-        )
-        m.update(figures=result["figures"], gate=result["gate"], release=result["release"],
-                 passed=result["passed"])
-        if not result["passed"]:  # a refusal is published with its reasons, and nothing is exported
-            m["reasons"] = failures(result["gate"]) or ["the privacy gate did not pass"]
-        return {"release": result["release"], "passed": bool(result["passed"])}
+    def privacy_stage(m: dict) -> dict:  # from the part files, on the workers (syntwin.pipeline.privacy_stage)
+        return run_privacy(scenario, ctx, files, hold, dataset_files(ctx.scratch("synthesis/twins")), schema,
+                           encoder, m)
 
     privacy = ctx.checkpointed("privacy", privacy_stage, release=JSON, passed=JSON)
     if not privacy["passed"]:

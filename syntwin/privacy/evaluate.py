@@ -154,7 +154,8 @@ def evaluate_privacy(
         class_counts=lambda: class_counts(kept, quasi, bands, event), n_twins=len(twins), exclude=exclude,
         bands=bands, gate=gate, k=k, dp=dp, accept_dp=accept_dp, n_attacks=n_attacks, max_attacks=max_attacks,
         max_rows=max_rows, client=client, seed=seed, laps=laps,
-        sizes={"twins": len(twins), "train": len(train), "holdout": len(holdout), "n_attacks": n_attacks})
+        sizes={"twins": len(twins), "train": len(train), "holdout": len(holdout), "n_attacks": n_attacks,
+               "attacker_twins": len(twins), "attacker_sampled": False})
 
 
 def memorisation_figures(figures: dict, bounds: dict, details: dict, memo: Mapping[str, Any]) -> None:
