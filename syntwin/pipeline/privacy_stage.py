@@ -9,11 +9,12 @@ cohort dataset (``cohort/data/part.<i>.parquet``, ``hold`` its held-out mask) an
 2. **Cohort** (one task per cohort part): the 64-bit row keys (:func:`~syntwin.privacy.copies.row_keys`) of the
    training rows and of the held-out rows, the keys over each near-copy column set of the memorisation samples
    (:func:`~syntwin.privacy.memorisation.memorisation_sample`, drawn on the client from the row counts), the
-   encoder summaries and band statistics of the training rows. 8 bytes per training row reach the client.
-3. **Twins, pass 2**: the unique key sets are sent to every twin-part task, which tests its twins there (copies,
-   exact and near copies of either memorisation sample) and counts the kept twins per banded quasi-identifier
-   class and event value (:func:`~syntwin.privacy.kanon.class_counts`). Back come per-twin booleans, the copies'
-   keys and the class counts; the client merges them into the same figures (the counts add up).
+   encoder summaries and band statistics of the training rows. The keys stay on the workers: one task merges
+   them into unique reference sets (and counts the held-out patients equal to a training patient).
+3. **Twins, pass 2**: every twin-part task receives those sets and tests its twins there (copies, exact and near
+   copies of either memorisation sample) and counts the kept twins per banded quasi-identifier class and event
+   value (:func:`~syntwin.privacy.kanon.class_counts`). Back come one byte per twin and test, the copies' keys
+   and the class counts; the client merges them into the same figures (the counts add up).
 4. **Attacks** (:func:`~syntwin.privacy.assess.assess`): training and held-out patients are :class:`PartRows`,
    read on the workers only where the seeded draws of the attacks fall (the same draws as on the frames: only
    ``len`` and the row indices enter them). The attacker's twins are all twins up to ``max_attacker_twins``,
@@ -153,8 +154,32 @@ def _twin_task(path: str, columns: list[str], sets: list[list[str]], refs: dict,
             "counts": class_counts(kept, quasi, bands, event)}
 
 
-def _unique_columns(m: np.ndarray) -> list[np.ndarray]:
-    return [np.unique(m[:, j]) for j in range(m.shape[1])]
+def _reference_keys(parts: list[dict]) -> dict:
+    """Task: the unique keys of all training rows and of each memorisation sample per column set; the number of
+    held-out patients equal to a training patient (``exact_copies(holdout, train)``)."""
+    train = np.unique(np.concatenate([p["train"] for p in parts]))
+    sides = {side: [np.unique(np.concatenate([p[f"memo_{side}"][:, j] for p in parts]))
+                    for j in range(parts[0][f"memo_{side}"].shape[1])] for side in ("tr", "ho")}
+    hold = sum(int(np.isin(p["hold"], train).sum()) for p in parts)
+    return {"train": train, **sides, "hold_copies": hold}
+
+
+def _summaries(part: dict) -> dict:
+    """Task: a cohort part's encoder summaries and band statistics (what the client needs of it)."""
+    return {k: part[k] for k in ("enc_tr", "enc_ho", "bands")}
+
+
+def _hold_copies(refs: dict) -> int:
+    return refs["hold_copies"]
+
+
+def _submit(client: Any, fn: Callable, *args: Any) -> Any:
+    """A future of ``fn(*args)`` on the workers (futures among ``args`` resolved there), or its value."""
+    return client.submit(fn, *args, pure=False) if client is not None else fn(*args)
+
+
+def _gather(client: Any, x: Any) -> Any:
+    return client.gather(x) if client is not None else x
 
 
 def privacy_on_parts(
@@ -207,46 +232,40 @@ def privacy_on_parts(
     flat_tr[np.flatnonzero(~hold)[tr_idx]] = True
     flat_ho[np.flatnonzero(hold)[ho_idx]] = True
     ends = np.cumsum(_row_counts(cohort_files))[:-1]
-    cohort = _run(client, _cohort_task, [
-        (str(f), h, t, o, read, sets, union, quasi, bool(dp))
-        for f, h, t, o in zip(cohort_files, np.split(hold, ends), np.split(flat_tr, ends), np.split(flat_ho, ends),
-                              strict=True)])
+    # the keys stay on the workers: one task merges them into the reference sets the twin-part tasks test against
+    cohort = [_submit(client, _cohort_task, str(f), h, t, o, read, sets, union, quasi, bool(dp))
+              for f, h, t, o in zip(cohort_files, np.split(hold, ends), np.split(flat_tr, ends),
+                                    np.split(flat_ho, ends), strict=True)]
     del flat_tr, flat_ho
-    train_keys = np.unique(np.concatenate([c["train"] for c in cohort]))
-    hold_keys = np.concatenate([c["hold"] for c in cohort])
-    refs = {"train": train_keys,
-            "tr": _unique_columns(np.concatenate([c["memo_tr"] for c in cohort])),
-            "ho": _unique_columns(np.concatenate([c["memo_ho"] for c in cohort]))}
+    refs = _submit(client, _reference_keys, cohort)
+    small = _gather(client, [_submit(client, _summaries, c) for c in cohort])
     if bands is None:
-        bands = bands_from_stats([p["bands"] for p in (first if dp else cohort)])
+        bands = bands_from_stats([p["bands"] for p in (first if dp else small)])
     bands = dict(bands)
-    if client is not None:
-        [refs_arg] = client.scatter([refs], hash=False)
-    else:
-        refs_arg = refs
-    second = _run(client, _twin_task, [(str(f), read, sets, refs_arg, quasi, bands, event, bool(dp))
-                                       for f in twin_files])
-    del refs_arg
+    second = _gather(client, [_submit(client, _twin_task, str(f), read, sets, refs, quasi, bands, event, bool(dp))
+                              for f in twin_files])
+    hold_copies = _gather(client, _submit(client, _hold_copies, refs))
+    del cohort, refs
 
     copies = sum(p["copies"] for p in second)
     exclude = np.unique(np.concatenate([p["copy_keys"] for p in second])) if not dp else np.zeros(0, np.uint64)
     figures["exact_copies"] = int(copies)
     figures["exact_copy_share"] = round(float(copies / n_twins), 6)
-    figures["holdout_copy_share"] = round(int(np.isin(hold_keys, train_keys).sum()) / n_hold, 6)
+    figures["holdout_copy_share"] = round(hold_copies / n_hold, 6)
     figures["exact_copies_released"] = int(copies) if dp else 0  # the release drops them, unless DP
     cat = {side: [np.concatenate([p["masks"][side][i] for p in second]) for i in (0, 1)] for side in ("tr", "ho")}
     memo = memorisation_from_masks(*cat["tr"], *cat["ho"], len(tr_idx),
                                    max_ratio=float(gate.checks.get("memorisation_ratio", ("<=", 1.1))[1]))
     memorisation_figures(figures, bounds, details, memo)
-    del hold_keys, train_keys, refs, cat
+    del cat
     counts = pd.concat([p["counts"] for p in second], ignore_index=True)
     by = ["key", "value"] if event else ["key"]
     counts = counts.groupby(by, sort=False)["n"].sum().reset_index()
     laps("copies")
 
-    summaries = [p["enc"] for p in first] + [c["enc_tr"] for c in cohort] + [c["enc_ho"] for c in cohort]
+    summaries = [p["enc"] for p in first] + [c["enc_tr"] for c in small] + [c["enc_ho"] for c in small]
     merged = MixedEncoder.merge_summaries(summaries)
-    del first, cohort, second, summaries
+    del first, small, second, summaries
     fitted: dict[tuple[str, ...], MixedEncoder] = {}
 
     def attack_encoder(cols: Sequence[str]) -> MixedEncoder:

@@ -129,3 +129,12 @@ def test_part_rows_read_the_rows_asked_for_in_that_order(setup, dask_client):
     got = rows.iloc[idx]
     pd.testing.assert_frame_equal(got, train[["age", "stage"]].iloc[idx].reset_index(drop=True), check_dtype=False)
     np.testing.assert_array_equal(rows[idx], enc.transform(train.iloc[idx]))
+
+
+def test_parts_path_without_a_client_gives_the_same_result(setup, dask_client):
+    twins, files = _twins(setup, "twins-local", 3)
+    here = privacy_on_parts(setup["files"], setup["hold"], files, encoder=setup["enc"], client=None, **setup["kw"])
+    there = privacy_on_parts(setup["files"], setup["hold"], files, encoder=setup["enc"], client=dask_client,
+                             **setup["kw"])
+    here["details"].pop("seconds"), there["details"].pop("seconds")
+    assert here == there
