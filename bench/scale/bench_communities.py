@@ -18,7 +18,6 @@ import logging
 import resource
 import time
 
-import numpy as np
 from distributed import Client, LocalCluster
 from sklearn.metrics import adjusted_rand_score
 

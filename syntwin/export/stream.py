@@ -26,7 +26,6 @@ same table, and the client holds at most one part's Arrow table at a time (Parqu
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile

@@ -35,8 +35,7 @@ from syntwin.pipeline.fidelity import fidelity_stage, scenario_constraints
 from syntwin.pipeline.predict import run_prediction, validation_mask
 from syntwin.pipeline.prediction_rows import prediction_rows
 from syntwin.pipeline.public_domains import with_public_domains
-from syntwin.privacy import ReleaseGate, evaluate_privacy
-from syntwin.privacy.gate import THRESHOLD_FIELDS, failures
+from syntwin.pipeline.privacy_stage import privacy_stage as run_privacy
 from syntwin.scenario.cohort import CohortScenario, CohortSection
 from syntwin.seeding import int_seed, stratified_mask
 from syntwin.synthesis import make_generator
@@ -265,10 +264,10 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
         "graph", lambda m: {"membership": partitioned_graph_stage(scenario, ctx, encoder, files, hold, m)},
         membership=ARRAY)["membership"]
 
-    twins_data = ctx.checkpointed(  # on the workers, from the dataset's files to ctx.scratch("synthesis/twins")
+    ctx.checkpointed(  # on the workers, from the dataset's files to ctx.scratch("synthesis/twins")
         "synthesis", lambda m: {"twins": dataset_synthesis(scenario, ctx, files, hold, schema, membership, m,
                                                            ctx.scratch("synthesis/twins"))},
-        twins=DATASET)["twins"]
+        twins=DATASET)
 
     ctx.checkpointed("fidelity", lambda m: fidelity_stage(  # from per-partition statistics, on the workers
         scenario, ctx, ctx.scratch("cohort/data"), hold, membership, ctx.scratch("synthesis/twins"), schema, m))
@@ -302,28 +301,9 @@ def run_cohort(scenario: CohortScenario, ctx: RunContext) -> None:
             scenario.counterfactual, ctx, schema=schema, train=read_rows(files, ~hold, client=client),
             holdout=read_rows(files, hold, client=client), weights=scenario.graph.weights, m=m))
 
-    def privacy_stage(m: dict) -> dict:
-        df = got["data"].compute().reset_index(drop=True)  # not yet per partition: the privacy stage takes pandas
-        train, holdout = df[~hold].reset_index(drop=True), df[hold].reset_index(drop=True)
-        x_train = encoder.transform(train)
-        twins = twins_data.compute().reset_index(drop=True)
-        x_hold, x_twins = encoder.transform(holdout), encoder.transform(twins)
-        pv = scenario.privacy
-        gate = ReleaseGate.default(**{f: getattr(pv, f) for f in THRESHOLD_FIELDS})
-        ctx.step("attacks and checks")
-        result = evaluate_privacy(
-            twins, train, holdout, numeric=list(schema.numeric),
-            ordinal={k: list(v) for k, v in schema.ordinal.items()}, categorical=list(schema.categorical),
-            time=schema.time, event=schema.event, quasi_identifiers=list(schema.quasi_identifiers),
-            secrets=pv.secrets, encoded=(x_twins, x_train, x_hold), gate=gate, n_attacks=pv.n_attacks,
-            client=client, seed=int_seed(seed, "privacy"), on_part=lambda part: ctx.advance(),
-            dp=ctx.metrics.get("synthesis", {}).get("dp"), accept_dp=pv.accept_dp,
-        )
-        m.update(figures=result["figures"], gate=result["gate"], release=result["release"],
-                 passed=result["passed"])
-        if not result["passed"]:  # a refusal is published with its reasons, and nothing is exported
-            m["reasons"] = failures(result["gate"]) or ["the privacy gate did not pass"]
-        return {"release": result["release"], "passed": bool(result["passed"])}
+    def privacy_stage(m: dict) -> dict:  # from the part files, on the workers (syntwin.pipeline.privacy_stage)
+        return run_privacy(scenario, ctx, files, hold, dataset_files(ctx.scratch("synthesis/twins")), schema,
+                           encoder, m)
 
     privacy = ctx.checkpointed("privacy", privacy_stage, release=JSON, passed=JSON)
     if not privacy["passed"]:

@@ -25,7 +25,7 @@ both rates propagated into a 95 % interval. The control and training sets are co
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -222,8 +222,13 @@ def linkability_risk(
     n_attacks: int = 2_000,
     n_neighbors: int = 10,
     client: Any = None,
+    encoder: Callable[[Sequence[str]], MixedEncoder] | None = None,
 ) -> Risk:
-    """Linkability risk of records split into columns ``aux_a`` and ``aux_b`` (disjoint)."""
+    """Linkability risk of records split into columns ``aux_a`` and ``aux_b`` (disjoint).
+
+    ``encoder(columns)`` gives the fitted Gower encoder of a column set (default: fitted on the twins, ``train``
+    and ``control`` together, numbers in ``numeric`` as such, other columns as categories).
+    """
     if set(aux_a) & set(aux_b) or not aux_a or not aux_b:
         raise ValueError(f"linkability needs two non-empty disjoint column sets, got {aux_a} and {aux_b}")
     num = set(numeric)
@@ -232,7 +237,7 @@ def linkability_risk(
     shuffled = twins.iloc[rng.permutation(len(twins))]  # random tie-breaking among equidistant twins
     nn = []
     for cols in (aux_a, aux_b):  # one search for both target sets: rows are searched independently
-        enc = _encoder(cols, num, [twins, train, control])
+        enc = encoder(cols) if encoder else _encoder(cols, num, [twins, train, control])
         idx, _ = nearest(
             enc.transform(shuffled), enc.transform(targets), min(n_neighbors, len(twins)), client=client
         )
@@ -253,12 +258,16 @@ def inference_risk(
     n_attacks: int = 2_000,
     tolerance: float = 0.05,
     client: Any = None,
+    encoder: Callable[[Sequence[str]], MixedEncoder] | None = None,
 ) -> Risk:
-    """Measure the inference risk of ``secret`` from ``aux`` (numbers: within relative ``tolerance``)."""
+    """Measure the inference risk of ``secret`` from ``aux`` (numbers: within relative ``tolerance``).
+
+    ``encoder`` as in :func:`linkability_risk`.
+    """
     if secret in aux or not aux:
         raise ValueError(f"inference needs known columns without the secret {secret!r}, got {list(aux)}")
     num = set(numeric)
-    enc = _encoder(aux, num, [twins, train, control])
+    enc = encoder(aux) if encoder else _encoder(aux, num, [twins, train, control])
     tr, co = _targets(train, control, n_attacks, rng)
     shuffled = twins.iloc[rng.permutation(len(twins))]  # the nearest of tied twins is a random one
     ref = enc.transform(shuffled)

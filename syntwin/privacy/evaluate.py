@@ -12,7 +12,6 @@ small cohorts cannot bound it: the check is then inconclusive and says what woul
 from __future__ import annotations
 
 import json
-import time as _time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,45 +20,12 @@ import numpy as np
 import pandas as pd
 
 from syntwin.graphs.encode import MixedEncoder
-from syntwin.privacy.anonymeter_risks import Z80, Z95, Risk, inference_risk, linkability_risk, singling_out_risk
+from syntwin.privacy.assess import Laps, _interval, _risk_bounds, _split_aux, assess  # noqa: F401 (re-exported)
 from syntwin.privacy.copies import copy_mask, exact_copies, row_keys
-from syntwin.privacy.dcr import _sample, dcr_profile, distance_to_closest_record
 from syntwin.privacy.gate import ReleaseGate
-from syntwin.privacy.kanon import class_sizes, default_bands, l_diversity
-from syntwin.privacy.membership import membership_attacks
+from syntwin.privacy.kanon import class_counts, default_bands
 from syntwin.privacy.memorisation import memorisation
 from syntwin.seeding import rng
-
-
-def _split_aux(features: list[str], quasi: list[str]) -> tuple[list[str], list[str]]:
-    """Linkability column sets: the quasi-identifiers against the other features (or two halves)."""
-    a = [c for c in features if c in quasi]
-    b = [c for c in features if c not in quasi]
-    if not a or not b:
-        a, b = features[0::2], features[1::2]
-    return a, b
-
-
-def _interval(estimate: float, half: float, n: int, baseline: float, more: str, **extra: Any) -> dict[str, Any]:
-    """Evidence row of an interval-backed check (95 % normal interval around ``estimate``)."""
-    return {"ci_low": round(estimate - half, 4), "ci_high": round(estimate + half, 4), "n": int(n),
-            "baseline": baseline, "decide": more, **extra}
-
-
-def _risk_bounds(r: Risk, sizing: Mapping[str, Any], secret: str | None = None) -> dict[str, Any]:
-    """Evidence row of a WP29 risk: interval, attacks, control success, smallest detectable risk, sizing."""
-    limit = sizing["limit"]
-    if r.risk < limit:
-        need = int(np.ceil(r.n_control * (r.error / (limit - r.risk)) ** 2))
-        more = f"about {need} control patients (attacks per side; {sizing['available']} available)"
-    else:
-        more = "no attack size: the estimate itself exceeds the threshold"
-    decide = (f"{more}, or a differentially private generator with privacy.accept_dp: true, or a threshold "
-              f">= {r.ci_high:.3f} set by the user")
-    row = {"ci_low": round(r.ci_low, 4), "ci_high": round(r.ci_high, 4), "n": r.n_main, "n_control": r.n_control,
-           "baseline": round(r.control_rate, 4), "detectable": round(r.detectable, 4),
-           "attacks_needed": sizing["needed"], "capped": sizing["capped"], "decide": decide}
-    return row | ({"secret": secret} if secret else {})
 
 
 def evaluate_privacy(
@@ -147,19 +113,10 @@ def evaluate_privacy(
         k = int(gate.checks.get("k_anonymity", (">=", 5))[1])
     quasi = [c for c in quasi_identifiers if c in twins.columns]
     num_attack = [*numeric, *([time] if time else [])]
-    seconds: dict[str, float] = {}
     figures: dict[str, Any] = {}
     bounds: dict[str, dict[str, Any]] = {}
     details: dict[str, Any] = {}
-    clock = _time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        now = _time.perf_counter()
-        seconds[name] = round(now - clock, 3)
-        clock = now
-        if on_part:
-            on_part(name)
+    laps = Laps(on_part)
 
     # copies are counted on the twins as generated: the gate judges these, the export then drops them
     copies = copy_mask(twins, train, columns)
@@ -175,13 +132,8 @@ def evaluate_privacy(
     figures["exact_copies_released"] = exact_copies(kept, train, columns)  # 0: what the release holds
     memo = memorisation(twins, train, holdout, columns, quasi=quasi, rng=rng(seed, "privacy", "memorisation"),
                         max_ratio=float(gate.checks.get("memorisation_ratio", ("<=", 1.1))[1]))
-    figures["memorisation_ratio"] = float(memo["ratio"])
-    figures["exact_copy_ratio"] = float(memo["exact_ratio"])
-    details["memorisation"] = memo
-    bounds["memorisation_ratio"] = {
-        "status": memo["status"], "excess": memo["excess"], "excess_ci": [memo["ci_low"], memo["ci_high"]],
-        "n": memo["n"], "baseline": memo["near_rate_holdout"], "decide": memo["decide"]}
-    lap("copies")
+    memorisation_figures(figures, bounds, details, memo)
+    laps("copies")
 
     if encoded is not None:
         x_twins, x_train, x_holdout = encoded
@@ -192,159 +144,28 @@ def evaluate_privacy(
                 pd.concat([d[features] for d in (train, holdout, twins)], ignore_index=True)
             ).transform
         x_twins, x_train, x_holdout = encode(twins), encode(train), encode(holdout)
-    lap("encode")
-
-    g_dcr = rng(seed, "privacy", "dcr")
-    figures.update(
-        distance_to_closest_record(
-            x_twins[_sample(len(x_twins), max_rows, g_dcr)],
-            x_train,
-            x_holdout[_sample(len(x_holdout), 5 * max_rows, g_dcr)],
-            rng=g_dcr,
-            client=client,
-        )
-    )
-    prof = dcr_profile(
-        x_twins,
-        x_train,
-        x_holdout,
-        rng=rng(seed, "privacy", "nndr"),
-        client=client,
-        max_reference=max(max_rows, 2),
-        max_query=max_rows,
-    )
-    share, n_dcr = figures["dcr_train_share"], min(len(x_twins), max_rows)
-    half = Z95 * float(np.sqrt(max(share * (1 - share), 0.25 / n_dcr) / n_dcr))
-    bounds["dcr_train_share"] = _interval(share, half, n_dcr, 0.5, "more held-out patients or twins")
-    figures.update(prof["figures"])
-    details["dcr"] = {"quantiles": prof["quantiles"], "sizes": prof["sizes"]}
-    lap("dcr")
-
-    mia = membership_attacks(
-        x_twins, x_train, x_holdout, rng=rng(seed, "privacy", "mia"), client=client, max_per_side=max_rows
-    )
-    figures.update({k_: v for k_, v in mia.items() if k_.endswith("auroc")})
-    for name in ("mia_distance_auroc", "mia_density_auroc"):
-        se = mia[f"{name}_se"]
-        bounds[name] = _interval(mia[name], Z95 * se, mia["mia_candidates"], 0.5,
-                                 "more held-out patients (half of them are the attack's non-members)",
-                                 detectable=round(0.5 + (Z95 + Z80) * se, 4))
-    details["membership"] = mia
-    lap("membership")
-
-    available = min(len(train), len(holdout), max_attacks)
-    sizing: dict[str, dict[str, Any]] = {}
-
-    def sized(check: str, attack: Callable[..., Any], *keys: str) -> Any:
-        """Run ``attack(n, rng)``; again with as many attacks as the bound needs, if the rows allow.
-
-        With half-width ``e`` at ``n`` attacks and estimate ``r`` under the threshold ``t``, the
-        bound reaches ``t`` at about ``n (e / (t - r))**2`` attacks per side. When that exceeds the
-        patients available the test stays as precise as the rows allow and the sizing says so.
-        """
-        limit = float(gate.checks.get(check, ("<=", 0.10))[1])
-        n = min(n_attacks, available)
-        risk = attack(n, rng(seed, "privacy", *keys))
-        needed = n
-        if risk.ci_high > limit and risk.risk < limit:
-            needed = int(np.ceil(1.1 * n * (risk.error / (limit - risk.risk)) ** 2))
-            if needed > n and n < available:
-                n = min(needed, available)
-                risk = attack(n, rng(seed, "privacy", *keys, "resized"))
-        sizing[".".join(keys)] = {"n": n, "needed": max(needed, n), "available": available,
-                                  "capped": needed > n, "limit": limit}
-        return risk
-
-    so = sized(
-        "singling_out_risk",
-        lambda n, g: singling_out_risk(
-            twins, train, holdout, columns, numeric=num_attack, n_attacks=n, max_rows=max(max_rows, n), rng=g
-        ),
-        "singling_out",
-    )
-    lap("singling_out")
-    aux_a, aux_b = _split_aux(features, quasi)
-    li = sized(
-        "linkability_risk",
-        lambda n, g: linkability_risk(
-            twins, train, holdout, aux_a, aux_b, numeric=num_attack, n_attacks=n, rng=g, client=client
-        ),
-        "linkability",
-    )
-    lap("linkability")
-    secrets = list(secrets) if secrets is not None else (outcomes[::-1] or features[-1:])
-    inf = {
-        s: sized(
-            "inference_risk",
-            lambda n, g, s=s: inference_risk(
-                twins,
-                train,
-                holdout,
-                [c for c in columns if c != s],
-                s,
-                numeric=num_attack,
-                n_attacks=n,
-                rng=g,
-                client=client,
-            ),
-            "inference",
-            s,
-        )
-        for s in secrets
-    }
-    lap("inference")
-    worst_secret = max(inf, key=lambda s_: inf[s_].ci_high) if inf else None
-    worst = inf[worst_secret] if inf else None
-    figures["singling_out_risk"] = round(so.risk, 4)
-    figures["linkability_risk"] = round(li.risk, 4)
-    figures["inference_risk"] = round(worst.risk, 4) if worst else 0.0
-    for check, r, key in (("singling_out_risk", so, "singling_out"), ("linkability_risk", li, "linkability"),
-                          ("inference_risk", worst, f"inference.{worst_secret}")):
-        if r is not None:
-            bounds[check] = _risk_bounds(r, sizing[key], secret=worst_secret if check == "inference_risk" else None)
-    for s_, r in inf.items():
-        figures[f"inference_risk[{s_}]"] = round(r.risk, 4)
-    every = [so, li, *inf.values()]
-    figures["risk_ci_high"] = round(max(r.ci_high for r in every), 4)
-    figures["risk_ci_halfwidth"] = round(max(r.error for r in every), 4)
-    details["singling_out"] = so.to_dict()
-    details["linkability"] = {**li.to_dict(), "aux_a": aux_a, "aux_b": aux_b}
-    details["inference"] = {s: r.to_dict() for s, r in inf.items()}
-    details["attack_sizing"] = sizing
+    laps("encode")
 
     bands = dict(bands) if bands is not None else default_bands(twins if dp else train, quasi)
-    sizes = class_sizes(kept, quasi, bands)
-    small = sizes < k
-    released = kept.loc[~small]
-    figures["k_anonymity_raw"] = int(sizes.min()) if len(sizes) else 0
-    figures["k_anonymity"] = int(sizes[~small].min()) if (~small).any() else 0
-    figures["k_suppressed_share"] = round(float(small.sum() / len(twins)), 4)
-    if event:
-        figures["l_diversity"] = l_diversity(released, quasi, event, bands) if len(released) else 0
-    lap("k_anonymity")
+    return assess(
+        figures=figures, bounds=bounds, details=details, features=features, columns=columns, outcomes=outcomes,
+        num_attack=num_attack, event=event, quasi=quasi, secrets=secrets, x_twins=x_twins, x_train=x_train,
+        x_holdout=x_holdout, attacker=twins, x_attacker=x_twins, train=train, holdout=holdout, encoder=None,
+        class_counts=lambda: class_counts(kept, quasi, bands, event), n_twins=len(twins), exclude=exclude,
+        bands=bands, gate=gate, k=k, dp=dp, accept_dp=accept_dp, n_attacks=n_attacks, max_attacks=max_attacks,
+        max_rows=max_rows, client=client, seed=seed, laps=laps,
+        sizes={"twins": len(twins), "train": len(train), "holdout": len(holdout), "n_attacks": n_attacks,
+               "attacker_twins": len(twins), "attacker_sampled": False})
 
-    table = gate.evaluate(figures, bounds, dp=dp, accept_dp=accept_dp)
-    details["sizes"] = {
-        "twins": len(twins),
-        "train": len(train),
-        "holdout": len(holdout),
-        "n_attacks": n_attacks,
-    }
-    details["seconds"] = seconds
-    return {
-        "figures": figures,
-        "gate": table,
-        "passed": all(v["passed"] for v in table.values()),
-        "bounds": bounds,
-        "release": {
-            "k": k,
-            "bands": bands,
-            "quasi_identifiers": quasi,
-            "key_columns": columns,
-            "exclude_keys": [int(x) for x in exclude],
-        },
-        "details": details,
-    }
+
+def memorisation_figures(figures: dict, bounds: dict, details: dict, memo: Mapping[str, Any]) -> None:
+    """The memorisation test's figures, evidence row and details (:func:`~syntwin.privacy.memorisation.memorisation`)."""
+    figures["memorisation_ratio"] = float(memo["ratio"])
+    figures["exact_copy_ratio"] = float(memo["exact_ratio"])
+    details["memorisation"] = memo
+    bounds["memorisation_ratio"] = {
+        "status": memo["status"], "excess": memo["excess"], "excess_ci": [memo["ci_low"], memo["ci_high"]],
+        "n": memo["n"], "baseline": memo["near_rate_holdout"], "decide": memo["decide"]}
 
 
 GATE_COLUMNS = ("op", "threshold", "status", "passed", "ci_low", "ci_high", "n", "baseline", "detectable")
@@ -380,4 +201,4 @@ def privacy_table(run_dir: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["metric", "value", *GATE_COLUMNS])
 
 
-__all__ = ["evaluate_privacy", "privacy_table"]
+__all__ = ["evaluate_privacy", "privacy_table", "memorisation_figures"]

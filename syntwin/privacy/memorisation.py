@@ -69,12 +69,30 @@ def memorisation(
         ``E`` with its interval (``ci_low``, ``ci_high``), ``status``, ``n`` (twins), ``reference``
         (patients per side) and ``decide`` (what would decide an inconclusive test).
     """
-    m = min(len(train), len(holdout))
-    tr = train.iloc[np.sort(rng.choice(len(train), m, replace=False))]
-    ho = holdout.iloc[np.sort(rng.choice(len(holdout), m, replace=False))]
-    ex_t, a = near_copy_masks(twins, tr, columns, quasi)
-    ex_h, b = near_copy_masks(twins, ho, columns, quasi)
-    n = len(twins)
+    tr_idx, ho_idx = memorisation_sample(len(train), len(holdout), rng)
+    ex_t, a = near_copy_masks(twins, train.iloc[tr_idx], columns, quasi)
+    ex_h, b = near_copy_masks(twins, holdout.iloc[ho_idx], columns, quasi)
+    return memorisation_from_masks(ex_t, a, ex_h, b, len(tr_idx), max_ratio=max_ratio, tolerance=tolerance)
+
+
+def memorisation_sample(n_train: int, n_holdout: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted training and held-out rows :func:`memorisation` compares with: ``min(n_train, n_holdout)`` each."""
+    m = min(n_train, n_holdout)
+    return (np.sort(rng.choice(n_train, m, replace=False)), np.sort(rng.choice(n_holdout, m, replace=False)))
+
+
+def near_copy_column_sets(columns: Sequence[str], quasi: Sequence[str] = ()) -> list[list[str]]:
+    """The column sets whose row keys :func:`near_copy_masks` compares: all columns, then each non-QI left out."""
+    columns = list(columns)
+    return [columns, *([x for x in columns if x != c] for c in columns if c not in quasi)]
+
+
+def memorisation_from_masks(ex_t: np.ndarray, a: np.ndarray, ex_h: np.ndarray, b: np.ndarray, reference: int, *,
+                            max_ratio: float = 1.1, tolerance: float = 0.01) -> dict[str, Any]:
+    """The figures and decision of :func:`memorisation` from its per-twin masks (exact and near copies of the
+    training sample, ``ex_t``, ``a``, and of the held-out sample, ``ex_h``, ``b``; ``reference`` rows each)."""
+    m = reference
+    n = len(a)
     d = a.astype(float) - max_ratio * b.astype(float)
     excess = float(d.mean())
     # the sample variance, floored by that of rates with one pseudo-success each (Agresti-Coull style):
@@ -106,4 +124,5 @@ def memorisation(
     }
 
 
-__all__ = ["memorisation", "near_copy_masks"]
+__all__ = ["memorisation", "memorisation_sample", "memorisation_from_masks", "near_copy_masks",
+           "near_copy_column_sets"]

@@ -179,6 +179,10 @@ class PrivacySection(Section):
     """Share of twins closer to a training patient than to an equally sized holdout set (0.5 is ideal)."""
     n_attacks: int = Field(2000, ge=100, le=100_000)
     """Attacks per risk in the first round (more, up to the patients available, when the upper bound needs them)."""
+    max_attacker_twins: int = Field(1_000_000, ge=1_000)
+    """Twins the attacker holds in the membership, singling-out, linkability and inference attacks: all of them up
+    to this many, beyond it a seeded uniform sample (``metrics.privacy.sizes`` records ``attacker_twins`` of
+    ``twins``, so the attacks' power is stated). Copies, memorisation, DCR and k-anonymity always use every twin."""
     secrets: list[str] | None = None
     """Columns the inference attack targets, each one attacked (default: the outcome columns)."""
     accept_dp: bool = False

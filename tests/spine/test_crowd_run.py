@@ -1,10 +1,8 @@
 """Crowd scenarios through the spine: validation errors, run_crowd on a real 2-worker cluster, outputs."""
 
-import copy
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 import yaml
