@@ -117,6 +117,7 @@ def test_json_schema_rejects_what_models_reject(tmp_path):
     ("prediction: {validation: 0.7}", r"prediction\.validation.*less than 0\.5"),
     ("prediction: {gnn_max_nodes: 10}", r"prediction\.gnn_max_nodes.*greater than or equal to 1000"),
     ("prediction: {max_train_rows: 5}", r"prediction\.max_train_rows.*greater than or equal to 1000"),
+    ("privacy: {max_attacker_twins: 10}", r"privacy\.max_attacker_twins.*greater than or equal to 1000"),
     ("prediction: {syntwin_sample: 100000}", r"prediction\.syntwin_sample.*less than or equal to 30000"),
 ])
 def test_bad_prediction_settings(tmp_path, section, message):
