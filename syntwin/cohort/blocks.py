@@ -23,7 +23,6 @@ chunk (:func:`syntwin.cohort.readers._read`), whose strict path names row, line 
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -186,12 +185,9 @@ def _where() -> str:
 
 def write_part(frame: pd.DataFrame, path: str) -> None:
     """Write cleaned rows (index dropped) owner-only, atomically (``.tmp`` then rename)."""
-    from syntwin.privacy.files import FILE_MODE
+    from syntwin.privacy.files import write_private_parquet
 
-    tmp = f"{path}.tmp"
-    frame.reset_index(drop=True).to_parquet(tmp, index=False)
-    os.chmod(tmp, FILE_MODE)
-    os.replace(tmp, path)
+    write_private_parquet(frame, path)
 
 
 def _buckets(ids: list[pd.DataFrame], b: int) -> list[pd.DataFrame]:

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from syntwin.errors import OutputError
 from syntwin.pipeline.context import Artifact
-from syntwin.privacy.files import FILE_MODE
+from syntwin.privacy.files import write_private_parquet
 
 PART = "part.{:05d}.parquet"
 
@@ -31,10 +31,7 @@ PART = "part.{:05d}.parquet"
 def _write_part(part: pd.DataFrame, path: str, summarise: Callable[[pd.DataFrame], dict] | None) -> dict:
     """Task: write one partition (index dropped) to ``path``; return its summary."""
     part = part.reset_index(drop=True)
-    tmp = f"{path}.tmp"
-    part.to_parquet(tmp, index=False)
-    os.chmod(tmp, FILE_MODE)  # patient rows: owner-only, whatever the worker process's umask
-    os.replace(tmp, path)
+    write_private_parquet(part, path)
     out = {"rows": len(part)}
     if summarise is not None:
         out.update(summarise(part))
@@ -78,9 +75,14 @@ def read_dataset(folder: str | os.PathLike) -> dd.DataFrame:
                            label="read-cohort")
 
 
+def part_rows(files: list[Path]) -> np.ndarray:
+    """Rows of each part file, from the Parquet footers (no row read)."""
+    return np.array([pq.read_metadata(f).num_rows for f in files], dtype=np.int64)
+
+
 def part_slices(files: list[Path], mask: np.ndarray) -> list[np.ndarray]:
     """A row mask (or any per-row array) over the whole dataset, cut per part file (row counts from the footers)."""
-    ends = np.cumsum([pq.read_metadata(f).num_rows for f in files])
+    ends = np.cumsum(part_rows(files))
     if ends[-1] != len(mask):
         raise ValueError(f"the dataset has {ends[-1]} rows but the row mask {len(mask)}")
     return np.split(np.asarray(mask), ends[:-1])
@@ -92,6 +94,20 @@ def _read_rows_task(path: str, keep: np.ndarray, columns: list[str] | None) -> p
     return part.loc[keep].reset_index(drop=True)
 
 
+def _apply_task(path: str, keep: np.ndarray, columns: list[str] | None, fn: Callable[[pd.DataFrame], Any]) -> Any:
+    """Task: ``fn`` of the rows of one part file where ``keep`` is true."""
+    return fn(_read_rows_task(path, keep, columns))
+
+
+def _per_part(files: list[Path], mask: np.ndarray, task: Callable[..., Any], *args: Any, client: Any) -> list:
+    """``task(path, keep, *args)`` for each part file with rows under ``mask``, on the workers, in order."""
+    masks = [np.asarray(m, dtype=bool) for m in part_slices(files, mask)]
+    picked = [(str(f), m) for f, m in zip(files, masks, strict=True) if m.any()]
+    if client is not None:
+        return client.gather([client.submit(task, f, m, *args, pure=False) for f, m in picked])
+    return [task(f, m, *args) for f, m in picked]
+
+
 def read_rows(files: list[Path], mask: np.ndarray, *, client: Any = None,
               columns: list[str] | None = None) -> pd.DataFrame:
     """The dataset's rows where ``mask`` is true, in dataset order, as one pandas frame on the client.
@@ -99,15 +115,18 @@ def read_rows(files: list[Path], mask: np.ndarray, *, client: Any = None,
     Each part file is read and filtered on a worker; only the selected rows travel. This is how a stage takes
     a bounded subset (a training sample, the attack targets) without the whole cohort on the client.
     """
-    masks = [np.asarray(m, dtype=bool) for m in part_slices(files, mask)]
-    picked = [(str(f), m) for f, m in zip(files, masks) if m.any()]
-    if client is not None:
-        parts = client.gather([client.submit(_read_rows_task, f, m, columns, pure=False) for f, m in picked])
-    else:
-        parts = [_read_rows_task(f, m, columns) for f, m in picked]
+    parts = _per_part(files, mask, _read_rows_task, columns, client=client)
     if not parts:
         return pd.read_parquet(files[0], columns=columns).iloc[:0]
     return pd.concat(parts, ignore_index=True)
+
+
+def apply_rows(files: list[Path], mask: np.ndarray, fn: Callable[[pd.DataFrame], np.ndarray], *, client: Any,
+               columns: list[str] | None = None) -> np.ndarray:
+    """``fn`` (row-wise: one output row per input row) of the dataset's rows under ``mask``, computed per part
+    file on the workers, concatenated in dataset order; only the outputs travel."""
+    parts = _per_part(files, mask, _apply_task, columns, fn, client=client)
+    return np.concatenate(parts) if parts else fn(pd.read_parquet(files[0], columns=columns).iloc[:0])
 
 
 def concat_summaries(parts: list[dict], key: str) -> np.ndarray:
@@ -138,4 +157,4 @@ def _keep_dataset(value: Any, path: Path) -> None:
 DATASET = Artifact("", _keep_dataset, read_dataset)
 
 
-__all__ = ["write_dataset", "read_dataset", "dataset_files", "part_slices", "read_rows", "concat_summaries", "outcome_columns", "DATASET"]
+__all__ = ["write_dataset", "read_dataset", "dataset_files", "part_rows", "part_slices", "read_rows", "apply_rows", "concat_summaries", "outcome_columns", "DATASET"]

@@ -18,23 +18,20 @@ score per method: about ``h x n x (4 dim + 8 methods)`` bytes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
-import pyarrow.parquet as pq
 
 from syntwin.cohort import CohortSchema
-from syntwin.pipeline.dataset import _read_rows_task, part_slices, read_rows
+from syntwin.pipeline.dataset import _read_rows_task, apply_rows, part_rows, part_slices, read_rows
 from syntwin.pipeline.predict import training_sample, twin_sample
 from syntwin.scenario.cohort import PredictionSection
 
 
 def dataset_rows(files: list[Path]) -> int:
     """Rows of a partitioned dataset, from its part files' Parquet footers (no row read)."""
-    return int(sum(pq.read_metadata(f).num_rows for f in files))
+    return int(part_rows(files).sum())
 
 
 def within(mask: np.ndarray, picked: np.ndarray) -> np.ndarray:
@@ -45,24 +42,6 @@ def within(mask: np.ndarray, picked: np.ndarray) -> np.ndarray:
     out = np.zeros(len(mask), dtype=bool)
     out[np.flatnonzero(mask)[picked]] = True
     return out
-
-
-def _apply_task(path: str, keep: np.ndarray, columns: list[str] | None, fn: Callable[[pd.DataFrame], Any]) -> Any:
-    """Task: ``fn`` of the rows of one part file where ``keep`` is true."""
-    return fn(_read_rows_task(path, keep, columns))
-
-
-def apply_rows(files: list[Path], mask: np.ndarray, fn: Callable[[pd.DataFrame], np.ndarray], *, client: Any,
-               columns: list[str] | None = None) -> np.ndarray:
-    """``fn`` (row-wise: one output row per input row) of the dataset's rows under ``mask``, computed per part
-    file on the workers, concatenated in dataset order; only the outputs travel."""
-    masks = [np.asarray(m, dtype=bool) for m in part_slices(files, mask)]
-    picked = [(str(f), m) for f, m in zip(files, masks, strict=True) if m.any()]
-    if client is not None:
-        parts = client.gather([client.submit(_apply_task, f, m, columns, fn, pure=False) for f, m in picked])
-    else:
-        parts = [_apply_task(f, m, columns, fn) for f, m in picked]
-    return np.concatenate(parts) if parts else fn(pd.read_parquet(files[0], columns=columns).iloc[:0])
 
 
 #: Rows a scoring task places before and after a part's held-out rows, modulo (see :func:`_score_task`).

@@ -32,6 +32,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from syntwin.graphs.encode import MixedEncoder
+from syntwin.pipeline.dataset import part_rows
 from syntwin.privacy.assess import Laps, assess
 from syntwin.privacy.copies import row_keys
 from syntwin.privacy.evaluate import memorisation_figures
@@ -46,10 +47,6 @@ def _run(client: Any, fn: Callable, args: Sequence[tuple]) -> list:
     if client is None:
         return [fn(*a) for a in args]
     return client.gather([client.submit(fn, *a, pure=False) for a in args])
-
-
-def _row_counts(files: Sequence[Path]) -> np.ndarray:
-    return np.array([pq.read_metadata(f).num_rows for f in files], dtype=np.int64)
 
 
 def _rows_task(path: str, local: np.ndarray, columns: list[str] | None, encoder: MixedEncoder | None) -> Any:
@@ -69,7 +66,7 @@ class PartRows:
                  encoder: MixedEncoder | None = None) -> None:
         self.files, self.client, self.columns, self.encoder = [str(f) for f in files], client, columns, encoder
         self.rows = np.flatnonzero(mask)
-        self.starts = np.r_[0, np.cumsum(_row_counts(files))]
+        self.starts = np.r_[0, np.cumsum(part_rows(files))]
         if self.starts[-1] != len(mask):
             raise ValueError(f"the dataset has {self.starts[-1]} rows but the row mask {len(mask)}")
         self.features = list(encoder.features) if encoder is not None else None
@@ -208,7 +205,7 @@ def privacy_on_parts(
         missing = [c for c in columns if c not in have]
         if missing:
             raise ValueError(f"{name} dataset {files[0].parent} lacks columns {missing}")
-    n_twins, n_train, n_hold = int(_row_counts(twin_files).sum()), int((~hold).sum()), int(hold.sum())
+    n_twins, n_train, n_hold = int(part_rows(twin_files).sum()), int((~hold).sum()), int(hold.sum())
     for name, n in (("twins", n_twins), ("train", n_train), ("holdout", n_hold)):
         if n < 10:
             raise ValueError(f"{name} has {n} rows; the privacy evaluation needs at least 10")
@@ -231,7 +228,7 @@ def privacy_on_parts(
     flat_tr, flat_ho = np.zeros(len(hold), bool), np.zeros(len(hold), bool)
     flat_tr[np.flatnonzero(~hold)[tr_idx]] = True
     flat_ho[np.flatnonzero(hold)[ho_idx]] = True
-    ends = np.cumsum(_row_counts(cohort_files))[:-1]
+    ends = np.cumsum(part_rows(cohort_files))[:-1]
     # the keys stay on the workers: one task merges them into the reference sets the twin-part tasks test against
     cohort = [_submit(client, _cohort_task, str(f), h, t, o, read, sets, union, quasi, bool(dp))
               for f, h, t, o in zip(cohort_files, np.split(hold, ends), np.split(flat_tr, ends),

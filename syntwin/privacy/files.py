@@ -12,6 +12,10 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FILE_MODE, DIR_MODE, UMASK = 0o600, 0o700, 0o077
 
@@ -49,4 +53,12 @@ def loose_modes(root: str | Path) -> list[str]:
     return out
 
 
-__all__ = ["owner_only_umask", "restrict_tree", "loose_modes", "FILE_MODE", "DIR_MODE"]
+def write_private_parquet(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write patient rows (index dropped) owner-only and atomically: ``.tmp``, mode 0600, then rename."""
+    tmp = f"{path}.tmp"
+    frame.reset_index(drop=True).to_parquet(tmp, index=False)
+    os.chmod(tmp, FILE_MODE)  # owner-only, whatever the worker process's umask
+    os.replace(tmp, path)
+
+
+__all__ = ["write_private_parquet", "owner_only_umask", "restrict_tree", "loose_modes", "FILE_MODE", "DIR_MODE"]
