@@ -20,12 +20,17 @@ declares a follow-up rule (``use_constraints``): a twin diagnosed in 2015 is fol
 patient diagnosed in 2015 can be, and no twin is rejected for outliving the cutoff.
 
 The number of classes ``K`` (``n_components="auto"``, the default) is chosen by held-out likelihood:
-each candidate is fitted on 80 % of the rows and scored by the mean log-likelihood of the other 20 %;
-the best is refitted on all rows. Too many classes for the rows at hand make classes that describe a
-handful of patients, whose twins then reproduce them: held-out likelihood penalises exactly that.
+each candidate is fitted on 80 % of the rows (of a seeded sample of ``select_rows`` rows on larger tables)
+and scored by the mean log-likelihood of the other 20 %; the best ``K`` is refitted on all rows. Too many
+classes for the rows at hand make classes that describe a handful of patients, whose twins then reproduce
+them: held-out likelihood penalises exactly that. The penalty shrinks as rows grow, so a sample errs, if at
+all, towards fewer classes than all rows would choose (compared in bench/scale/bench_latent_class.py).
 """
 
 from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -35,6 +40,11 @@ from scipy.special import logsumexp
 from ._hazards import CompetingHazards, months_to_cutoff
 from ._table import CATEGORICAL, EVENT, NUMERIC, ORDINAL, TIME
 from .base import Generator, seed_rng
+
+
+def _cores() -> int:
+    """CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class _BinnedValues:
@@ -138,6 +148,10 @@ class LatentClassGenerator(Generator):
         tol: Stop when the mean log-likelihood improves by less than this.
         n_init: EM restarts from different random starts; the best log-likelihood wins.
         candidates: ``K`` tried by ``"auto"`` (those leaving at least 20 rows per class).
+        select_rows: ``"auto"`` compares the candidates on a seeded sample of at most this many rows
+            (``None``: all rows); the chosen ``K`` is then fitted on all rows.
+        threads: Threads computing each EM iteration over row chunks (``None``: the machine's cores); the
+            fit is the same bytes for any number.
 
     Attributes:
         weights_: Class weights ``π`` (K,).
@@ -147,6 +161,8 @@ class LatentClassGenerator(Generator):
         n_components_: The number of classes fitted.
         selection_: ``K`` -> held-out mean log-likelihood (``"auto"`` only).
     """
+
+    chunk_rows = 65_536  # rows per share of an EM iteration (fixed, so the sums never depend on the threads)
 
     def __init__(
         self,
@@ -159,8 +175,12 @@ class LatentClassGenerator(Generator):
         tol: float = 1e-6,
         n_init: int = 1,
         candidates: tuple[int, ...] = (1, 2, 4, 8, 16, 30),
+        select_rows: int | None = 200_000,
+        threads: int | None = None,
         survival_given: str | None = None,
     ) -> None:
+        self.select_rows = select_rows
+        self.threads = threads
         self.survival_given = survival_given
         self.n_components = n_components
         self.candidates = candidates
@@ -216,32 +236,65 @@ class LatentClassGenerator(Generator):
         rows = np.repeat(np.arange(n), J)
         return sp.csr_matrix((np.ones(n * J), (rows, cols)), shape=(n, int(np.sum(self.n_codes_))))
 
-    def _m_step(self, H: sp.csr_matrix, R: np.ndarray, marg: np.ndarray, bounds) -> tuple:
-        Nk = R.sum(axis=0)
-        counts = np.asarray(H.T @ R).T  # (K, D)
+    def _m_step(self, Nk: np.ndarray, counts: np.ndarray, marg: np.ndarray, bounds) -> tuple:
+        """MAP update from the expected class sizes ``N_k`` and code counts ``N_kjl`` (K, D)."""
         theta = np.empty_like(counts)
         for a, b in bounds:
             theta[:, a:b] = (counts[:, a:b] + self.alpha * marg[a:b]) / (Nk[:, None] + self.alpha)
         w = (Nk + 1.0) / (Nk.sum() + len(Nk))
         return np.log(w), np.log(np.maximum(theta, 1e-300))
 
+    @staticmethod
+    def _e_step(H: sp.csr_matrix, log_theta: np.ndarray, log_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-row log-likelihood ``log p(x_i) = log Σ_k π_k Π_j θ_kjx`` and the responsibilities ``R_ik``.
+
+        ``log p`` by the max-shifted log-sum-exp over the classes, computed in place on one (n, K) array
+        (scipy's ``logsumexp`` spent more time on its checks and copies than on the sums).
+        """
+        L = np.asarray(H @ log_theta.T)  # (n, K): Σ_j log θ_kjx_j
+        L += log_w
+        top = L.max(axis=1, keepdims=True)
+        L -= top
+        np.exp(L, out=L)
+        total = L.sum(axis=1, keepdims=True)
+        L /= total
+        return (top + np.log(total)).ravel(), L
+
+    @classmethod
+    def _chunk_statistics(cls, H: sp.csr_matrix, log_theta: np.ndarray, log_w: np.ndarray) -> tuple:
+        """One chunk's share of an EM iteration: ``Σ_i log p(x_i)``, ``Σ_i R_ik`` and ``Σ_i R_ik H_id`` (K, D)."""
+        norm, R = cls._e_step(H, log_theta, log_w)
+        return float(norm.sum()), R.sum(axis=0), np.asarray(H.T @ R).T
+
     def _em(self, H, marg, bounds, rng, K: int) -> tuple:
+        """EM from a random start; each iteration's sums over fixed row chunks (``chunk_rows``), added in
+        chunk order, so the fit is the same bytes whatever the number of ``threads`` that compute them."""
         n, D = H.shape
         # start: each class's θ drawn around the marginals (breaks the symmetry of equal classes)
         log_theta = np.empty((K, D))
         for a, b in bounds:
             log_theta[:, a:b] = np.log(rng.dirichlet(marg[a:b] * (b - a) + 1e-3, size=K) + 1e-12)
         log_w = np.full(K, -np.log(K))
+        step = int(self.chunk_rows)
+        chunks = [H[i:i + step] for i in range(0, n, step)]
+        threads = min(len(chunks), getattr(self, "threads", None) or _cores())
+        pool = ThreadPoolExecutor(threads) if threads > 1 else None  # scipy's sparse products release the GIL
+        run = pool.map if pool is not None else map
         prev, ll, it = -np.inf, -np.inf, 0
-        for it in range(1, int(self.max_iter) + 1):
-            L = H @ log_theta.T + log_w  # (n, K)
-            norm = logsumexp(L, axis=1, keepdims=True)
-            ll = float(norm.mean())
-            R = np.exp(L - norm)
-            log_w, log_theta = self._m_step(H, R, marg, bounds)
-            if ll - prev < self.tol:
-                break
-            prev = ll
+        try:
+            for it in range(1, int(self.max_iter) + 1):
+                parts = list(run(lambda h: self._chunk_statistics(h, log_theta, log_w), chunks))
+                ll = sum(p[0] for p in parts) / n
+                Nk, counts = parts[0][1], parts[0][2]
+                for _, nk, c in parts[1:]:
+                    Nk, counts = Nk + nk, counts + c
+                log_w, log_theta = self._m_step(Nk, counts, marg, bounds)
+                if ll - prev < self.tol:
+                    break
+                prev = ll
+        finally:
+            if pool is not None:
+                pool.shutdown()
         return ll, it, log_w, log_theta
 
     def _best_of_inits(self, H, bounds, seed: int, K: int, *key: int) -> tuple:
@@ -254,16 +307,20 @@ class LatentClassGenerator(Generator):
         return best
 
     def _select_k(self, H, bounds, seed: int) -> int:
-        """``K`` with the best mean held-out log-likelihood (fit on 80 % of the rows, score the rest)."""
-        n = H.shape[0]
+        """``K`` with the best mean held-out log-likelihood.
+
+        Each candidate is fitted on 80 % of the rows and scored on the other 20 % — of a seeded sample of
+        ``select_rows`` rows when there are more.
+        """
+        rows = seed_rng(seed, 3).permutation(H.shape[0])
+        n = len(rows) if self.select_rows is None else min(len(rows), int(self.select_rows))
         ks = sorted({int(k) for k in self.candidates if int(k) >= 1 and int(k) * 20 <= 0.8 * n} or {1})
-        rows = seed_rng(seed, 3).permutation(n)
-        fit_rows, test_rows = np.sort(rows[: int(0.8 * n)]), np.sort(rows[int(0.8 * n):])
+        fit_rows, test_rows = np.sort(rows[: int(0.8 * n)]), np.sort(rows[int(0.8 * n):n])
         H_fit, H_test = H[fit_rows], H[test_rows]
         self.selection_ = {}
         for k in ks:
             _, _, log_w, log_theta = self._best_of_inits(H_fit, bounds, seed, k, 3, k)
-            self.selection_[k] = round(float(logsumexp(H_test @ log_theta.T + log_w, axis=1).mean()), 5)
+            self.selection_[k] = round(float(self._e_step(H_test, log_theta, log_w)[0].mean()), 5)
         return max(self.selection_, key=self.selection_.get)
 
     def _survival_groups(self, codes: dict[str, np.ndarray]) -> tuple[np.ndarray, int] | None:
@@ -345,9 +402,8 @@ class LatentClassGenerator(Generator):
         self.n_components_ = self._select_k(H, bounds, seed) if auto else int(self.n_components)
         ll, it, log_w, log_theta = self._best_of_inits(H, bounds, seed, self.n_components_)
         if self.survival_ is not None:  # each class's hazards, weighted by the final responsibilities
-            L = H @ log_theta.T + log_w
             given = self._survival_groups(codes)
-            self.survival_.fit(np.exp(L - logsumexp(L, axis=1, keepdims=True)), float(self.alpha),
+            self.survival_.fit(self._e_step(H, log_theta, log_w)[1], float(self.alpha),
                                *(given if given is not None else ()))
             del self.survival_.design  # per-training-row: not kept
         self.inequalities_ = self._inequality_rules()

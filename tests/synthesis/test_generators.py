@@ -150,6 +150,19 @@ def test_number_of_classes_by_held_out_likelihood(table, roles):
         LatentClassGenerator("many").fit(table, seed=0, **roles)
 
 
+def test_number_of_classes_chosen_on_a_sample_of_select_rows(table, roles):
+    """``select_rows`` caps the rows the candidates are compared on; the chosen K is still fitted on all rows."""
+    full = LatentClassGenerator(max_iter=100, select_rows=None).fit(table, seed=0, **roles)
+    sampled = LatentClassGenerator(max_iter=100, select_rows=150).fit(table, seed=0, **roles)
+    assert max(sampled.selection_) <= 4 < max(full.selection_)  # 20 rows per class in 80 % of 150 rows
+    assert sampled.selection_ != full.selection_
+    same = LatentClassGenerator(max_iter=100, select_rows=len(table)).fit(table, seed=0, **roles)
+    assert same.selection_ == full.selection_  # a cap at or above the rows changes nothing
+    # the final fit is on every row: its class weights count all of them (EM from a fresh start, not the sample's)
+    refit = LatentClassGenerator(sampled.n_components_, max_iter=100).fit(table, seed=0, **roles)
+    assert np.allclose(sampled.weights_, refit.weights_) and sampled.log_likelihood_ == refit.log_likelihood_
+
+
 def test_latent_class_more_classes_fit_better(table, roles):
     ll = [LatentClassGenerator(k, max_iter=100).fit(table, seed=0, **roles).log_likelihood_
           for k in (1, 4, 12)]
@@ -270,3 +283,19 @@ def test_latent_class_golden_summary():
     assert (s["age"].sum(), s["dead"].sum(), s["months"].sum()) == (60514, 465, 42620.0)  # follow-up from hazards
     assert s["tumor_size"].sum() == pytest.approx(29720.816823)
     assert s["stage"].value_counts().sort_index().tolist() == [272, 325, 246, 157]
+
+
+def test_latent_class_fit_is_the_same_bytes_for_any_thread_count(table, roles):
+    """EM sums over fixed row chunks added in chunk order: 1 or 3 threads give the same model and twins."""
+    fits = []
+    for threads in (1, 3):
+        g = LatentClassGenerator(4, max_iter=40, threads=threads)
+        g.chunk_rows = 64  # several chunks of the small table
+        fits.append(g.fit(table, seed=0, **roles))
+    one, three = fits
+    assert one.n_iter_ > 2 and one.log_likelihood_ == three.log_likelihood_
+    assert np.array_equal(one.weights_, three.weights_)
+    assert all(np.array_equal(a, b) for a, b in zip(one.probs_, three.probs_, strict=True))
+    pd.testing.assert_frame_equal(one.sample(500, seed=1), three.sample(500, seed=1))
+    whole = LatentClassGenerator(4, max_iter=40, threads=1).fit(table, seed=0, **roles)  # one chunk
+    assert np.isclose(whole.log_likelihood_, one.log_likelihood_, rtol=0, atol=1e-9)
