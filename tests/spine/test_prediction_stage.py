@@ -39,9 +39,9 @@ def parts():
     return schema, train, holdout, twins, tuning, enc
 
 
-def _run(tmp, parts, holdout, section):
+def _run(tmp, parts, holdout, section, client=None):
     schema, train, _, twins, tuning, enc = parts
-    ctx = RunContext(work=tmp, seed=11, client=None)
+    ctx = RunContext(work=tmp, seed=11, client=client)
     m: dict = {}
     run_prediction(
         section,
@@ -143,3 +143,19 @@ def test_training_sample_caps_the_rows_the_methods_fit_on_stratified_by_label(pa
     tw = twin_sample(3600, len(train), len(rows), 11)
     assert len(tw) == round(3600 * len(rows) / len(train)) and len(np.unique(tw)) == len(tw)
     assert (twin_sample(3600, len(train), len(train), 11) == np.arange(3600)).all()
+
+
+def test_methods_on_the_workers_give_the_same_scores_and_figures(tmp_path, parts, dask_client):
+    """The evaluation (one task per method) and the kNN searches on a 2-worker cluster: the same scores table
+    bytes and the same figures as all of it in this process."""
+    section = PredictionSection(methods=["logistic", "twin_knn", "twin_ensemble", "gnn"], gnn_epochs=30)
+    (tmp_path / "local").mkdir()
+    (tmp_path / "cluster").mkdir()
+    local, local_scores = _run(tmp_path / "local", parts, parts[2], section)
+    cluster, cluster_scores = _run(tmp_path / "cluster", parts, parts[2], section, client=dask_client)
+    pd.testing.assert_frame_equal(local_scores, cluster_scores, check_exact=True)
+    assert "gnn" in cluster_scores and cluster_scores["gnn"].notna().all()
+    assert set(cluster.pop("seconds_by_part")) >= {"gnn", "evaluation"}
+    local.pop("seconds_by_part")
+    assert cluster == local
+    assert {"c_index", "td_auc_60m", "auroc", "vs_best_real"} <= set(cluster["gnn"])
