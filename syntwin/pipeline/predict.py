@@ -295,14 +295,6 @@ def _entry(y: np.ndarray, s: np.ndarray, best: np.ndarray | None, name: str, see
     return entry
 
 
-def _method_entry(y_ev: np.ndarray, s_ev: np.ndarray, reference: np.ndarray | None, name: str, seed: int,
-                  s: np.ndarray, survival_rows: np.ndarray, holdout: pd.DataFrame, train: pd.DataFrame,
-                  schema: CohortSchema) -> dict[str, Any]:
-    """One method's figures in one task: :func:`_entry`, and :func:`_survival` under ``"survival"``."""
-    return {**_entry(y_ev, s_ev, reference, name, seed),
-            "survival": _survival(holdout, train, schema, s, survival_rows)}
-
-
 def run_prediction(
     p: PredictionSection,
     ctx: RunContext,
@@ -446,19 +438,17 @@ def run_prediction(
     y_ev = y_ho[ev_ho]
     real_scored = [n for n in REAL_BASELINES if n in scored]
     best_real = max(real_scored, key=lambda n: auroc(y_ev, scores[n][ev_ho])) if real_scored else None
-    with _timed(seconds, "evaluation"):  # one task per method (bootstrap intervals, survival scores)
-        outcome = (holdout[[schema.time, schema.event]], train[[schema.time, schema.event]], schema)
-        args = [(y_ev, scores[n][ev_ho], None if best_real in (None, n) else scores[best_real][ev_ho], n, seed,
-                 scores[n], survival_rows, *outcome) for n in scored]
-        entries = ([_method_entry(*a) for a in args] if client is None else client.gather(
-            [client.submit(_method_entry, *a, pure=False) for a in args]))
-        for name, entry in zip(scored, entries, strict=True):
-            survival = entry.pop("survival")
+    with _timed(seconds, "evaluation"):
+        for name in scored:
+            s = scores[name]
+            reference = None if best_real in (None, name) else scores[best_real][ev_ho]
+            entry = _entry(y_ev, s[ev_ho], reference, name, seed)
             entry["trained_on"] = _trained_on(name, tuned, p.gnn_twin_weight)
             entry.update(
                 {k: (round(v, 4) if isinstance(v, float) else v) for k, v in tuned.get(name, {}).items()}
             )
-            m[name] = {**entry, **survival}
+            entry.update(_survival(holdout, train, schema, s, survival_rows))
+            m[name] = entry
     syntwin = None
     if "syntwin_2024" in methods:
         with _timed(seconds, "syntwin_2024"):

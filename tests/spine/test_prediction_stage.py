@@ -145,9 +145,9 @@ def test_training_sample_caps_the_rows_the_methods_fit_on_stratified_by_label(pa
     assert (twin_sample(3600, len(train), len(train), 11) == np.arange(3600)).all()
 
 
-def test_methods_on_the_workers_give_the_same_scores_and_figures(tmp_path, parts, dask_client):
-    """The evaluation (one task per method) and the kNN searches on a 2-worker cluster: the same scores table
-    bytes and the same figures as all of it in this process."""
+def test_searches_on_the_workers_give_the_same_scores_and_figures(tmp_path, parts, dask_client):
+    """The kNN searches (real, twin, the GNN's graphs) on a 2-worker cluster: the same scores table bytes and
+    the same figures as all of it in this process."""
     section = PredictionSection(methods=["logistic", "twin_knn", "twin_ensemble", "gnn"], gnn_epochs=30)
     (tmp_path / "local").mkdir()
     (tmp_path / "cluster").mkdir()
