@@ -190,6 +190,18 @@ class LatentClassGenerator(Generator):
         self.max_iter = max_iter
         self.tol = tol
         self.n_init = n_init
+        self._check_params()  # at construction, so a scenario's bad value is refused before any stage runs
+
+    def _check_params(self) -> None:
+        if self.n_components != "auto" and (isinstance(self.n_components, str) or int(self.n_components) < 1):
+            raise ValueError(f"n_components must be >= 1 or 'auto', got {self.n_components!r}")
+        if int(self.n_bins) < 1 or float(self.alpha) < 0:
+            raise ValueError(f"n_bins must be >= 1 and alpha >= 0, got {self.n_bins}, {self.alpha}")
+        for name in ("select_rows", "threads"):
+            value = getattr(self, name, None)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+                                      or value < 1):
+                raise ValueError(f"{name} must be an integer >= 1 or null, got {value!r}")
 
     # -- discretisation -------------------------------------------------------------------------
     def _discretise(self, codes: dict[str, np.ndarray]) -> None:
@@ -389,11 +401,8 @@ class LatentClassGenerator(Generator):
         return None
 
     def _fit(self, codes: dict[str, np.ndarray], df: pd.DataFrame, seed: int) -> None:
+        self._check_params()
         auto = self.n_components == "auto"
-        if not auto and (isinstance(self.n_components, str) or int(self.n_components) < 1):
-            raise ValueError(f"n_components must be >= 1 or 'auto', got {self.n_components!r}")
-        if int(self.n_bins) < 1 or float(self.alpha) < 0:
-            raise ValueError(f"n_bins must be >= 1 and alpha >= 0, got {self.n_bins}, {self.alpha}")
         self.follow_up_ = self._follow_up_rule()
         self._discretise(codes)
         H = self._onehot(self._X)

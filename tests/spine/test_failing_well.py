@@ -159,3 +159,15 @@ def assert_json_finite(folder: Path) -> None:
 
     for f in folder.rglob("*.json"):
         json.loads(f.read_text(), parse_constant=refuse)
+
+
+@pytest.mark.parametrize("param", ["select_rows=0", "threads=-1"])
+def test_bad_latent_class_setting_is_one_clear_error(tmp_path, param):
+    """A latent_class setting out of range: exit 2 naming the field and the value, no run directory."""
+    out = tmp_path / "run"
+    r = syntwin("run", "seer_breast_twins", "--out", str(out), "--set", "cohort.simulate.n=2000",
+                "--set", f"synthesis.params.{param}")
+    assert r.returncode == 2, r.stderr
+    name, value = param.split("=")
+    assert f"synthesis.generator: {name} must be an integer >= 1 or null, got {value}" in r.stdout + r.stderr
+    assert "Traceback" not in r.stdout + r.stderr and not out.exists()

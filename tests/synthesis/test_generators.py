@@ -299,3 +299,9 @@ def test_latent_class_fit_is_the_same_bytes_for_any_thread_count(table, roles):
     pd.testing.assert_frame_equal(one.sample(500, seed=1), three.sample(500, seed=1))
     whole = LatentClassGenerator(4, max_iter=40, threads=1).fit(table, seed=0, **roles)  # one chunk
     assert np.isclose(whole.log_likelihood_, one.log_likelihood_, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("bad", [{"select_rows": 0}, {"threads": 0}, {"threads": 1.5}, {"select_rows": True}])
+def test_latent_class_refuses_bad_select_rows_and_threads_at_construction(bad):
+    with pytest.raises(ValueError, match=f"{next(iter(bad))} must be an integer >= 1 or null"):
+        LatentClassGenerator(**bad)
