@@ -190,7 +190,7 @@ class LatentClassGenerator(Generator):
         self.max_iter = max_iter
         self.tol = tol
         self.n_init = n_init
-        self._check_params()  # at construction, so a scenario's bad value is refused before any stage runs
+        self._check_params()  # at construction: a bad value fails where the generator is made, not in a task
 
     def _check_params(self) -> None:
         if self.n_components != "auto" and (isinstance(self.n_components, str) or int(self.n_components) < 1):
