@@ -38,7 +38,8 @@ import pandas as pd
 from ._seed import int_seed, rng
 from .store import SimilarityGraph
 
-__all__ = ["nearest", "nearest_info", "build_graph", "knn_edges", "estimate_recall", "index_directory", "METRICS",
+__all__ = ["nearest", "nearest_info", "prepared_search", "PreparedSearch", "BlockResults", "build_graph",
+           "knn_edges", "estimate_recall", "index_directory", "METRICS",
            "METHODS"]
 
 METRICS = {"l1": faiss.METRIC_L1, "l2": faiss.METRIC_L2}
@@ -223,12 +224,12 @@ def _load_index(source: str | np.ndarray, token: str) -> faiss.Index:
 
 
 def _remote_search(source: str | np.ndarray, token: str, Q: np.ndarray, kk: int, k: int, nprobe: int,
-                   metric: str, self_ids: np.ndarray | None, threads: int) -> tuple[np.ndarray, np.ndarray]:
-    """Task run on a worker: load the index once per process, search one block."""
+                   metric: str, self_ids: np.ndarray | None, threads: int, post=None):
+    """Task run on a worker: load the index once per process, search one block (``post`` of the pair)."""
     index = _load_index(source, token)
     faiss.omp_set_num_threads(threads)
     D, I = _search_block(index, Q, kk, nprobe)
-    return _finish(D, I, k, metric, self_ids)
+    return _apply(post, _finish(D, I, k, metric, self_ids))
 
 
 def _calibrate_nprobe(index: faiss.IndexIVF, reference: np.ndarray, query: np.ndarray, kk: int, metric: str,
@@ -298,6 +299,85 @@ def nearest_info(reference: np.ndarray, query: np.ndarray | None, k: int, *, met
                  block_rows: int = BLOCK_ROWS, index_dir: str | os.PathLike | None = None
                  ) -> tuple[np.ndarray, np.ndarray, dict]:
     """:func:`nearest`, also returning what was used (method, nlist, nprobe, calibration recall)."""
+    search = prepared_search(reference, query, k, metric=metric, method=method, seed=seed,
+                             exclude_self=exclude_self, nlist=nlist, nprobe=nprobe, target_recall=target_recall,
+                             block_rows=block_rows)
+    with search.blocks(client, index_dir) as blocks:
+        parts = blocks.gather()
+    I = np.concatenate([p[0] for p in parts])
+    D = np.concatenate([p[1] for p in parts])
+    return I, D, search.info
+
+
+class PreparedSearch:
+    """An index built and its ``nprobe`` chosen for one set of query rows, searched block by block.
+
+    Made by :func:`prepared_search`; :meth:`blocks` runs the searches (on the workers with a client).
+    """
+
+    def __init__(self, index: faiss.Index, query: np.ndarray, k: int, kk: int, nprobe: int, metric: str,
+                 exclude_self: bool, block_rows: int, info: dict) -> None:
+        self.index, self.query, self.k, self.kk, self.nprobe = index, query, k, kk, nprobe
+        self.metric, self.exclude_self, self.block_rows, self.info = metric, exclude_self, block_rows, info
+
+    def _self_block(self, s: int) -> np.ndarray | None:
+        if not self.exclude_self:
+            return None
+        return np.arange(s, min(s + self.block_rows, len(self.query)), dtype=np.int64)
+
+    @contextlib.contextmanager
+    def blocks(self, client=None, index_dir: str | os.PathLike | None = None, post=None
+               ) -> Iterator[BlockResults]:
+        """Within the block, the searched query blocks: ``post(indices, distances)`` of each (the pair itself
+        without ``post``), computed where the block was searched. With a client they stay on the workers as
+        futures until gathered (:class:`BlockResults`); the index file lives as long as the block, so Dask can
+        rerun a lost worker's searches."""
+        starts = range(0, len(self.query), self.block_rows)
+        rows = self.block_rows
+        if client is None:
+            found = [_search_block(self.index, self.query[s:s + rows], self.kk, self.nprobe) for s in starts]
+            yield BlockResults([_apply(post, _finish(D, I, self.k, self.metric, self._self_block(s)))
+                                for (D, I), s in zip(found, starts, strict=True)], None)
+            return
+        threads = max(1, min(client.nthreads().values(), default=1))
+        with _shared_index(self.index, client, index_dir) as (source, token):
+            futures = [client.submit(_remote_search, source, token, self.query[s:s + rows], self.kk, self.k,
+                                     self.nprobe, self.metric, self._self_block(s), threads, post, pure=False)
+                       for s in starts]
+            results = BlockResults(futures, client)
+            try:
+                yield results
+            finally:
+                results.items = []  # the workers may drop the blocks once the caller is done
+                del futures
+
+
+class BlockResults:
+    """Per-query-block results in query order: values, or futures on a cluster's workers."""
+
+    def __init__(self, items: list, client) -> None:
+        self.items, self.client = items, client
+
+    def map(self, fn, *args) -> list:
+        """``fn(result, *args)`` of every block (on the workers, where the results are), gathered in order."""
+        if self.client is None:
+            return [fn(item, *args) for item in self.items]
+        return self.client.gather([self.client.submit(fn, item, *args, pure=False) for item in self.items])
+
+    def gather(self) -> list:
+        """The blocks' results, in order."""
+        return self.items if self.client is None else self.client.gather(self.items)
+
+
+def _apply(post, pair: tuple[np.ndarray, np.ndarray]):
+    return pair if post is None else post(*pair)
+
+
+def prepared_search(reference: np.ndarray, query: np.ndarray | None, k: int, *, metric: str = "l1",
+                    method: str = "auto", seed: int = 0, exclude_self: bool = False, nlist: int | None = None,
+                    nprobe: int | str = "auto", target_recall: float = 0.97,
+                    block_rows: int = BLOCK_ROWS) -> PreparedSearch:
+    """The checks, index and ``nprobe`` of :func:`nearest` (same arguments), ready to search by blocks."""
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; choose one of {sorted(METRICS)}")
     if method not in METHODS:
@@ -329,25 +409,7 @@ def nearest_info(reference: np.ndarray, query: np.ndarray | None, k: int, *, met
         info["nprobe"] = int(nprobe)
     else:
         nprobe = 1
-    starts = range(0, len(query), block_rows)
-    ids = np.arange(len(query), dtype=np.int64) if exclude_self else None
-
-    def self_block(s: int) -> np.ndarray | None:
-        return None if ids is None else ids[s:s + block_rows]
-
-    if client is None:
-        parts = [_finish(*_search_block(index, query[s:s + block_rows], kk, nprobe), k, metric, self_block(s))
-                 for s in starts]
-    else:
-        threads = max(1, min(client.nthreads().values(), default=1))
-        with _shared_index(index, client, index_dir) as (source, token):
-            futures = [client.submit(_remote_search, source, token, query[s:s + block_rows], kk, k, nprobe,
-                                     metric, self_block(s), threads, pure=False) for s in starts]
-            parts = client.gather(futures)
-            del futures
-    I = np.concatenate([p[0] for p in parts])
-    D = np.concatenate([p[1] for p in parts])
-    return I, D, info
+    return PreparedSearch(index, query, k, kk, int(nprobe), metric, exclude_self, int(block_rows), info)
 
 
 def estimate_recall(X: np.ndarray, neighbors: np.ndarray, k: int | None = None, *, sample: int = 2000,

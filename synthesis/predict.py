@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["mix_knn_proba", "outcome_labels", "rank_blend", "tune_knn_mix", "twin_knn_proba"]
+__all__ = ["blend_proba", "mix_knn_proba", "outcome_labels", "rank_blend", "tune_knn_mix", "twin_knn_proba",
+           "valid_distance_max"]
 
 _WEIGHTINGS = ("similarity", "uniform")
 
@@ -14,6 +15,7 @@ def twin_knn_proba(
     neighbor_distances: np.ndarray,
     *,
     weighting: str = "similarity",
+    d_max: float | None = None,
 ) -> np.ndarray:
     """P(event) of each query as the weighted fraction of its ``k`` nearest twins with the event.
 
@@ -30,6 +32,8 @@ def twin_knn_proba(
         neighbor_labels: (nq, k) 0/1 outcome of each neighbour; negative = no neighbour.
         neighbor_distances: (nq, k) distances, same shape.
         weighting: "similarity" or "uniform".
+        d_max: the largest valid distance when these queries are a block of a larger set (see
+            :func:`valid_distance_max`); by default computed from these queries.
 
     Returns:
         (nq,) float array of probabilities in [0, 1] (NaN for queries without a valid neighbour).
@@ -48,7 +52,7 @@ def twin_knn_proba(
     if weighting == "uniform":
         w = valid.astype(np.float64)
     else:
-        dmax = d[valid].max() if valid.any() else 1.0
+        dmax = (d[valid].max() if valid.any() else 1.0) if d_max is None else float(d_max)
         w = np.where(valid, 1.0 - d / dmax, 0.0) if dmax > 0 else valid.astype(np.float64)
         dead = (w.sum(axis=1) <= 0) & valid.any(axis=1)
         w[dead] = valid[dead]
@@ -85,6 +89,30 @@ def outcome_labels(
     return label, (label == 1) | (t >= h)
 
 
+def valid_distance_max(neighbor_labels: np.ndarray, neighbor_distances: np.ndarray) -> float:
+    """The largest distance of a valid neighbour (label >= 0, finite distance); ``-inf`` when there is none.
+
+    The maximum over blocks of queries is that of all of them, so :func:`twin_knn_proba` of each block with
+    ``d_max = max(block maxima)`` (1.0 if none is finite) equals it on all queries at once.
+    """
+    d = np.asarray(neighbor_distances, dtype=np.float64)
+    valid = (np.asarray(neighbor_labels) >= 0) & np.isfinite(d)
+    return float(d[valid].max()) if valid.any() else -np.inf
+
+
+def blend_proba(real: np.ndarray | None, twins: np.ndarray | None, alpha: float) -> np.ndarray:
+    """``alpha * real + (1 - alpha) * twins`` of two kNN probabilities, a NaN term falling back to the other
+    (a term with share 0 is not used and may be None): the blend of :func:`mix_knn_proba`."""
+    parts = [(w, t) for t, w in ((real, alpha), (twins, 1.0 - alpha)) if w != 0.0]
+    if any(t is None for _, t in parts):
+        raise ValueError("a neighbour pair with a non-zero share in the blend is None")
+    if len(parts) == 1:
+        return parts[0][1]
+    (wa, a), (wb, b) = parts
+    a_ok, b_ok = np.isfinite(a), np.isfinite(b)
+    return np.where(a_ok & b_ok, wa * a + wb * b, np.where(a_ok, a, b))
+
+
 def mix_knn_proba(
     real: tuple[np.ndarray, np.ndarray] | None,
     twins: tuple[np.ndarray, np.ndarray] | None,
@@ -106,19 +134,12 @@ def mix_knn_proba(
         raise ValueError(f"alpha must be in [0, 1], got {alpha!r}")
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k!r}")
-    parts = []
-    for pair, w in ((real, alpha), (twins, 1.0 - alpha)):
-        if w == 0.0:
-            continue
-        if pair is None:
-            raise ValueError("a neighbour pair with a non-zero share in the blend is None")
-        labels, dist = pair
-        parts.append((w, twin_knn_proba(labels[:, :k], dist[:, :k], weighting=weighting)))
-    if len(parts) == 1:
-        return parts[0][1]
-    (wa, a), (wb, b) = parts
-    a_ok, b_ok = np.isfinite(a), np.isfinite(b)
-    return np.where(a_ok & b_ok, wa * a + wb * b, np.where(a_ok, a, b))
+    terms = {}
+    for key, pair, w in (("real", real, alpha), ("twins", twins, 1.0 - alpha)):
+        if w != 0.0 and pair is not None:
+            labels, dist = pair
+            terms[key] = twin_knn_proba(labels[:, :k], dist[:, :k], weighting=weighting)
+    return blend_proba(terms.get("real"), terms.get("twins"), alpha)
 
 
 def tune_knn_mix(

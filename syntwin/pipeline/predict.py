@@ -26,8 +26,8 @@ import pandas as pd
 from scipy.spatial.distance import cdist
 
 from syntwin.cohort import CohortSchema
-from syntwin.graphs.knn import nearest
 from syntwin.pipeline.context import RunContext
+from syntwin.pipeline.knn_votes import neighbour_labels, neighbour_votes
 from syntwin.scenario.cohort import PredictionSection
 from syntwin.seeding import int_seed, rng, stratified_mask
 from syntwin.synthesis.evaluate import (
@@ -40,7 +40,7 @@ from syntwin.synthesis.evaluate import (
     fit_logistic,
     paired_auroc_difference,
 )
-from syntwin.synthesis.predict import mix_knn_proba, outcome_labels, rank_blend, tune_knn_mix
+from syntwin.synthesis.predict import blend_proba, mix_knn_proba, outcome_labels, rank_blend, tune_knn_mix
 from syntwin.synthesis.survival import concordance_index, cumulative_dynamic_auc
 from syntwin.synthesis.syntwin2024 import DESIGNS, syntwin_designs
 
@@ -124,11 +124,6 @@ def twin_sample(n_twins: int, n_train: int, n_sampled: int, seed: int) -> np.nda
         return np.arange(n_twins)
     size = max(1, int(round(n_twins * n_sampled / n_train)))
     return np.sort(rng(seed, "prediction", "twins").choice(n_twins, size, replace=False))
-
-
-def _neighbours(ref_x: np.ndarray, ref_y: np.ndarray, query: np.ndarray, k: int, client: Any, seed: int):
-    idx, dist = nearest(ref_x, query, min(k, len(ref_x)), client=client, seed=seed)
-    return ref_y[idx], dist
 
 
 def _survival(
@@ -349,10 +344,9 @@ def run_prediction(
     if knn_methods:
         kseed = int_seed(seed, "prediction", "knn")
         with _timed(seconds, "knn_search"):
-            real_test = _neighbours(x_train[ev_tr], y_tr[ev_tr], x_hold, kmax, client, kseed)
-            twin_test = _neighbours(x_twins[ev_tw], y_tw[ev_tw], x_hold, kmax, client, kseed)
-            real_val = _neighbours(x_train[inner], y_tr[inner], x_train[val], kmax, client, kseed)
-            twin_val = _neighbours(x_tuning_twins[ev_tt], y_tt[ev_tt], x_train[val], kmax, client, kseed)
+            real_val = neighbour_labels(x_train[inner], y_tr[inner], x_train[val], kmax, client, kseed)
+            twin_val = neighbour_labels(x_tuning_twins[ev_tt], y_tt[ev_tt], x_train[val], kmax, client, kseed)
+        knn_tuned = []
         with _timed(seconds, "knn_tuning"):
             for name, real_pair, twin_pair, alphas in (
                 ("real_knn", real_val, None, (1.0,)),
@@ -362,16 +356,22 @@ def run_prediction(
                 if name not in methods and not (name == "twin_knn_mix" and "twin_ensemble" in methods):
                     continue
                 choice = tune_knn_mix(y_tr[val], real_pair, twin_pair, ks=ks, alphas=alphas, weighting=p.weighting)
-                choice["k_at_grid_edge"] = bool(choice["k"] == min(kmax, real_test[0].shape[1]))
+                choice["k_at_grid_edge"] = bool(choice["k"] == min(kmax, int(ev_tr.sum())))
                 tuned[name] = choice
-                scores[name] = mix_knn_proba(
-                    real_test if real_pair is not None else None,
-                    twin_test if twin_pair is not None else None,
-                    k=choice["k"],
-                    alpha=choice["alpha"],
-                    weighting=p.weighting,
-                )
-                progressed()
+                knn_tuned.append(name)
+        with _timed(seconds, "knn_search"):  # the held-out patients' votes, at the chosen k only
+            votes = {
+                "real": neighbour_votes(x_train[ev_tr], y_tr[ev_tr], x_hold, kmax,
+                                        [tuned[n]["k"] for n in knn_tuned if tuned[n]["alpha"] > 0.0],
+                                        weighting=p.weighting, client=client, seed=kseed),
+                "twins": neighbour_votes(x_twins[ev_tw], y_tw[ev_tw], x_hold, kmax,
+                                         [tuned[n]["k"] for n in knn_tuned if tuned[n]["alpha"] < 1.0],
+                                         weighting=p.weighting, client=client, seed=kseed),
+            }
+        for name in knn_tuned:
+            k, alpha = tuned[name]["k"], tuned[name]["alpha"]
+            scores[name] = blend_proba(votes["real"].get(k), votes["twins"].get(k), alpha)
+            progressed()
 
     lseed = int_seed(seed, "logistic")
     log_grid = [{"C": c} for c in LOGISTIC_CS]
