@@ -1,4 +1,4 @@
-"""Binary prediction metrics: AUROC with bootstrap CI, balanced accuracy, Brier, coverage; baseline.
+"""Binary prediction metrics: AUROC with bootstrap (or DeLong) CI, balanced accuracy, Brier, coverage; baseline.
 
 Scores may contain NaN for patients a method cannot score (e.g. SynTwin outside kept communities):
 ``binary_metrics`` reports that share as ``coverage`` = 1 − share and computes the other metrics on
@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
+
+from .delong import delong_interval, delong_paired_interval
 
 __all__ = ["auroc", "auroc_ci", "baseline_gradient_boosting", "baseline_logistic", "binary_metrics",
            "paired_auroc_difference", "FittedBaseline", "fit_logistic", "fit_gradient_boosting"]
@@ -73,33 +75,58 @@ def _interval(stats: list[float], alpha: float) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-def auroc_ci(y_true, y_score, *, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0) -> dict:
-    """AUROC with an ordinary percentile bootstrap interval (n patients drawn with replacement).
+#: Above this many patients, ``interval="auto"`` gives DeLong's interval instead of the bootstrap's.
+BOOTSTRAP_MAX_PATIENTS = 100_000
+INTERVALS = ("auto", "bootstrap", "delong")
 
-    Resamples holding one class only are skipped. NaN-scored patients are dropped first.
+
+def _interval_method(interval: str, n: int, y: np.ndarray) -> str:
+    if interval not in INTERVALS:
+        raise ValueError(f"unknown interval {interval!r}; choose one of {list(INTERVALS)}")
+    if interval == "auto":
+        interval = "delong" if n > BOOTSTRAP_MAX_PATIENTS else "bootstrap"
+    if interval == "delong" and (len(y) == 0 or y.min() == y.max()):
+        return "bootstrap"  # one class: no variance to estimate; the bootstrap gives NaN bounds
+    return interval
+
+
+def auroc_ci(y_true, y_score, *, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0,
+             interval: str = "auto") -> dict:
+    """AUROC with an ordinary percentile bootstrap interval (n patients drawn with replacement), or
+    DeLong's asymptotic normal interval (:mod:`~syntwin.synthesis.delong`).
+
+    ``interval="auto"`` takes the bootstrap up to :data:`BOOTSTRAP_MAX_PATIENTS` patients and DeLong above,
+    where the bootstrap's 1,000 passes over all patients cost minutes and both intervals agree
+    (bench/scale/README.md has the comparison). Resamples holding one class only are skipped. NaN-scored
+    patients are dropped first.
 
     Returns:
-        ``{"auroc", "ci_low", "ci_high", "n"}`` (point estimate on all covered patients).
+        ``{"auroc", "ci_low", "ci_high", "n", "interval"}`` (point estimate on all covered patients).
     """
     y, s = _check(y_true, y_score)
     ok = ~np.isnan(s)
     y, s = y[ok], s[ok]
     point = auroc(y, s)
-    counted = _CountedAUROC(y, s)
-    lo, hi = _interval([counted(c) for c in _resample_counts(len(y), n_boot, seed)], alpha)
-    return {"auroc": point, "ci_low": lo, "ci_high": hi, "n": int(len(y))}
+    method = _interval_method(interval, len(y), y)
+    if method == "delong":
+        _, lo, hi = delong_interval(y, s, alpha)
+    else:
+        counted = _CountedAUROC(y, s)
+        lo, hi = _interval([counted(c) for c in _resample_counts(len(y), n_boot, seed)], alpha)
+    return {"auroc": point, "ci_low": lo, "ci_high": hi, "n": int(len(y)), "interval": method}
 
 
 def paired_auroc_difference(y_true, score_a, score_b, *, n_boot: int = 1000, alpha: float = 0.05,
-                            seed: int = 0) -> dict:
-    """AUROC(a) − AUROC(b) on the same patients with a paired percentile bootstrap interval.
+                            seed: int = 0, interval: str = "auto") -> dict:
+    """AUROC(a) − AUROC(b) on the same patients with a paired percentile bootstrap interval, or DeLong's
+    (``interval`` as in :func:`auroc_ci`).
 
     Each resample draws patients with replacement once and scores both methods on it, so the
-    interval reflects the correlation of the two scores (the comparison DeLong's test makes).
+    interval reflects the correlation of the two scores (the covariance DeLong's variance has).
     Only patients both methods score (finite) enter.
 
     Returns:
-        ``{"difference", "ci_low", "ci_high", "n", "excludes_zero"}``.
+        ``{"difference", "ci_low", "ci_high", "n", "excludes_zero", "interval"}``.
     """
     y, a = _check(y_true, score_a)
     _, b = _check(y_true, score_b)
@@ -108,10 +135,14 @@ def paired_auroc_difference(y_true, score_a, score_b, *, n_boot: int = 1000, alp
     ok = np.isfinite(a) & np.isfinite(b)
     y, a, b = y[ok], a[ok], b[ok]
     point = auroc(y, a) - auroc(y, b)
-    ca, cb = _CountedAUROC(y, a), _CountedAUROC(y, b)
-    lo, hi = _interval([ca(c) - cb(c) for c in _resample_counts(len(y), n_boot, seed)], alpha)
+    method = _interval_method(interval, len(y), y)
+    if method == "delong":
+        _, lo, hi = delong_paired_interval(y, a, b, alpha)
+    else:
+        ca, cb = _CountedAUROC(y, a), _CountedAUROC(y, b)
+        lo, hi = _interval([ca(c) - cb(c) for c in _resample_counts(len(y), n_boot, seed)], alpha)
     return {"difference": float(point), "ci_low": lo, "ci_high": hi, "n": int(len(y)),
-            "excludes_zero": bool(lo > 0 or hi < 0)}
+            "excludes_zero": bool(lo > 0 or hi < 0), "interval": method}
 
 
 def binary_metrics(y_true, y_score, *, threshold: float | None = None) -> dict:

@@ -9,7 +9,8 @@ Runs the shipped default scenario (simulated SEER-like breast cohort) at ``--n``
 worker, the ratio 1-worker / 2-worker per stage, and whether the outputs are the same bytes on every worker
 count (published outputs; with ``--until`` the checkpointed cohort dataset and graph of the partial run).
 ``--until STAGE`` stops the run when STAGE begins (e.g. ``synthesis``: cohort and graph stages only);
-``--set KEY=VALUE`` passes scenario overrides (e.g. ``graph.coarsen_above=100000``).
+``--set KEY=VALUE`` passes scenario overrides (e.g. ``graph.coarsen_above=100000``); ``--keep DIR`` keeps
+the run directories (``DIR/w<workers>``) for later reading.
 ``--kill-task PREFIX`` kills a worker the moment the first task whose key starts with PREFIX executes (e.g.
 ``_search_task``: a kNN search of the graph stage; the fault tests' plugin), so the row shows whether the
 bytes survive a worker loss (compare it with a run without the kill).
@@ -100,7 +101,13 @@ def one_run(n: int, workers: int, generator: str, out: Path, until: str | None, 
         except Stop:
             pass
         wall = time.perf_counter() - start
+        ended = time.time()
         sampler.done.set()
+        sampler.join()
+        # the client's peak within each stage's window (from its start to the next stage's start)
+        order = sorted(starts.items(), key=lambda kv: kv[1])
+        stage_peaks = {name: sampler.peak_gib(t, order[i + 1][1] if i + 1 < len(order) else ended)
+                       for i, (name, t) in enumerate(order)}
         graph_record = partial_dir(out) / ".checkpoints" / "graph.json"
         # the client's peak from the run's start to the end of the graph stage (its checkpoint record)
         graph_peak = sampler.peak_gib(starts.get("cohort", 0.0), graph_record.stat().st_mtime) if (
@@ -118,7 +125,7 @@ def one_run(n: int, workers: int, generator: str, out: Path, until: str | None, 
     row.update(recall_at_k=graph.get("recall_at_k"), modularity=graph.get("modularity"),
                communities=graph.get("communities"), communities_method=graph.get("communities_method"),
                prediction_parts=pred.get("seconds_by_part"), client_peak_rss_gib=round(_peak_rss_gib(), 2),
-               client_peak_rss_to_graph_end_gib=graph_peak,
+               client_peak_rss_to_graph_end_gib=graph_peak, client_peak_rss_by_stage_gib=stage_peaks,
                worker_peak_rss_gib=worker_rss, sha256=_checksums(out, manifest),
                killed=json.loads((out.parent / f"killed-w{workers}.json").read_text()) if kill_task else None)
     return row
@@ -132,8 +139,10 @@ def main() -> None:
     parser.add_argument("--until", choices=STAGES[1:], help="stop the run when this stage begins")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--kill-task", metavar="PREFIX", help="kill a worker when the first such task executes")
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="write the runs below DIR and keep them")
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="syntwin-bench-"))
+    tmp = Path(tempfile.mkdtemp(prefix="syntwin-bench-")) if args.keep is None else args.keep
+    tmp.mkdir(parents=True, exist_ok=True)
     rows = []
     try:
         for w in args.workers:
@@ -146,7 +155,8 @@ def main() -> None:
                                             args.overrides, kill).result())
                 print(json.dumps(rows[-1]), flush=True)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if args.keep is None:
+            shutil.rmtree(tmp, ignore_errors=True)
     cols = ["workers", "wall", *STAGES, "logistic_auroc", "twin_knn_auroc", "gnn_auroc", "recall_at_k",
             "client_peak_rss_gib", "worker_peak_rss_gib"]
     print("\n| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
