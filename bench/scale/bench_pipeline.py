@@ -10,7 +10,8 @@ worker, the ratio 1-worker / 2-worker per stage, and whether the outputs are the
 count (published outputs; with ``--until`` the checkpointed cohort dataset and graph of the partial run).
 ``--until STAGE`` stops the run when STAGE begins (e.g. ``synthesis``: cohort and graph stages only);
 ``--set KEY=VALUE`` passes scenario overrides (e.g. ``graph.coarsen_above=100000``); ``--keep DIR`` keeps
-the run directories (``DIR/w<workers>``) for later reading.
+the run directories (``DIR/w<workers>``) for later reading, and ``--keep DIR --resume`` finishes them (the
+stages already checkpointed keep their seconds; RSS peaks are those of the finishing process).
 ``--kill-task PREFIX`` kills a worker the moment the first task whose key starts with PREFIX executes (e.g.
 ``_search_task``: a kNN search of the graph stage; the fault tests' plugin), so the row shows whether the
 bytes survive a worker loss (compare it with a run without the kill).
@@ -83,7 +84,7 @@ def _checksums(out: Path, manifest: dict | None) -> dict:
 
 
 def one_run(n: int, workers: int, generator: str, out: Path, until: str | None, overrides: list[str],
-            kill_task: str | None = None) -> dict:
+            kill_task: str | None = None, resume: bool = False) -> dict:
     scenario = load_scenario(shipped_scenarios()["seer_breast_twins"],
                              [f"cohort.simulate.n={n}", f"synthesis.generator={generator}", *overrides])
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
@@ -96,8 +97,8 @@ def one_run(n: int, workers: int, generator: str, out: Path, until: str | None, 
         sampler.start()
         manifest = None
         try:
-            manifest = run_scenario(scenario, out, overwrite=True, report=False, client=client,
-                                    progress=_until(until, starts))
+            manifest = run_scenario(scenario, out, overwrite=not resume, resume=resume, report=False,
+                                    client=client, progress=_until(until, starts))
         except Stop:
             pass
         wall = time.perf_counter() - start
@@ -140,7 +141,11 @@ def main() -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--kill-task", metavar="PREFIX", help="kill a worker when the first such task executes")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="write the runs below DIR and keep them")
+    parser.add_argument("--resume", action="store_true",
+                        help="finish the interrupted runs kept below --keep DIR (e.g. after --until)")
     args = parser.parse_args()
+    if args.resume and args.keep is None:
+        parser.error("--resume needs --keep DIR (the directory of the runs to finish)")
     tmp = Path(tempfile.mkdtemp(prefix="syntwin-bench-")) if args.keep is None else args.keep
     tmp.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -152,7 +157,7 @@ def main() -> None:
                 with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
                     rows.append(pool.submit(one_run, args.n, w, args.generator,
                                             tmp / f"w{w}{'-killed' if kill else ''}", args.until,
-                                            args.overrides, kill).result())
+                                            args.overrides, kill, args.resume).result())
                 print(json.dumps(rows[-1]), flush=True)
     finally:
         if args.keep is None:
