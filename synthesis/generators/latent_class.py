@@ -242,11 +242,27 @@ class LatentClassGenerator(Generator):
 
     # -- EM ---------------------------------------------------------------------------------------
     def _onehot(self, X: np.ndarray) -> sp.csr_matrix:
+        """The one-hot (n, D) matrix of the codes, built as CSR directly: every row has one entry per
+        column, at increasing offsets, so no COO triplets (three n·J arrays) are formed or converted."""
         offsets = np.concatenate([[0], np.cumsum(self.n_codes_)[:-1]])
         n, J = X.shape
-        cols = (X + offsets).ravel()
-        rows = np.repeat(np.arange(n), J)
-        return sp.csr_matrix((np.ones(n * J), (rows, cols)), shape=(n, int(np.sum(self.n_codes_))))
+        D = int(np.sum(self.n_codes_))
+        index = np.int32 if max(n * J, D) < np.iinfo(np.int32).max else np.int64
+        cols = np.empty((n, J), dtype=index)
+        np.add(X, offsets, out=cols, casting="unsafe")
+        indptr = np.arange(0, n * J + 1, J, dtype=index)
+        return sp.csr_matrix((np.ones(n * J), cols.ravel(), indptr), shape=(n, D))
+
+    @staticmethod
+    def _row_chunks(H: sp.csr_matrix, step: int) -> list[sp.csr_matrix]:
+        """Row blocks of ``H`` that share its data and index arrays (``H[i:j]`` would copy them)."""
+        out = []
+        for i in range(0, H.shape[0], step):
+            j = min(i + step, H.shape[0])
+            a, b = H.indptr[i], H.indptr[j]
+            out.append(sp.csr_matrix((H.data[a:b], H.indices[a:b], H.indptr[i:j + 1] - a),
+                                     shape=(j - i, H.shape[1]), copy=False))
+        return out
 
     def _m_step(self, Nk: np.ndarray, counts: np.ndarray, marg: np.ndarray, bounds) -> tuple:
         """MAP update from the expected class sizes ``N_k`` and code counts ``N_kjl`` (K, D)."""
@@ -288,7 +304,7 @@ class LatentClassGenerator(Generator):
             log_theta[:, a:b] = np.log(rng.dirichlet(marg[a:b] * (b - a) + 1e-3, size=K) + 1e-12)
         log_w = np.full(K, -np.log(K))
         step = int(self.chunk_rows)
-        chunks = [H[i:i + step] for i in range(0, n, step)]
+        chunks = self._row_chunks(H, step)
         threads = min(len(chunks), getattr(self, "threads", None) or _cores())
         pool = ThreadPoolExecutor(threads) if threads > 1 else None  # scipy's sparse products release the GIL
         run = pool.map if pool is not None else map
