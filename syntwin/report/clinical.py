@@ -81,7 +81,8 @@ def headline(run: RunDir) -> dict[str, Any]:
 
 
 def prediction(run: RunDir) -> Section:
-    """Methods with AUROC, bootstrap CI and the paired difference from the best real baseline; ROC, calibration."""
+    """Methods with AUROC, its CI (bootstrap or DeLong) and the paired difference from the best real baseline; ROC,
+    calibration."""
     m = _stage(run, "prediction")
     methods = sorted(_methods(m), key=lambda k: -m[k]["auroc"])
     rows = []
