@@ -325,6 +325,10 @@ class PreparedSearch:
             return None
         return np.arange(s, min(s + self.block_rows, len(self.query)), dtype=np.int64)
 
+    def _local_block(self, s: int, post):
+        D, I = _search_block(self.index, self.query[s:s + self.block_rows], self.kk, self.nprobe)
+        return _apply(post, _finish(D, I, self.k, self.metric, self._self_block(s)))
+
     @contextlib.contextmanager
     def blocks(self, client=None, index_dir: str | os.PathLike | None = None, post=None
                ) -> Iterator[BlockResults]:
@@ -335,9 +339,8 @@ class PreparedSearch:
         starts = range(0, len(self.query), self.block_rows)
         rows = self.block_rows
         if client is None:
-            found = [_search_block(self.index, self.query[s:s + rows], self.kk, self.nprobe) for s in starts]
-            yield BlockResults([_apply(post, _finish(D, I, self.k, self.metric, self._self_block(s)))
-                                for (D, I), s in zip(found, starts, strict=True)], None)
+            # each block finished as it is searched: the raw (kk-wide, int64) results never pile up
+            yield BlockResults([self._local_block(s, post) for s in starts], None)
             return
         threads = max(1, min(client.nthreads().values(), default=1))
         with _shared_index(self.index, client, index_dir) as (source, token):

@@ -80,11 +80,11 @@ BOOTSTRAP_MAX_PATIENTS = 100_000
 INTERVALS = ("auto", "bootstrap", "delong")
 
 
-def _interval_method(interval: str, n: int, y: np.ndarray) -> str:
+def _interval_method(interval: str, y: np.ndarray) -> str:
     if interval not in INTERVALS:
         raise ValueError(f"unknown interval {interval!r}; choose one of {list(INTERVALS)}")
     if interval == "auto":
-        interval = "delong" if n > BOOTSTRAP_MAX_PATIENTS else "bootstrap"
+        interval = "delong" if len(y) > BOOTSTRAP_MAX_PATIENTS else "bootstrap"
     if interval == "delong" and (len(y) == 0 or y.min() == y.max()):
         return "bootstrap"  # one class: no variance to estimate; the bootstrap gives NaN bounds
     return interval
@@ -107,7 +107,7 @@ def auroc_ci(y_true, y_score, *, n_boot: int = 1000, alpha: float = 0.05, seed: 
     ok = ~np.isnan(s)
     y, s = y[ok], s[ok]
     point = auroc(y, s)
-    method = _interval_method(interval, len(y), y)
+    method = _interval_method(interval, y)
     if method == "delong":
         _, lo, hi = delong_interval(y, s, alpha)
     else:
@@ -135,7 +135,7 @@ def paired_auroc_difference(y_true, score_a, score_b, *, n_boot: int = 1000, alp
     ok = np.isfinite(a) & np.isfinite(b)
     y, a, b = y[ok], a[ok], b[ok]
     point = auroc(y, a) - auroc(y, b)
-    method = _interval_method(interval, len(y), y)
+    method = _interval_method(interval, y)
     if method == "delong":
         _, lo, hi = delong_paired_interval(y, a, b, alpha)
     else:
