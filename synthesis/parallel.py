@@ -100,11 +100,16 @@ def _jobs(plan: list[tuple], n: int, seed: int) -> list[tuple]:
 
 
 def _fit_sample(part: pd.DataFrame, generator, n: int, fit_kwargs: dict, fit_seed: int,
-                sample_seed: int, constraints=()) -> pd.DataFrame:
+                sample_seed: int, constraints=(), *, owned: bool = False) -> pd.DataFrame:
+    """Fit a fresh generator on ``part`` and draw ``n`` rows within ``constraints``.
+
+    ``owned``: ``part``'s arrays were just allocated by this process (e.g. by ``pd.concat``), so no copy is made.
+    """
     gen = make_generator(generator).use_constraints(constraints)  # kept by construction where it can
     # fresh, owned arrays: deserialised buffers can differ in memory alignment between processes,
     # and numpy's SIMD reductions (hence SDV's optimisers) may then differ in the last bits
-    part = part.copy(deep=True)
+    if not owned:
+        part = part.copy(deep=True)
     gen.fit(part, seed=fit_seed, **fit_kwargs)
     rows, rejected = sample_within(lambda m, s: gen.sample(m, seed=s), n, constraints, sample_seed,
                                    child_seed=_child_seed)
@@ -254,8 +259,12 @@ def _group_task(sources: list[tuple[str, int]], template, n: int, fit_kwargs: di
     for path, b in sources:
         with pa.OSFile(path, "rb") as src:
             frames.append(pa.Table.from_batches([pa.ipc.open_file(src).get_batch(b)]).to_pandas())
-    part = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    rows = _fit_sample(part, template, n, fit_kwargs, fit_seed, sample_seed, rules)
+    # one frame of fresh arrays, the per-file frames dropped before fitting (concat allocates its own; a single
+    # frame, possibly holding Arrow's buffers, is copied)
+    part = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].copy(deep=True)
+    del frames
+    rows = _fit_sample(part, template, n, fit_kwargs, fit_seed, sample_seed, rules, owned=True)
+    del part
     rejected = int(rows.attrs.get("rejected", 0))
     rows = rows[list(columns)] if columns is not None else rows
     _atomic_parquet(rows.reset_index(drop=True), Path(out))

@@ -68,10 +68,10 @@ class CompetingHazards:
         self.design = sp.csr_matrix((values, (np.repeat(rows, 4), cols)), shape=(len(t), 4 * B))
         self.design.eliminate_zeros()
 
-    def _sums(self, resp: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(K, B) exposure, events and losses, weighted by ``resp`` (n, K)."""
+    def _sums(self, resp: np.ndarray, design: sp.csr_matrix | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(K, B) exposure, events and losses, weighted by ``resp`` (n, K), of the rows of ``design`` (all)."""
         B = len(self.edges)
-        s = np.asarray(self.design.T @ resp).T  # (K, 4B): patients ending in b, their time in b, events, losses
+        s = np.asarray((self.design if design is None else design).T @ resp).T  # (K, 4B): patients ending in b, their time in b, events, losses
         ending, partial, events, lost = (s[:, i * B:(i + 1) * B] for i in range(4))
         later = np.cumsum(ending[:, ::-1], axis=1)[:, ::-1] - ending  # patients ending after bin b
         exposure = later * np.append(np.diff(self.edges), 0.0) + partial
@@ -92,7 +92,9 @@ class CompetingHazards:
             prior = GROUP_PRIOR * per_patient
             rates = []
             for g in range(int(n_groups)):
-                Xg, Dg, Cg = self._sums(resp * (groups == g)[:, None])
+                # only the group's rows: the others would add exact zeros to the same sums in the same order
+                sel = np.flatnonzero(groups == g)
+                Xg, Dg, Cg = self._sums(resp[sel], self.design[sel])
                 d = np.maximum(Xg + prior, 1e-12)
                 rates.append(((Dg + prior * self.event_rate) / d, (Cg + prior * self.censor_rate) / d))
             self.group_event_rate = np.stack([r[0] for r in rates])  # (G, K, B)
@@ -100,8 +102,28 @@ class CompetingHazards:
         return self
 
     def draw(self, z: np.ndarray, admin: np.ndarray | None, rng: np.random.Generator,
-             groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(time, event) of twins of classes ``z`` (and ``groups``), followed until their study end ``admin``."""
+             groups: np.ndarray | None = None, rows: int = 262_144) -> tuple[np.ndarray, np.ndarray]:
+        """(time, event) of twins of classes ``z`` (and ``groups``), followed until their study end ``admin``.
+
+        The random numbers are drawn for all twins first; the (twins, bins) hazard arrays are then formed
+        ``rows`` twins at a time (each twin's draw depends on its own row only: the same for any block size).
+        """
+        n = len(z)
+        e, u = rng.standard_exponential(n), rng.random(n)
+        end = np.full(n, self.t_max) if admin is None else np.minimum(admin, np.inf)
+        end = np.where(np.isfinite(end), end, self.t_max)
+        time, event = np.empty(n), np.empty(n, dtype=np.int64)
+        for a in range(0, n, rows):
+            block = slice(a, a + rows)
+            g = None if groups is None else groups[block]
+            time[block], event[block] = self._walk(z[block], g, e[block], u[block], end[block])
+        if self.integer:
+            time = np.floor(np.maximum(time, 0.0))
+        return time, event
+
+    def _walk(self, z: np.ndarray, groups: np.ndarray | None, e: np.ndarray, u: np.ndarray,
+              end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exact inverse of the cumulative competing hazard at ``e ~ Exp(1)``; the event if ``u·(λ+μ) < λ``."""
         n = len(z)
         if groups is None or self.group_event_rate is None:
             lam, mu = self.event_rate[z], self.censor_rate[z]  # (n, B)
@@ -112,20 +134,13 @@ class CompetingHazards:
         width = np.diff(np.append(self.edges, np.inf))
         with np.errstate(invalid="ignore"):
             cum = np.concatenate([np.zeros((n, 1)), np.cumsum(np.where(rate > 0, rate * width, 0.0), axis=1)], axis=1)
-        e = rng.standard_exponential(n)
         b = np.minimum((e[:, None] >= cum[:, 1:]).sum(axis=1), len(self.edges) - 1)
         r = rate[np.arange(n), b]
         with np.errstate(divide="ignore", invalid="ignore"):
             t = np.where(r > 0, self.edges[b] + (e - cum[np.arange(n), b]) / r, np.inf)
-        is_event = rng.random(n) * r < lam[np.arange(n), b]
-        end = np.full(n, self.t_max) if admin is None else np.minimum(admin, np.inf)
-        end = np.where(np.isfinite(end), end, self.t_max)
+        is_event = u * r < lam[np.arange(n), b]
         stopped = t >= end
-        time = np.where(stopped, end, t)
-        event = (is_event & ~stopped).astype(np.int64)
-        if self.integer:
-            time = np.floor(np.maximum(time, 0.0))
-        return time, event
+        return np.where(stopped, end, t), (is_event & ~stopped).astype(np.int64)
 
     def incidence(self, horizon: float | None) -> np.ndarray:
         """(K,) probability of an event by ``horizon`` (default: the longest follow-up) under each class.

@@ -84,7 +84,9 @@ class TableGenerator(ABC):
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"fit expects a pandas DataFrame, got {type(df).__name__}")
         roles = Roles(list(numeric), dict(ordinal or {}), list(categorical), time, event)
-        self._fit_frame(df.reset_index(drop=True), roles, int(seed))
+        frame = df.copy(deep=False)  # a new frame of the same columns (reset_index would copy every column)
+        frame.index = pd.RangeIndex(len(df))
+        self._fit_frame(frame, roles, int(seed))
         return self
 
     def use_constraints(self, constraints: Sequence) -> TableGenerator:

@@ -135,6 +135,19 @@ class _BinnedValues:
         return value if upper is None else np.where(value > upper, upper, value)
 
 
+def _inverse_cdf(P: np.ndarray, z: np.ndarray, u: np.ndarray, rows: int = 262_144) -> np.ndarray:
+    """Per row ``i``, the code ``l`` with ``F(l-1) <= u_i F(L) < F(l)``, ``F`` the cumulative sum of ``P[z_i]``.
+
+    In blocks of ``rows`` rows, so the (rows, L) cumulative sums never hold all rows at once (each row's code
+    depends on its own row only: the same codes for any block size).
+    """
+    out = np.empty(len(z), dtype=np.int64)
+    for a in range(0, len(z), rows):
+        cdf = np.cumsum(P[z[a:a + rows]], axis=1)
+        out[a:a + rows] = np.minimum((u[a:a + rows, None] * cdf[:, -1:] > cdf).sum(axis=1), P.shape[1] - 1)
+    return out
+
+
 class LatentClassGenerator(Generator):
     """Mixture of product multinomials over discretised columns (see the module docstring).
 
@@ -238,7 +251,9 @@ class LatentClassGenerator(Generator):
                 X.append(b.codes)
                 self.n_codes_.append(b.n_codes)
             self.features_.append(c)
-        self._X = np.column_stack(X).astype(np.int64)
+        self._X = np.column_stack(X).astype(np.int64, copy=False)
+        for b in self.binned_.values():  # per-training-row codes: in _X now
+            del b.codes
 
     # -- EM ---------------------------------------------------------------------------------------
     def _onehot(self, X: np.ndarray) -> sp.csr_matrix:
@@ -421,13 +436,15 @@ class LatentClassGenerator(Generator):
         auto = self.n_components == "auto"
         self.follow_up_ = self._follow_up_rule()
         self._discretise(codes)
+        given = self._survival_groups(codes) if self.survival_ is not None else None
+        codes.clear()  # consumed: each column is in _X (then H) now, and the frame's encoding is not needed again
         H = self._onehot(self._X)
+        del self._X  # in H now: one (n, J) array less while EM runs
         ends = np.cumsum(self.n_codes_)
         bounds = list(zip(np.concatenate([[0], ends[:-1]]), ends))
         self.n_components_ = self._select_k(H, bounds, seed) if auto else int(self.n_components)
         ll, it, log_w, log_theta = self._best_of_inits(H, bounds, seed, self.n_components_)
         if self.survival_ is not None:  # each class's hazards, weighted by the final responsibilities
-            given = self._survival_groups(codes)
             self.survival_.fit(self._e_step(H, log_theta, log_w)[1], float(self.alpha),
                                *(given if given is not None else ()))
             del self.survival_.design  # per-training-row: not kept
@@ -436,7 +453,6 @@ class LatentClassGenerator(Generator):
         self.weights_ = np.exp(log_w)
         theta = np.exp(log_theta)
         self.probs_ = [theta[:, a:b] / theta[:, a:b].sum(axis=1, keepdims=True) for a, b in bounds]
-        del self._X
 
     # -- sampling ---------------------------------------------------------------------------------
     def _sample(self, n: int, seed: int) -> dict[str, np.ndarray]:
@@ -444,8 +460,7 @@ class LatentClassGenerator(Generator):
         z = rng.choice(len(self.weights_), size=n, p=self.weights_ / self.weights_.sum())
         spec, out = self.codec_.spec, {}
         for c, P in zip(self.features_, self.probs_):
-            cdf = np.cumsum(P[z], axis=1)
-            code = np.minimum((rng.random(n)[:, None] * cdf[:, -1:] > cdf).sum(axis=1), P.shape[1] - 1)
+            code = _inverse_cdf(P, z, rng.random(n))
             kind = spec.kind(c)
             if kind == TIME and self.survival_ is not None:
                 continue  # the cell only shaped the classes

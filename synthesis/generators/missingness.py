@@ -54,7 +54,7 @@ class MissingAware(TableGenerator):
         numeric, categorical, ordinal = roles.numeric, roles.categorical, roles.ordinal
         self.columns_, self.dtypes_ = list(df.columns), df.dtypes.copy()
         self.missing_, self.indicators_ = {}, {}
-        filled = df.copy()
+        filled = df.copy(deep=False)  # columns are replaced, never written into: df stays as it was
         for c in [*numeric, *ordinal, *categorical]:
             na = df[c].isna().to_numpy()
             if not na.any():
