@@ -68,10 +68,11 @@ class CompetingHazards:
         self.design = sp.csr_matrix((values, (np.repeat(rows, 4), cols)), shape=(len(t), 4 * B))
         self.design.eliminate_zeros()
 
-    def _sums(self, resp: np.ndarray, design: sp.csr_matrix | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _sums(self, resp: np.ndarray, design: sp.csr_matrix | None = None) -> tuple[np.ndarray, ...]:
         """(K, B) exposure, events and losses, weighted by ``resp`` (n, K), of the rows of ``design`` (all)."""
         B = len(self.edges)
-        s = np.asarray((self.design if design is None else design).T @ resp).T  # (K, 4B): patients ending in b, their time in b, events, losses
+        design = self.design if design is None else design
+        s = np.asarray(design.T @ resp).T  # (K, 4B): patients ending in b, their time in b, events, losses
         ending, partial, events, lost = (s[:, i * B:(i + 1) * B] for i in range(4))
         later = np.cumsum(ending[:, ::-1], axis=1)[:, ::-1] - ending  # patients ending after bin b
         exposure = later * np.append(np.diff(self.edges), 0.0) + partial
