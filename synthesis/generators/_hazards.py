@@ -23,6 +23,8 @@ Whole-month times (SEER's floor of the follow-up) are read as the middle of thei
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -68,34 +70,63 @@ class CompetingHazards:
         self.design = sp.csr_matrix((values, (np.repeat(rows, 4), cols)), shape=(len(t), 4 * B))
         self.design.eliminate_zeros()
 
-    def _sums(self, resp: np.ndarray, design: sp.csr_matrix | None = None) -> tuple[np.ndarray, ...]:
-        """(K, B) exposure, events and losses, weighted by ``resp`` (n, K), of the rows of ``design`` (all)."""
+    def _counts(self, resp: np.ndarray, design: sp.csr_matrix) -> np.ndarray:
+        """(K, 4B) per class: patients ending in each bin, their time in it, events, losses (rows of ``design``)."""
+        return np.asarray(design.T @ resp).T
+
+    def _rates(self, s: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(K, B) exposure, events and losses from the per-bin counts ``s`` of :meth:`_counts`."""
         B = len(self.edges)
-        design = self.design if design is None else design
-        s = np.asarray(design.T @ resp).T  # (K, 4B): patients ending in b, their time in b, events, losses
         ending, partial, events, lost = (s[:, i * B:(i + 1) * B] for i in range(4))
         later = np.cumsum(ending[:, ::-1], axis=1)[:, ::-1] - ending  # patients ending after bin b
         exposure = later * np.append(np.diff(self.edges), 0.0) + partial
         return exposure, events, lost
 
-    def fit(self, resp: np.ndarray, alpha: float, groups: np.ndarray | None = None,
+    def _sums(self, resp: np.ndarray, design: sp.csr_matrix | None = None) -> tuple[np.ndarray, ...]:
+        """(K, B) exposure, events and losses, weighted by ``resp`` (n, K), of the rows of ``design`` (all)."""
+        return self._rates(self._counts(resp, self.design if design is None else design))
+
+    def fit(self, blocks: Iterable[tuple[slice, np.ndarray]], alpha: float, groups: np.ndarray | None = None,
             n_groups: int = 1) -> CompetingHazards:
-        """Per-class hazards from the responsibilities ``resp`` (n, K); with ``groups`` (codes of one column),
-        per class and group too, each shrunk towards its class's hazards by :data:`GROUP_PRIOR` pseudo-patients."""
-        X, D, C = self._sums(resp)
-        pooled = self._sums(np.ones((resp.shape[0], 1)))
-        px, pd_, pc = (m[0] * alpha / max(resp.shape[0], 1) for m in pooled)
+        """Per-class hazards from the responsibilities, given as row blocks ``(rows, resp)`` (resp: the
+        block's (rows, K) responsibilities) in row order; with ``groups`` (codes of one column), per class
+        and group too, each shrunk towards its class's hazards by :data:`GROUP_PRIOR` pseudo-patients.
+
+        The counts are summed block by block, so only one block's responsibilities need to exist at a time
+        (for a whole (n, K) array pass ``[(slice(0, n), resp)]``).
+        """
+        n = self.design.shape[0]
+        s = Nk = None
+        s_group: list = [None] * int(n_groups)
+        for rows, resp in blocks:
+            design = self.design[rows]
+            part = self._counts(resp, design)
+            s, Nk = (part, resp.sum(axis=0)) if s is None else (s + part, Nk + resp.sum(axis=0))
+            if groups is None:
+                continue
+            g_rows = groups[rows]
+            for g in range(int(n_groups)):
+                # only the group's rows: the others would add exact zeros to the same sums
+                sel = np.flatnonzero(g_rows == g)
+                part = self._counts(resp[sel], design[sel])
+                s_group[g] = part if s_group[g] is None else s_group[g] + part
+        if s is None:
+            raise ValueError("CompetingHazards.fit needs at least one block of responsibilities")
+        X, D, C = self._rates(s)
+        pooled = self._rates(np.asarray(self.design.sum(axis=0)))
+        px, pd_, pc = (m[0] * alpha / max(n, 1) for m in pooled)
         denom = np.maximum(X + px, 1e-12)
         self.event_rate, self.censor_rate = (D + pd_) / denom, (C + pc) / denom
         self.group_event_rate = self.group_censor_rate = None
         if groups is not None:
-            per_patient = X / np.maximum(resp.sum(axis=0), 1e-12)[:, None]  # a class patient's mean exposure
+            per_patient = X / np.maximum(Nk, 1e-12)[:, None]  # a class patient's mean exposure
             prior = GROUP_PRIOR * per_patient
             rates = []
             for g in range(int(n_groups)):
-                # only the group's rows: the others would add exact zeros to the same sums in the same order
-                sel = np.flatnonzero(groups == g)
-                Xg, Dg, Cg = self._sums(resp[sel], self.design[sel])
+                if s_group[g] is None:
+                    Xg = Dg = Cg = np.zeros_like(X)
+                else:
+                    Xg, Dg, Cg = self._rates(s_group[g])
                 d = np.maximum(Xg + prior, 1e-12)
                 rates.append(((Dg + prior * self.event_rate) / d, (Cg + prior * self.censor_rate) / d))
             self.group_event_rate = np.stack([r[0] for r in rates])  # (G, K, B)

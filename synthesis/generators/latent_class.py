@@ -251,22 +251,31 @@ class LatentClassGenerator(Generator):
                 X.append(b.codes)
                 self.n_codes_.append(b.n_codes)
             self.features_.append(c)
-        self._X = np.column_stack(X).astype(np.int64, copy=False)
+        # (n, J) codes as int32, filled column by column (column_stack would first make an int64 copy)
+        self._X = np.empty((len(X[0]), len(X)), dtype=np.int32)
+        for j, col in enumerate(X):
+            self._X[:, j] = col
         for b in self.binned_.values():  # per-training-row codes: in _X now
             del b.codes
 
     # -- EM ---------------------------------------------------------------------------------------
     def _onehot(self, X: np.ndarray) -> sp.csr_matrix:
-        """The one-hot (n, D) matrix of the codes, built as CSR directly: every row has one entry per
-        column, at increasing offsets, so no COO triplets (three n·J arrays) are formed or converted."""
+        """The one-hot (n, D) matrix of the codes ``X`` (consumed: it becomes the column indices), built as
+        CSR directly: every row has one entry per column, at increasing offsets, so no COO triplets (three n·J
+        arrays) are formed or converted. Its entries are int8 ones: every product with a float64 array
+        upcasts them exactly (1 → 1.0), so the sums are those of float64 ones in an eighth of the memory."""
         offsets = np.concatenate([[0], np.cumsum(self.n_codes_)[:-1]])
         n, J = X.shape
         D = int(np.sum(self.n_codes_))
         index = np.int32 if max(n * J, D) < np.iinfo(np.int32).max else np.int64
-        cols = np.empty((n, J), dtype=index)
-        np.add(X, offsets, out=cols, casting="unsafe")
+        if X.dtype == index:
+            cols = X
+            cols += offsets.astype(index)
+        else:
+            cols = np.empty((n, J), dtype=index)
+            np.add(X, offsets, out=cols, casting="unsafe")
         indptr = np.arange(0, n * J + 1, J, dtype=index)
-        return sp.csr_matrix((np.ones(n * J), cols.ravel(), indptr), shape=(n, D))
+        return sp.csr_matrix((np.ones(n * J, dtype=np.int8), cols.ravel(), indptr), shape=(n, D))
 
     @staticmethod
     def _row_chunks(H: sp.csr_matrix, step: int) -> list[sp.csr_matrix]:
@@ -341,7 +350,7 @@ class LatentClassGenerator(Generator):
         return ll, it, log_w, log_theta
 
     def _best_of_inits(self, H, bounds, seed: int, K: int, *key: int) -> tuple:
-        marg = np.asarray(H.sum(axis=0)).ravel() / H.shape[0]
+        marg = np.asarray(H.sum(axis=0, dtype=np.float64)).ravel() / H.shape[0]
         best = None
         for i in range(max(1, int(self.n_init))):
             res = self._em(H, marg, bounds, seed_rng(seed, 1, *key, i), K)
@@ -445,8 +454,10 @@ class LatentClassGenerator(Generator):
         self.n_components_ = self._select_k(H, bounds, seed) if auto else int(self.n_components)
         ll, it, log_w, log_theta = self._best_of_inits(H, bounds, seed, self.n_components_)
         if self.survival_ is not None:  # each class's hazards, weighted by the final responsibilities
-            self.survival_.fit(self._e_step(H, log_theta, log_w)[1], float(self.alpha),
-                               *(given if given is not None else ()))
+            step = int(self.chunk_rows)  # one chunk's (rows, K) responsibilities at a time, not all n rows'
+            blocks = ((slice(i, i + h.shape[0]), self._e_step(h, log_theta, log_w)[1])
+                      for i, h in zip(range(0, H.shape[0], step), self._row_chunks(H, step)))
+            self.survival_.fit(blocks, float(self.alpha), *(given if given is not None else ()))
             del self.survival_.design  # per-training-row: not kept
         self.inequalities_ = self._inequality_rules()
         self.log_likelihood_, self.n_iter_ = ll, it

@@ -29,7 +29,7 @@ def test_competing_hazards_draw_same_for_any_block_size():
     hz = CompetingHazards(time, event, 8, None)
     resp = rng.dirichlet(np.ones(3), size=n)
     groups = rng.integers(0, 2, n)
-    hz.fit(resp, 1.0, groups, 2)
+    hz.fit([(slice(0, n), resp)], 1.0, groups, 2)
     z, g = rng.integers(0, 3, 777), rng.integers(0, 2, 777)
     admin = rng.uniform(10, 80, 777)
     a = hz.draw(z, admin, np.random.default_rng(5), g)
@@ -64,3 +64,42 @@ def test_fit_leaves_the_callers_frame_as_it_was():
     assert not any(hasattr(b, "codes") for b in gen.inner_.binned_.values())  # per-row codes not kept
     twins = gen.sample(300, seed=2)
     assert list(twins.columns) == list(df.columns) and twins["age"].isna().any()
+
+
+def test_competing_hazards_fit_same_rates_from_any_row_blocks():
+    """Fitted block by block (the responsibilities of one block at a time) = fitted on all rows at once,
+    to rounding: the counts are sums, only their order of addition differs."""
+    rng = np.random.default_rng(4)
+    n = 5_000
+    time, event = np.floor(rng.exponential(35, n)), (rng.random(n) < 0.45).astype(np.int64)
+    resp, groups = rng.dirichlet(np.ones(3), size=n), rng.integers(0, 3, n)
+    whole = CompetingHazards(time, event, 7, None).fit([(slice(0, n), resp)], 1.0, groups, 3)
+    blocks = [(slice(a, a + 700), resp[a:a + 700]) for a in range(0, n, 700)]
+    parts = CompetingHazards(time, event, 7, None).fit(blocks, 1.0, groups, 3)
+    for name in ("event_rate", "censor_rate", "group_event_rate", "group_censor_rate"):
+        assert np.allclose(getattr(whole, name), getattr(parts, name), rtol=1e-12, atol=0)
+    # and they are the class hazards: a class's events over its exposure, with the pooled prior
+    X, D, _ = whole._sums(resp)
+    pooled_X, pooled_D, _ = whole._sums(np.ones((n, 1)))
+    assert np.allclose(whole.event_rate, (D + pooled_D[0] / n) / np.maximum(X + pooled_X[0] / n, 1e-12))
+
+
+def test_int8_one_hot_gives_the_float64_fit_bytes():
+    """The one-hot matrix holds int8 ones; EM on it is the same bytes as on float64 ones (exact upcast)."""
+    from syntwin.synthesis.generators.latent_class import LatentClassGenerator
+
+    rng = np.random.default_rng(6)
+    n_codes = [3, 5, 2, 4]
+    gen = LatentClassGenerator(n_components=3, max_iter=25, threads=1)
+    gen.n_codes_ = n_codes
+    X = np.column_stack([rng.integers(0, k, 4_000) for k in n_codes]).astype(np.int32)
+    H = gen._onehot(X.copy())
+    assert H.data.dtype == np.int8 and H.nnz == X.size
+    ends = np.cumsum(n_codes)
+    bounds = list(zip(np.concatenate([[0], ends[:-1]]), ends))
+    small = gen._best_of_inits(H, bounds, 7, 3)
+    wide = gen._best_of_inits(H.astype(np.float64), bounds, 7, 3)
+    assert small[:2] == wide[:2]
+    assert np.array_equal(small[2], wide[2]) and np.array_equal(small[3], wide[3])
+    # the columns are the codes at each column's offset
+    assert np.array_equal(H.indices.reshape(X.shape), X + np.concatenate([[0], ends[:-1]]))
