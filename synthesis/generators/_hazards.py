@@ -71,7 +71,10 @@ class CompetingHazards:
         self.design.eliminate_zeros()
 
     def _counts(self, resp: np.ndarray, design: sp.csr_matrix) -> np.ndarray:
-        """(K, 4B) per class: patients ending in each bin, their time in it, events, losses (rows of ``design``)."""
+        """(K, 4B) per class: patients ending in each bin, their time in it, events, losses.
+
+        Over the rows of ``design``, each weighted by its row of ``resp``.
+        """
         return np.asarray(design.T @ resp).T
 
     def _rates(self, s: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -83,15 +86,15 @@ class CompetingHazards:
         return exposure, events, lost
 
     def _sums(self, resp: np.ndarray, design: sp.csr_matrix | None = None) -> tuple[np.ndarray, ...]:
-        """(K, B) exposure, events and losses, weighted by ``resp`` (n, K), of the rows of ``design`` (all)."""
+        """(K, B) exposure, events and losses of the rows of ``design`` (all), weighted by ``resp`` (n, K)."""
         return self._rates(self._counts(resp, self.design if design is None else design))
 
     def fit(self, blocks: Iterable[tuple[slice, np.ndarray]], alpha: float, groups: np.ndarray | None = None,
             n_groups: int = 1) -> CompetingHazards:
-        """Per-class hazards from the responsibilities, given as row blocks ``(rows, resp)`` (resp: the
-        block's (rows, K) responsibilities) in row order; with ``groups`` (codes of one column), per class
-        and group too, each shrunk towards its class's hazards by :data:`GROUP_PRIOR` pseudo-patients.
+        """Per-class hazards from the responsibilities, given as row blocks ``(rows, resp)`` in row order.
 
+        ``resp`` is the block's (rows, K) responsibilities. With ``groups`` (codes of one column), per class
+        and group too, each shrunk towards its class's hazards by :data:`GROUP_PRIOR` pseudo-patients.
         The counts are summed block by block, so only one block's responsibilities need to exist at a time
         (for a whole (n, K) array pass ``[(slice(0, n), resp)]``).
         """

@@ -1,4 +1,4 @@
-"""The latent class fit and draw in bounded blocks: the same numbers for any block size, the caller's frame intact."""
+"""The latent class fit and draw in bounded blocks: the same numbers for any block size, the frame intact."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def test_group_hazards_from_the_group_rows_equal_masked_sums():
     resp = rng.dirichlet(np.ones(4), size=n)
     mask = rng.random(n) < 0.3
     sel = np.flatnonzero(mask)
-    for x, y in zip(hz._sums(resp * mask[:, None]), hz._sums(resp[sel], hz.design[sel])):
+    for x, y in zip(hz._sums(resp * mask[:, None]), hz._sums(resp[sel], hz.design[sel]), strict=True):
         assert np.array_equal(x, y)
 
 
@@ -96,7 +96,7 @@ def test_int8_one_hot_gives_the_float64_fit_bytes():
     H = gen._onehot(X.copy())
     assert H.data.dtype == np.int8 and H.nnz == X.size
     ends = np.cumsum(n_codes)
-    bounds = list(zip(np.concatenate([[0], ends[:-1]]), ends))
+    bounds = list(zip(np.concatenate([[0], ends[:-1]]), ends, strict=True))
     small = gen._best_of_inits(H, bounds, 7, 3)
     wide = gen._best_of_inits(H.astype(np.float64), bounds, 7, 3)
     assert small[:2] == wide[:2]
