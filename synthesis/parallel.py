@@ -250,8 +250,9 @@ def _bucket_task(file: str, mask: np.ndarray, gidx: np.ndarray, columns: list[st
 
 
 def _group_task(sources: list[tuple[str, int]], template, n: int, fit_kwargs: dict, fit_seed: int,
-                sample_seed: int, rules, columns: list[str] | None, out: str, *_after) -> dict:
-    """Task: one group's rows from the bucket files, a fresh generator fitted and sampled, twins written to ``out``.
+                sample_seed: int, rules, columns: list[str] | None, outs: list[str], *_after) -> dict:
+    """Task: one group's rows from the bucket files, a fresh generator fitted and sampled, twins written to
+    ``outs`` in consecutive slices of near-equal size (the file count is the plan's, not the rows').
 
     ``_after``: the bucket tasks' results (only there so Dask runs this task after them).
     """
@@ -267,7 +268,9 @@ def _group_task(sources: list[tuple[str, int]], template, n: int, fit_kwargs: di
     del part
     rejected = int(rows.attrs.get("rejected", 0))
     rows = rows[list(columns)] if columns is not None else rows
-    _atomic_parquet(rows.reset_index(drop=True), Path(out))
+    bounds = [i * len(rows) // len(outs) for i in range(len(outs) + 1)]
+    for out, a, b in zip(outs, bounds[:-1], bounds[1:], strict=True):
+        _atomic_parquet(rows.iloc[a:b].reset_index(drop=True), Path(out))
     return {"rows": len(rows), "rejected": rejected, "dtypes": {c: str(t) for c, t in rows.dtypes.items()}}
 
 
@@ -303,6 +306,7 @@ def synthesize_parts(
     on_done: Callable[[int, int], None] | None = None,
     constraints=(),
     scratch: str | os.PathLike | None = None,
+    part_rows: int = 250_000,
     **fit_kwargs,
 ) -> dict:
     """:func:`synthesize` over the rows of Parquet part files, writing the twins as ``out/part.<i>.parquet``.
@@ -316,7 +320,9 @@ def synthesize_parts(
        one record batch per group present (rows sorted by group, stably);
     2. one task per group with a positive allocation reads its batches from those files (random access),
        fits a fresh generator, samples its share with the constraints (:func:`~.constraints.sample_within`) and
-       writes ``out/part.<i>.parquet`` (``i``: the group's rank among those tasks, in plan order).
+       writes them to ``ceil(n_g / part_rows)`` consecutive files ``out/part.<i>.parquet`` (numbered in plan
+       order), so no twin part outgrows ``part_rows`` rows (a 7.5M-row global model gives 30 parts, which
+       the later stages read in parallel, not one 7.5M-row file).
 
     With ``groups=None`` (one global model, e.g. a DP generator) step 2 is a single task reading the selected
     rows of every part. Only the plan (row masks and group indices, from ``groups``) goes to the workers and
@@ -334,6 +340,8 @@ def synthesize_parts(
         raise ValueError(f"one row mask per file is needed: {len(files)} files, {len(masks)} masks")
     if "seed" in fit_kwargs:
         raise TypeError("pass seed= to synthesize_parts itself, not as a fit keyword")
+    if isinstance(part_rows, bool) or int(part_rows) < 1:
+        raise ValueError(f"part_rows must be an integer >= 1, got {part_rows!r}")
     columns = list(columns) if columns is not None else None
     template = make_generator(generator) if isinstance(generator, str) else copy.deepcopy(generator)
     rules = parse_constraints(constraints)
@@ -371,7 +379,9 @@ def synthesize_parts(
         bucket_args.append((f, mask, g[keep], columns, dtypes, path))
         for b, i in enumerate(np.unique(g[keep])):
             sources[i].append((j, path, b))
-    outs = [str(out / PART.format(i)) for i in range(len(jobs))]
+    per_job = [max(1, -(-int(n_g) // int(part_rows))) for _, _, n_g, _, _ in jobs]
+    first = np.concatenate([[0], np.cumsum(per_job)]).astype(int)
+    outs = [[str(out / PART.format(f)) for f in range(first[i], first[i + 1])] for i in range(len(jobs))]
     try:
         if client is None:
             for args in bucket_args:
@@ -400,9 +410,11 @@ def synthesize_parts(
                 for done, _ in enumerate(as_completed(futures), 1):
                     on_done(done, len(futures))
             results = client.gather(futures)
-        common = _common_dtypes(outs, None)
+        written = [f for fs in outs for f in fs]
+        common = _common_dtypes(written, None)
         if common is not None:
-            fix = [o for o, r in zip(outs, results) if r["dtypes"] != {c: str(t) for c, t in common.items()}]
+            fix = [o for fs, r in zip(outs, results) if r["dtypes"] != {c: str(t) for c, t in common.items()}
+                   for o in fs]
             if client is None:
                 for o in fix:
                     _cast_task(o, common)
@@ -411,4 +423,4 @@ def synthesize_parts(
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return {"rows": int(sum(r["rows"] for r in results)), "rejected": int(sum(r["rejected"] for r in results)),
-            "groups": len(plan), "parts": len(outs), "files": outs}
+            "groups": len(plan), "parts": len(written), "files": written}

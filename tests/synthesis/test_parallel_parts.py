@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -61,8 +63,9 @@ def test_parts_equal_the_pandas_path_and_allocation_is_exact(tmp_path, dask_clie
 
 def test_parts_same_bytes_on_1_and_2_workers_and_without_client(tmp_path, dask_client):
     files, masks, train, groups = _parts(tmp_path)
-    kw = dict(groups=groups, seed=3, min_group_size=50, columns=list(train.columns), **ROLES)
-    synthesize_parts(files, masks, "latent_class", 900, tmp_path / "w2", client=dask_client, **kw)
+    kw = dict(groups=groups, seed=3, min_group_size=50, columns=list(train.columns), part_rows=200, **ROLES)
+    got = synthesize_parts(files, masks, "latent_class", 900, tmp_path / "w2", client=dask_client, **kw)
+    assert got["parts"] > got["groups"] and max(len(pd.read_parquet(f)) for f in got["files"]) <= 200
     synthesize_parts(files, masks, "latent_class", 900, tmp_path / "sync", client=None, **kw)
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0",
                       silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
@@ -75,7 +78,8 @@ def test_parts_same_bytes_on_1_and_2_workers_and_without_client(tmp_path, dask_c
 
 
 def test_one_global_model_and_a_row_subset(tmp_path, dask_client):
-    """per_community false: one task over the rows of every part; a mask over training rows (tuning twins)."""
+    """per_community false: one task over the rows of every part, its twins split into files of at most
+    ``part_rows`` rows; a mask over training rows (tuning twins)."""
     files, masks, train, groups = _parts(tmp_path)
     inner = np.random.default_rng(5).random(len(train)) < 0.7
     sub = [m.copy() for m in masks]
@@ -84,8 +88,10 @@ def test_one_global_model_and_a_row_subset(tmp_path, dask_client):
     flat[idx[~inner]] = False
     sub = np.split(flat, np.cumsum([len(m) for m in masks])[:-1])
     got = synthesize_parts(files, sub, "latent_class", 500, tmp_path / "one", columns=list(train.columns),
-                           client=dask_client, seed=2, **ROLES)
-    assert got["parts"] == 1 and got["groups"] == 1
+                           client=dask_client, seed=2, part_rows=180, **ROLES)
+    assert got["parts"] == 3 and got["groups"] == 1
+    assert [len(pd.read_parquet(f)) for f in got["files"]] == [166, 167, 167]
+    assert [Path(f).name for f in got["files"]] == [f"part.{i:05d}.parquet" for i in range(3)]
     expected = synthesize(train[inner].reset_index(drop=True), "latent_class", 500, seed=2, **ROLES)
     pd.testing.assert_frame_equal(_read(tmp_path / "one"), expected)
 
@@ -96,5 +102,8 @@ def test_bad_inputs_are_named(tmp_path):
         synthesize_parts(files, masks, "latent_class", 10, tmp_path / "x", groups=groups[:-1], **ROLES)
     with pytest.raises(ValueError, match="one row mask per file"):
         synthesize_parts(files, masks[:-1], "latent_class", 10, tmp_path / "x", **ROLES)
+    with pytest.raises(ValueError, match="part_rows must be an integer >= 1"):
+        synthesize_parts(files, masks, "latent_class", 10, tmp_path / "bad_parts", part_rows=0, **ROLES)
+    assert not (tmp_path / "bad_parts").exists()  # refused before anything is written
     with pytest.raises(ValueError, match="rows but the row mask"):
         synthesize_parts(files, [m[:-1] for m in masks], "latent_class", 10, tmp_path / "x", **ROLES)
