@@ -340,14 +340,15 @@ class PreparedSearch:
         rows = self.block_rows
         if client is None:
             # each block finished as it is searched: the raw (kk-wide, int64) results never pile up
-            yield BlockResults([self._local_block(s, post) for s in starts], None)
+            yield BlockResults([self._local_block(s, post) for s in starts], None,
+                               [self.query[s:s + rows] for s in starts])
             return
         threads = max(1, min(client.nthreads().values(), default=1))
         with _shared_index(self.index, client, index_dir) as (source, token):
             futures = [client.submit(_remote_search, source, token, self.query[s:s + rows], self.kk, self.k,
                                      self.nprobe, self.metric, self._self_block(s), threads, post, pure=False)
                        for s in starts]
-            results = BlockResults(futures, client)
+            results = BlockResults(futures, client, [self.query[s:s + rows] for s in starts])
             try:
                 yield results
             finally:
@@ -358,14 +359,18 @@ class PreparedSearch:
 class BlockResults:
     """Per-query-block results in query order: values, or futures on a cluster's workers."""
 
-    def __init__(self, items: list, client) -> None:
-        self.items, self.client = items, client
+    def __init__(self, items: list, client, queries: list | None = None) -> None:
+        self.items, self.client, self.queries = items, client, queries
 
-    def map(self, fn, *args) -> list:
-        """``fn(result, *args)`` of every block (on the workers, where the results are), gathered in order."""
+    def map(self, fn, *args, with_query: bool = False) -> list:
+        """``fn(result, *args)`` of every block (on the workers, where the results are), gathered in order;
+        ``fn(result, query_rows, *args)`` with ``with_query`` (the block's query rows, sent with the task)."""
+        blocks = [(item,) for item in self.items]
+        if with_query:
+            blocks = [(item, q) for item, q in zip(self.items, self.queries, strict=True)]
         if self.client is None:
-            return [fn(item, *args) for item in self.items]
-        return self.client.gather([self.client.submit(fn, item, *args, pure=False) for item in self.items])
+            return [fn(*b, *args) for b in blocks]
+        return self.client.gather([self.client.submit(fn, *b, *args, pure=False) for b in blocks])
 
     def gather(self) -> list:
         """The blocks' results, in order."""

@@ -230,6 +230,7 @@ class GraphSAGEClassifier:
             raise ValueError(f"sample_weight must be a finite non-negative ({n},) array with a positive sum "
                              "over the train_mask nodes")
         adj = self._adjacency(nb, distances)
+        self.d_max_ = _edge_distance_max(nb, distances)
         mu, sd = x.mean(axis=0), x.std(axis=0)
         xt = torch.from_numpy(((x - mu) / np.where(sd > 0, sd, 1.0)).astype(np.float32))
         yt = torch.from_numpy(y.astype(np.float32))
@@ -286,6 +287,27 @@ class GraphSAGEClassifier:
         self.n_nodes_ = n
         self._x, self._mu, self._sd = xt, mu, np.where(sd > 0, sd, 1.0)
         return self
+
+    def attached_scorer(self):
+        """An :class:`~syntwin.synthesis.gnn_attach.AttachedScorer`: new patients scored through their
+        neighbours among this fitted graph's nodes (inductive, block by block, e.g. on Dask workers)."""
+        import torch
+
+        from .gnn_attach import AttachedScorer
+
+        if not hasattr(self, "model_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError("this GraphSAGEClassifier is not fitted yet; call fit(x, neighbors, ...) first")
+        states, h = [], self._x
+        self.model_.eval()
+        with torch.no_grad():
+            for conv in self.model_.convs:
+                states.append(h.numpy().copy())
+                h = conv(h, self.adjacency_).relu()
+        net = (states[0].shape[1], int(self.hidden), int(self.layers), float(self.dropout), self.aggr)
+        return AttachedScorer(copy.deepcopy(self.model_.state_dict()), net, states, self._mu, self._sd,
+                              self.d_max_, self.threads)
 
     def _adjacency(self, neighbors: np.ndarray, distances: np.ndarray | None):
         """Build the aggregation matrix of ``aggr``: weighted row-normalised ("mean"), 0/1 support ("max")."""
@@ -356,6 +378,13 @@ def _make_net(n_in: int, hidden: int, layers: int, dropout: float, aggr: str):
             return self.head(F.dropout(h, dropout, self.training)).squeeze(-1)
 
     return _SAGENet()
+
+
+def _edge_distance_max(neighbors: np.ndarray, distances: np.ndarray | None) -> float:
+    """The largest distance over the graph's edges (valid, non-self, finite): ``d_max`` of its weights."""
+    d = _check_distances(distances, neighbors.shape)
+    ok = (neighbors >= 0) & (neighbors != np.arange(len(neighbors))[:, None]) & np.isfinite(d)
+    return float(d[ok].max()) if ok.any() else 0.0
 
 
 def _ones_like_csr(adj):

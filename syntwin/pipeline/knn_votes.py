@@ -78,4 +78,25 @@ def neighbour_votes(ref_x: np.ndarray, ref_y: np.ndarray, query: np.ndarray, k: 
     return {j: np.concatenate([v[:, i] for v in votes]) for i, j in enumerate(ks)}
 
 
-__all__ = ["neighbour_labels", "neighbour_votes"]
+def _attached_block(block: tuple[np.ndarray, np.ndarray], query: np.ndarray, scorer: Any) -> np.ndarray:
+    return scorer.predict_proba(query, *block)
+
+
+def attached_scores(scorer: Any, ref_x: np.ndarray, query: np.ndarray, k: int, *, client: Any, seed: int,
+                    block_rows: int = BLOCK_ROWS) -> np.ndarray:
+    """GraphSAGE P(y = 1) of every query patient attached to the fitted graph of ``ref_x`` through its ``k``
+    nearest nodes (:class:`~syntwin.synthesis.gnn_attach.AttachedScorer`), scored block by block where the
+    block was searched; the scorer is one task's result (not scattered), fetched once per worker."""
+    search = _search(ref_x, query, k, seed, block_rows)
+    with search.blocks(client) as blocks:
+        shared = scorer if client is None else client.submit(_identity, scorer, pure=False)
+        scores = blocks.map(_attached_block, shared, with_query=True)
+        del shared
+    return np.concatenate(scores) if scores else np.zeros(0)
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+__all__ = ["neighbour_labels", "neighbour_votes", "attached_scores"]

@@ -27,7 +27,7 @@ from scipy.spatial.distance import cdist
 
 from syntwin.cohort import CohortSchema
 from syntwin.pipeline.context import RunContext
-from syntwin.pipeline.knn_votes import neighbour_labels, neighbour_votes
+from syntwin.pipeline.knn_votes import attached_scores, neighbour_labels, neighbour_votes
 from syntwin.scenario.cohort import PredictionSection
 from syntwin.seeding import int_seed, rng, stratified_mask
 from syntwin.synthesis.evaluate import (
@@ -183,8 +183,10 @@ def _gnn(
     """GraphSAGE trained on the graph of inner training patients + tuning twins, early-stopped on validation.
 
     Training is full batch on at most ``gnn_max_nodes`` labelled nodes (a seeded sample beyond it, at most a
-    fifth of it validation patients); prediction is one inductive pass over the training graph
-    extended by all held-out patients, so its cost stays linear in the cohort.
+    fifth of it validation patients). Every held-out patient is then scored inductively through its ``k``
+    nearest training-graph nodes (:func:`~syntwin.pipeline.knn_votes.attached_scores`): no edge back and none
+    between held-out patients, so a score does not depend on who else is held out, and the blocks are scored
+    on the workers (cost linear in the held-out patients, client memory one float a patient).
     """
     from syntwin.synthesis.gnn import GraphSAGEClassifier, knn_graph_union
 
@@ -209,8 +211,8 @@ def _gnn(
         hidden=p.gnn_hidden, epochs=p.gnn_epochs, threads=GNN_THREADS, seed=int_seed(seed, "gnn")
     )
     model.fit(x_nodes, nbr, dist, y, train_mask=train_mask, val_mask=val_mask, sample_weight=weight)
-    nbr, dist = knn_graph_union([x_nodes, x_hold], k, client=client, seed=int_seed(seed, "gnn", "knn"))
-    proba = model.predict_proba(np.vstack([x_nodes, x_hold]), nbr, dist)[len(x_nodes) :]
+    proba = attached_scores(model.attached_scorer(), x_nodes, x_hold, k, client=client,
+                            seed=int_seed(seed, "gnn", "attach"))
     info = {
         "nodes": int(len(y)),
         "twin_nodes": n_tw,
@@ -359,14 +361,16 @@ def run_prediction(
                 choice["k_at_grid_edge"] = bool(choice["k"] == min(kmax, int(ev_tr.sum())))
                 tuned[name] = choice
                 knn_tuned.append(name)
-        with _timed(seconds, "knn_search"):  # the held-out patients' votes, at the chosen k only
+        # the held-out patients' votes at the chosen k only, each search as deep as its largest chosen k
+        # (its nprobe calibrated for that depth): the validation grid's depth kmax is not needed any more
+        need = {"real": [tuned[n]["k"] for n in knn_tuned if tuned[n]["alpha"] > 0.0],
+                "twins": [tuned[n]["k"] for n in knn_tuned if tuned[n]["alpha"] < 1.0]}
+        with _timed(seconds, "knn_search"):
             votes = {
-                "real": neighbour_votes(x_train[ev_tr], y_tr[ev_tr], x_hold, kmax,
-                                        [tuned[n]["k"] for n in knn_tuned if tuned[n]["alpha"] > 0.0],
-                                        weighting=p.weighting, client=client, seed=kseed),
-                "twins": neighbour_votes(x_twins[ev_tw], y_tw[ev_tw], x_hold, kmax,
-                                         [tuned[n]["k"] for n in knn_tuned if tuned[n]["alpha"] < 1.0],
-                                         weighting=p.weighting, client=client, seed=kseed),
+                "real": neighbour_votes(x_train[ev_tr], y_tr[ev_tr], x_hold, max(need["real"], default=1),
+                                        need["real"], weighting=p.weighting, client=client, seed=kseed),
+                "twins": neighbour_votes(x_twins[ev_tw], y_tw[ev_tw], x_hold, max(need["twins"], default=1),
+                                         need["twins"], weighting=p.weighting, client=client, seed=kseed),
             }
         for name in knn_tuned:
             k, alpha = tuned[name]["k"], tuned[name]["alpha"]

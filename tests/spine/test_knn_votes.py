@@ -48,3 +48,22 @@ def test_votes_on_the_workers_blend_to_the_old_mix(dask_client):
     for alpha in (0.0, 0.5, 1.0):
         old = mix_knn_proba((y[i_r], d_r), (y_twins[i_t], d_t), k=30, alpha=alpha)
         assert blend_proba(real[30], synth[30], alpha).tobytes() == old.tobytes()
+
+
+def test_attached_gnn_scores_on_the_workers_are_the_scores_of_the_gathered_lists(dask_client):
+    """The GNN's held-out scores, searched and scored per block on a 2-worker cluster: the bytes of the
+    attached scorer over the neighbour lists gathered on the client, whatever the block size."""
+    from syntwin.pipeline.knn_votes import attached_scores
+    from syntwin.synthesis import GraphSAGEClassifier, knn_graph_union
+
+    ref, y, q = _cohort(5, n_ref=1200, n_query=700)
+    nb, d = knn_graph_union([ref], 10)
+    tr = np.arange(len(ref)) % 5 != 0
+    model = GraphSAGEClassifier(hidden=8, epochs=15, threads=1, seed=0)
+    model.fit(ref, nb, d, y, train_mask=tr, val_mask=~tr)
+    scorer = model.attached_scorer()
+    remote = attached_scores(scorer, ref, q, 10, client=dask_client, seed=6, block_rows=128)
+    local = attached_scores(scorer, ref, q, 10, client=None, seed=6, block_rows=128)
+    idx, dist = nearest(ref, q, 10, seed=6)
+    assert remote.tobytes() == local.tobytes()
+    assert remote.shape == (len(q),) and np.allclose(remote, scorer.predict_proba(q, idx, dist), rtol=1e-6)
