@@ -298,7 +298,8 @@ class GraphSAGEClassifier:
         if not hasattr(self, "model_"):
             from sklearn.exceptions import NotFittedError
 
-            raise NotFittedError("this GraphSAGEClassifier is not fitted yet; call fit(x, neighbors, ...) first")
+            raise NotFittedError("this GraphSAGEClassifier is not fitted yet; call fit(x, neighbors, ...) "
+                                 "first")
         states, h = [], self._x
         self.model_.eval()
         with torch.no_grad():

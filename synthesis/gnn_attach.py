@@ -58,7 +58,7 @@ class AttachedScorer:
         return len(self.states[0])
 
     def adjacency(self, neighbors: np.ndarray, distances: np.ndarray | None):
-        """``(m, n_nodes)`` CSR aggregation matrix of the queries: row-normalised ``s`` ("mean") or 0/1 ("max").
+        """``(m, n_nodes)`` CSR aggregation matrix of the queries: row-normalised ``s`` ("mean"), 0/1 ("max").
 
         Negative indices and non-finite distances are dropped; a query left without a neighbour aggregates
         nothing (its score then rests on its own features).
@@ -91,7 +91,8 @@ class AttachedScorer:
                       *, adjacency=None) -> np.ndarray:
         """P(y = 1) of each query row of ``x`` (float64), from its ``neighbors`` among the training nodes.
 
-        ``adjacency`` (an ``(m, n_nodes)`` CSR tensor) replaces the one built from ``neighbors``/``distances``:
+        ``adjacency`` (an ``(m, n_nodes)`` CSR tensor) replaces the one built from ``neighbors`` and
+        ``distances``:
         with the fitted graph's own rows it gives the fitted graph's transductive scores.
         """
         import torch

@@ -21,7 +21,7 @@ def fitted(request):
 
 
 def test_fitted_graph_rows_give_the_transductive_scores(fitted):
-    """Passed the fitted graph's own aggregation rows, the attached path is the fitted graph's forward pass."""
+    """Given the fitted graph's own aggregation rows, the attached path is the fitted graph's forward pass."""
     model, x_nodes, _, _ = fitted
     scorer = model.attached_scorer()
     same = scorer.predict_proba(x_nodes, np.zeros((len(x_nodes), 0), int), adjacency=model._adjacency(
@@ -36,7 +36,8 @@ def test_new_patients_scored_well_and_independently_of_their_block(fitted):
     p = scorer.predict_proba(x_new, nb, d)
     assert auroc(y_new, p) > 0.7
     # a patient's score does not depend on the others scored with it (fixed threads: same bytes per row)
-    halves = np.concatenate([scorer.predict_proba(x_new[s], nb[s], d[s]) for s in (slice(0, 101), slice(101, None))])
+    halves = np.concatenate([scorer.predict_proba(x_new[s], nb[s], d[s])
+                             for s in (slice(0, 101), slice(101, None))])
     np.testing.assert_allclose(halves, p, rtol=1e-6)
     # shuffled neighbours (wrong nodes) must change the scores: the neighbours are really read
     wrong = scorer.predict_proba(x_new, np.roll(nb, 7, axis=0), d)
